@@ -1,0 +1,96 @@
+package api
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+const (
+	headerRequestID    = "X-Request-ID"
+	headerActivationID = "X-Openwhisk-Activation-Id"
+	keyTransaction     = "tid"
+	keyIdentity        = "identity"
+)
+
+const tidAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// withTransaction sets the transaction id: the caller's X-Request-ID unless
+// it starts with "sid_", else 32 random alphanumerics.
+func withTransaction(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tid := c.Request().Header.Get(headerRequestID)
+		if tid == "" || strings.HasPrefix(tid, "sid_") {
+			var b [32]byte
+			for i := range b {
+				b[i] = tidAlphabet[rand.IntN(len(tidAlphabet))]
+			}
+			tid = string(b[:])
+		}
+		c.Set(keyTransaction, tid)
+		c.Response().Header().Set(headerRequestID, tid)
+		return next(c)
+	}
+}
+
+func transactionID(c echo.Context) string {
+	tid, _ := c.Get(keyTransaction).(string)
+	return tid
+}
+
+// withCORS adds OpenWhisk's CORS headers to every /api/v1 response.
+func withCORS(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Methods", "GET, DELETE, POST, PUT, HEAD")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent")
+		return next(c)
+	}
+}
+
+// Authenticator checks Basic credentials.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (*auth.Identity, error)
+}
+
+// withAuth requires valid Basic credentials.
+func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := s.Auth.Authenticate(c.Request().Context(), c.Request().Header.Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		c.Set(keyIdentity, id)
+		return next(c)
+	}
+}
+
+func identity(c echo.Context) *auth.Identity {
+	id, _ := c.Get(keyIdentity).(*auth.Identity)
+	return id
+}
+
+// withJSONBody rejects bodies that are not JSON (415).
+func withJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength != 0 && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
+			ct := r.Header.Get("Content-Type")
+			if ct != "" {
+				mt, _, _ := strings.Cut(ct, ";")
+				mt = strings.ToLower(strings.TrimSpace(mt))
+				if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+					return whisk.Errorf(whisk.KindUnsupportedMedia, "The request's Content-Type is not supported. Expected:\napplication/json")
+				}
+			}
+		}
+		return next(c)
+	}
+}

@@ -1,0 +1,308 @@
+package entity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/store"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// Runtimes tells which kinds can run here.
+type Runtimes interface {
+	Runtimes() []platform.Runtime
+}
+
+// Actions is the action collection.
+type Actions struct {
+	store    store.Entities
+	runtimes Runtimes
+	bounds   whisk.LimitBounds
+	now      func() time.Time
+
+	cache actionCache
+}
+
+// NewActions returns the action collection over st.
+func NewActions(st store.Entities, rt Runtimes, bounds whisk.LimitBounds) *Actions {
+	return &Actions{store: st, runtimes: rt, bounds: bounds, now: time.Now, cache: actionCache{m: map[string]*whisk.Action{}}}
+}
+
+// Bounds returns the limit bounds actions are validated against.
+func (s *Actions) Bounds() whisk.LimitBounds { return s.bounds }
+
+// Get returns the action at path. A name taken by another collection is a
+// 409; a missing one a 404.
+func (s *Actions) Get(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error) {
+	key := path.String()
+	a, gen, ok := s.cache.get(key)
+	if ok {
+		return a, nil
+	}
+	a, _, err := s.load(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(key, a, gen)
+	return a, nil
+}
+
+func (s *Actions) load(ctx context.Context, path whisk.EntityPath) (*whisk.Action, int64, error) {
+	doc, err := s.store.GetEntity(ctx, path.Parent(), path.Name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if doc.Collection != store.Actions {
+		return nil, 0, whisk.Errorf(whisk.KindConflict, whisk.MsgNotInCollection)
+	}
+	var a whisk.Action
+	if err := json.Unmarshal(doc.Body, &a); err != nil {
+		return nil, 0, fmt.Errorf("decode action %s: %w", path, err)
+	}
+	return &a, doc.Rev, nil
+}
+
+// Put creates or updates the action at path from a PUT body.
+func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.ActionPut, overwrite bool) (*whisk.Action, error) {
+	if err := put.CheckSizes(); err != nil {
+		return nil, err
+	}
+	if err := whisk.CheckKeyValues("parameters", put.Parameters); err != nil {
+		return nil, err
+	}
+	if err := whisk.CheckKeyValues("annotations", put.Annotations); err != nil {
+		return nil, err
+	}
+	if err := s.checkPackage(ctx, path); err != nil {
+		return nil, err
+	}
+	old, rev, err := s.load(ctx, path)
+	switch {
+	case err == nil && !overwrite:
+		return nil, store.ErrExists
+	case err != nil && !store.IsNotFound(err):
+		return nil, err
+	}
+	var exec *whisk.Exec
+	if put.Exec != nil {
+		e, err := s.resolveExec(put.Exec)
+		if err != nil {
+			return nil, err
+		}
+		exec = &e
+	}
+	now := s.now().UnixMilli()
+	var a *whisk.Action
+	if old == nil {
+		if exec == nil {
+			return nil, whisk.Invalid(whisk.MsgExecUndefined)
+		}
+		a = whisk.NewAction(path, put, *exec, s.bounds, now)
+	} else {
+		if exec == nil {
+			if err := s.checkDeprecated(old.Exec.Kind); err != nil {
+				return nil, err
+			}
+		}
+		a = old.Update(put, exec, now)
+	}
+	if err := s.bounds.Validate(a.Limits, 0); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("encode action %s: %w", path, err)
+	}
+	doc := &store.Document{Collection: store.Actions, Namespace: a.Namespace, Name: a.Name, Rev: rev, Updated: now, Body: body}
+	if err := s.store.PutEntity(ctx, doc); err != nil {
+		if errors.Is(err, store.ErrExists) && old == nil && overwrite {
+			return nil, store.ErrStale
+		}
+		return nil, err
+	}
+	s.cache.drop(path.String())
+	return a, nil
+}
+
+// Delete removes the action at path and returns it.
+func (s *Actions) Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error) {
+	a, rev, err := s.load(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteEntity(ctx, path.Parent(), path.Name, rev); err != nil {
+		return nil, err
+	}
+	s.cache.drop(path.String())
+	return a, nil
+}
+
+// List returns actions of a namespace (including its packages' actions) or
+// of one package, newest first, and the total count.
+func (s *Actions) List(ctx context.Context, ns, pkg string, skip, limit int) ([]*whisk.Action, int, error) {
+	q := store.ListQuery{Collection: store.Actions, Namespace: ns, WithPackages: true, Skip: skip, Limit: limit}
+	if pkg != "" {
+		q.Namespace, q.WithPackages = ns+"/"+pkg, false
+	}
+	docs, total, err := s.store.ListEntities(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*whisk.Action, 0, len(docs))
+	for _, d := range docs {
+		var a whisk.Action
+		if err := json.Unmarshal(d.Body, &a); err != nil {
+			return nil, 0, fmt.Errorf("decode action %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		out = append(out, &a)
+	}
+	return out, total, nil
+}
+
+// checkPackage makes sure a packaged action's package exists.
+func (s *Actions) checkPackage(ctx context.Context, path whisk.EntityPath) error {
+	if path.Package == "" {
+		return nil
+	}
+	doc, err := s.store.GetEntity(ctx, path.Namespace, path.Package)
+	if store.IsNotFound(err) {
+		return whisk.Errorf(whisk.KindNotFound, "The requested resource '%s/%s' does not exist.", path.Namespace, path.Package)
+	}
+	if err != nil {
+		return err
+	}
+	if doc.Collection != store.Packages {
+		return whisk.Errorf(whisk.KindConflict, whisk.MsgNotInCollection)
+	}
+	return nil
+}
+
+// resolveExec turns a PUT exec into a stored one: kind resolution against
+// the runtimes that exist here, code type and binary detection.
+func (s *Actions) resolveExec(p *whisk.ExecPut) (whisk.Exec, error) {
+	kind := strings.ToLower(strings.TrimSpace(p.Kind))
+	e := whisk.Exec{Kind: kind, Main: p.Main, Image: p.Image}
+	if len(p.Code) > 0 && string(p.Code) != "null" {
+		var code string
+		if err := json.Unmarshal(p.Code, &code); err != nil {
+			return e, whisk.Malformed("'code' must be a string defined in 'exec'")
+		}
+		e.Code = &code
+		e.Binary = whisk.IsBinaryCode(code)
+	}
+	switch kind {
+	case whisk.KindSequence, whisk.KindBlackbox:
+		return e, whisk.Malformed(s.unsupported(kind))
+	}
+	rt, ok := s.lookup(kind)
+	if !ok {
+		return e, whisk.Malformed(s.unsupported(kind))
+	}
+	if rt.Deprecated {
+		return e, whisk.Invalid("The '%s' runtime is no longer supported. You may read and delete but not update or invoke this action.", rt.Kind)
+	}
+	if rt.RequireMain && e.Main == "" {
+		return e, whisk.Invalid("'main' must be a string defined in 'exec' for '%s' actions", rt.Kind)
+	}
+	e.Kind = rt.Kind
+	if e.Code == nil {
+		empty := ""
+		e.Code = &empty
+	}
+	return e, nil
+}
+
+func (s *Actions) checkDeprecated(kind string) error {
+	if rt, ok := s.lookup(kind); ok && rt.Deprecated {
+		return whisk.Invalid("The '%s' runtime is no longer supported. You may read and delete but not update or invoke this action.", rt.Kind)
+	}
+	return nil
+}
+
+// lookup finds a runtime by kind; "<family>:default" names the family's
+// default kind.
+func (s *Actions) lookup(kind string) (platform.Runtime, bool) {
+	family, version, _ := strings.Cut(kind, ":")
+	for _, rt := range s.runtimes.Runtimes() {
+		if rt.Kind == kind || (version == "default" && rt.Family == family && rt.Default) {
+			return rt, true
+		}
+	}
+	return platform.Runtime{}, false
+}
+
+func (s *Actions) unsupported(kind string) string {
+	var kinds []string
+	for _, rt := range s.runtimes.Runtimes() {
+		kinds = append(kinds, rt.Kind)
+	}
+	sort.Strings(kinds)
+	msg := fmt.Sprintf("The specified runtime '%s' is not supported by this platform. Valid values are: '%s'", kind, strings.Join(kinds, "', '"))
+	family, _, _ := strings.Cut(kind, ":")
+	for _, rt := range s.runtimes.Runtimes() {
+		if rt.Family == family {
+			return msg
+		}
+	}
+	if hint := missingHint(family); hint != "" {
+		msg += ". " + hint
+	}
+	return msg
+}
+
+// missingHint explains why a well-known family is absent in local mode.
+func missingHint(family string) string {
+	switch family {
+	case "nodejs":
+		return "nodejs actions need 'node' on the gateway's PATH, and it was not found"
+	case "python":
+		return "python actions need 'python3' on the gateway's PATH, and it was not found"
+	case whisk.KindBlackbox:
+		return "docker images need the knative platform"
+	case whisk.KindSequence:
+		return "sequences are not supported yet"
+	}
+	return ""
+}
+
+// actionCache keeps decoded actions for the invoke path. Writes through
+// Actions drop entries and bump the generation, so a load that raced a
+// write never caches the old document. One gateway process owns its store.
+type actionCache struct {
+	mu  sync.RWMutex
+	gen uint64
+	m   map[string]*whisk.Action
+}
+
+func (c *actionCache) get(key string) (*whisk.Action, uint64, bool) {
+	c.mu.RLock()
+	a, ok := c.m[key]
+	gen := c.gen
+	c.mu.RUnlock()
+	return a, gen, ok
+}
+
+func (c *actionCache) put(key string, a *whisk.Action, gen uint64) {
+	c.mu.Lock()
+	if c.gen == gen {
+		if len(c.m) > 4096 {
+			c.m = map[string]*whisk.Action{}
+		}
+		c.m[key] = a
+	}
+	c.mu.Unlock()
+}
+
+func (c *actionCache) drop(key string) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.m, key)
+	c.mu.Unlock()
+}

@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/config"
+)
+
+// AdminUsage describes the admin commands.
+const AdminUsage = `usage: kwhisk admin namespace create NAME | list | delete NAME  [--data-dir DIR]`
+
+// Admin runs `kwhisk admin ...` against the store in the data dir.
+func Admin(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
+	var pos []string
+	var flags []string
+	for i := 0; i < len(args); i++ {
+		if len(args[i]) > 1 && args[i][0] == '-' {
+			flags = append(flags, args[i])
+			if i+1 < len(args) && !hasValue(args[i]) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, args[i])
+	}
+	cfg, err := config.Parse(flags, getenv)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 || pos[0] != "namespace" {
+		return &config.UsageError{Msg: AdminUsage}
+	}
+	st, err := openStore(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	switch {
+	case pos[1] == "create" && len(pos) == 3:
+		if err := auth.Bootstrap(ctx, st); err != nil {
+			return err
+		}
+		key, err := auth.Create(ctx, st, pos[2])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, key)
+	case pos[1] == "list" && len(pos) == 2:
+		if err := auth.Bootstrap(ctx, st); err != nil {
+			return err
+		}
+		list, err := st.ListNamespaces(ctx)
+		if err != nil {
+			return err
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		for _, ns := range list {
+			fmt.Fprintf(out, "%s\t%s\n", ns.Name, ns.UUID)
+		}
+	case pos[1] == "delete" && len(pos) == 3:
+		if err := st.DeleteNamespace(ctx, pos[2]); err != nil {
+			return fmt.Errorf("delete namespace %s: %w", pos[2], err)
+		}
+		fmt.Fprintf(out, "deleted namespace %s\n", pos[2])
+	default:
+		return &config.UsageError{Msg: AdminUsage}
+	}
+	return nil
+}
+
+func hasValue(flag string) bool {
+	for _, c := range flag {
+		if c == '=' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/api"
+	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/config"
+	"github.com/kwhisk/kwhisk/pkg/entity"
+	"github.com/kwhisk/kwhisk/pkg/platform/local"
+	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// DefaultThrottles are OpenWhisk's shipped per-namespace defaults.
+var DefaultThrottles = whisk.Throttles{
+	InvocationsPerMinute:  intp(60),
+	ConcurrentInvocations: intp(30),
+	FiresPerMinute:        intp(60),
+}
+
+func intp(n int) *int { return &n }
+
+// openStore opens the SQLite store in the data dir.
+func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, "kwhisk.db"), sqlite.Options{})
+}
+
+// Serve runs the gateway until ctx ends, then drains. It prints the
+// `wsk property set` line for the guest namespace on out once listening.
+func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
+	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
+	st, err := openStore(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+	if err := auth.Bootstrap(ctx, st); err != nil {
+		return err
+	}
+	plat, err := local.New(local.Options{
+		WorkDir: filepath.Join(cfg.DataDir, "runtimes"),
+		APIHost: cfg.APIHost,
+	})
+	if err != nil {
+		return fmt.Errorf("start local platform: %w", err)
+	}
+	defer plat.Close()
+
+	actions := entity.NewActions(st, plat, whisk.DefaultBounds)
+	invoker := activation.New(actions, plat, st, activation.Options{BlockingWait: cfg.BlockingWait, Logf: logger.Printf})
+	if n, err := invoker.Recover(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Printf("recorded %d activations interrupted by the last stop", n)
+	}
+	srv := api.New(api.Deps{
+		Auth: auth.New(st), Actions: actions, Invoker: invoker, Activations: st, Entities: st,
+		Runtimes: plat, Throttles: DefaultThrottles, Logf: logger.Printf,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	guest := auth.WellKnown[0]
+	fmt.Fprintf(out, "kwhisk is serving the OpenWhisk API on %s (data in %s)\n", cfg.APIHost, cfg.DataDir)
+	fmt.Fprintf(out, "wsk property set --apihost %s --auth %s:%s\n", cfg.APIHost, guest.UUID, guest.Key)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Drain: stop accepting and finish requests, then in-flight
+	// activations, then flush the store (deferred Close).
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Printf("shut down http: %v", err)
+	}
+	if err := invoker.Drain(drainCtx); err != nil {
+		logger.Printf("activations still running at shutdown were left pending: %v", err)
+	}
+	return st.Flush(context.WithoutCancel(ctx))
+}

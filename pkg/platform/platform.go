@@ -1,0 +1,80 @@
+// Package platform is the seam between the OpenWhisk control plane and the
+// data plane that runs code: local processes (platform/local) or Knative
+// Services (platform/knative). Every implementation passes platformtest.Run.
+//
+// A platform runs one activation of one action version at a time per call;
+// it decides where, on how many instances, and when to start and stop them.
+// Failures of user code (init errors, crashes, timeouts, bad output) are not
+// errors: they come back as a Result with a developer-error status. Run
+// returns an error only when the platform itself failed; the caller records
+// that as a whisk internal error.
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// Action is what a platform needs to run one version of an action.
+type Action struct {
+	// Key identifies the action version; equal keys mean identical code.
+	Key     string
+	Path    whisk.EntityPath // the action's own path (not the caller's)
+	Version string
+	Kind    string // concrete kind, e.g. "nodejs:20"
+	Code    string // source text, or base64 when Binary
+	Binary  bool
+	Main    string // entry point; "" means "main"
+	Image   string // blackbox image
+	// Env holds parameters marked init:true, rendered as strings.
+	Env    map[string]string
+	Limits whisk.Limits
+}
+
+// RunRequest is one activation's input and context.
+type RunRequest struct {
+	Value         json.RawMessage // the merged parameters (object or array)
+	Namespace     string          // the invoking namespace
+	ActivationID  whisk.ActivationID
+	TransactionID string
+	Deadline      time.Time
+	APIKey        string // "uuid:key" only when provide-api-key is truthy
+}
+
+// Result is the outcome of one activation.
+type Result struct {
+	Start    time.Time // init start on a cold start, else run start
+	End      time.Time
+	InitTime time.Duration // 0 on a warm start
+	Cold     bool
+	Timeout  bool // run or init exceeded the action's time limit
+	Response whisk.Response
+	Logs     []string // "<timestamp> <stream>: <text>" lines
+}
+
+// Platform runs actions.
+type Platform interface {
+	// Run runs one activation of a and blocks until it has a result or ctx
+	// ends. It never runs the activation twice: a request that may have
+	// reached user code is not retried.
+	Run(ctx context.Context, a *Action, req *RunRequest) (*Result, error)
+	// Remove releases everything held for the action at path (all
+	// versions); in-flight activations finish first.
+	Remove(ctx context.Context, path whisk.EntityPath) error
+	// Runtimes lists the kinds this platform can run.
+	Runtimes() []Runtime
+}
+
+// Runtime is one kind a platform offers, as GET / advertises it.
+type Runtime struct {
+	Family      string `json:"-"`
+	Kind        string `json:"kind"`
+	Image       string `json:"image"`
+	Default     bool   `json:"default"`
+	Deprecated  bool   `json:"deprecated"`
+	Attached    bool   `json:"attached"`
+	RequireMain bool   `json:"requireMain"`
+}
