@@ -44,6 +44,18 @@ func transactionID(c echo.Context) string {
 	return tid
 }
 
+// preflight answers any OPTIONS under /api/v1 with 200 and the CORS
+// headers, before routing and without authentication.
+func preflight(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method == http.MethodOptions && (r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/")) {
+			return withCORS(func(c echo.Context) error { return c.NoContent(http.StatusOK) })(c)
+		}
+		return next(c)
+	}
+}
+
 // withCORS adds OpenWhisk's CORS headers to every /api/v1 response.
 func withCORS(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

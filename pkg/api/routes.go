@@ -1,15 +1,9 @@
 package api
 
-import (
-	"net/http"
-
-	"github.com/labstack/echo/v4"
-)
-
 // routes is the whole API, in one table.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(withTransaction)
+	e.Pre(withTransaction, preflight)
 
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
@@ -17,8 +11,6 @@ func (s *Server) routes() {
 	v1 := e.Group("/api/v1", withCORS)
 	v1.GET("", s.apiInfo)
 	v1.GET("/", s.apiInfo)
-	v1.OPTIONS("*", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-	v1.OPTIONS("", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 
 	ns := v1.Group("/namespaces", s.withAuth, withJSONBody)
 	ns.GET("", s.listNamespaces)

@@ -1,0 +1,38 @@
+# kwhisk: `make run` starts local mode, `make test` runs every test.
+GO      ?= go
+BIN     := bin/kwhisk
+E2E_DIR := test/e2e
+FUZZTIME ?= 5s
+
+.PHONY: build run test unit e2e e2e-deps fuzz bench vet
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kwhisk
+
+run: build
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Brief fuzzing of the input parsers: never a panic, never a 500.
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzEntityPath -fuzztime=$(FUZZTIME) ./pkg/whisk
+	$(GO) test -run='^$$' -fuzz=FuzzPutAction -fuzztime=$(FUZZTIME) ./pkg/api
+	$(GO) test -run='^$$' -fuzz=FuzzInvokeAction -fuzztime=$(FUZZTIME) ./pkg/api
+
+$(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
+
+e2e: build e2e-deps
+	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
+
+test: vet unit fuzz e2e
+
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench

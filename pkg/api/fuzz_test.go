@@ -1,0 +1,54 @@
+package api_test
+
+import (
+	"net/url"
+	"testing"
+)
+
+// FuzzPutAction sends arbitrary names and bodies: a client mistake is a
+// 4xx, never a 500 or a panic.
+func FuzzPutAction(f *testing.F) {
+	for _, s := range []struct{ name, body string }{
+		{"a", `{"exec":{"kind":"nodejs:default","code":"x"}}`},
+		{"a b", `{"exec":{"kind":"python:3.11","code":"UEsD"},"limits":{"timeout":1}}`},
+		{"x", `{"exec":{"kind":"nodejs:20","code":1}}`},
+		{"x", `{"exec":null,"parameters":[{"value":1}]}`},
+		{"x", `{"annotations":{"a":1}}`},
+		{"x", `{"version":"1.2.x"}`},
+		{"x", `{"limits":{"instances":-1}}`},
+		{"$", `[]`},
+		{"x", `{"exec":{"kind":"sequence","components":["/a/b"]}}`},
+	} {
+		f.Add(s.name, s.body)
+	}
+	h := newHarness(f)
+	f.Fuzz(func(t *testing.T, name, body string) {
+		for _, q := range []string{"", "?overwrite=true"} {
+			r := do(t, h, "PUT", ns+"/actions/"+url.PathEscape(name)+q, guestAuth, body)
+			if r.status >= 500 {
+				t.Fatalf("PUT %q %q = %d %s", name, body, r.status, r.body)
+			}
+		}
+	})
+}
+
+// FuzzInvokeAction sends arbitrary query strings and payloads.
+func FuzzInvokeAction(f *testing.F) {
+	for _, s := range []struct{ query, body string }{
+		{"blocking=true", `{}`},
+		{"blocking=true&result=true&timeout=10", `{"a":[1,2]}`},
+		{"timeout=-1", ``},
+		{"blocking=x", `null`},
+		{"", `{"a":`},
+	} {
+		f.Add(s.query, s.body)
+	}
+	h := newHarness(f)
+	do(f, h, "PUT", ns+"/actions/fz", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`)
+	f.Fuzz(func(t *testing.T, query, body string) {
+		r := do(t, h, "POST", ns+"/actions/fz?"+query, guestAuth, body)
+		if r.status >= 500 {
+			t.Fatalf("POST ?%s %q = %d %s", query, body, r.status, r.body)
+		}
+	})
+}

@@ -1,0 +1,4 @@
+// echo.js: returns its parameters unchanged.
+function main(params) {
+  return params;
+}
