@@ -11,9 +11,10 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// Actions resolves actions.
+// Actions resolves the action a caller addresses: entitlements checked,
+// parameters merged package → binding → action.
 type Actions interface {
-	Get(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error)
+	ResolveAction(ctx context.Context, caller string, path whisk.EntityPath) (*whisk.Action, error)
 }
 
 // Runner runs one activation on the data plane.
@@ -51,21 +52,26 @@ type Outcome struct {
 	Record *whisk.Activation
 }
 
-// Service invokes actions.
+// Service invokes actions and sequences and fires triggers.
 type Service struct {
-	actions  Actions
-	runner   Runner
-	records  Records
-	wait     time.Duration
-	log      func(format string, args ...any)
-	inflight sync.WaitGroup
-	now      func() time.Time
+	actions     Actions
+	triggers    Triggers
+	runner      Runner
+	records     Records
+	wait        time.Duration
+	maxSequence int
+	log         func(format string, args ...any)
+	inflight    sync.WaitGroup
+	now         func() time.Time
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
-// Logf discards.
+// MaxSequence 50, Logf discards.
 type Options struct {
+	// Triggers lets Fire read triggers; nil disables Fire.
+	Triggers     Triggers
 	BlockingWait time.Duration
+	MaxSequence  int
 	Logf         func(format string, args ...any)
 }
 
@@ -74,10 +80,14 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.BlockingWait <= 0 {
 		opts.BlockingWait = 60 * time.Second
 	}
+	if opts.MaxSequence <= 0 {
+		opts.MaxSequence = 50
+	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	return &Service{actions: actions, runner: runner, records: records, wait: opts.BlockingWait, log: opts.Logf, now: time.Now}
+	return &Service{actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
+		maxSequence: opts.MaxSequence, log: opts.Logf, now: time.Now}
 }
 
 // Invoke starts an activation of the action at req.Path on behalf of
@@ -86,46 +96,62 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 // activation goes on, durably recorded as pending.
 func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (*Outcome, error) {
 	received := s.now()
-	a, err := s.actions.Get(ctx, req.Path)
+	a, err := s.actions.ResolveAction(ctx, caller.Namespace, req.Path)
 	if err != nil {
 		return nil, err
 	}
 	if a.FinalViolation(req.Payload) {
 		return nil, whisk.Invalid(whisk.MsgReservedParameters)
 	}
-	act := s.start(caller, req, a, received)
-	if !req.Blocking {
-		if err := s.records.AddPending(ctx, act.skeleton()); err != nil {
+	input, err := json.Marshal(req.Payload)
+	if err != nil || req.Payload == nil {
+		input = []byte("{}")
+	}
+	r := &running{
+		id: whisk.NewActivationID(), caller: caller, tid: req.TransactionID, action: a, input: input,
+		received: received, acked: make(chan struct{}), done: make(chan struct{}),
+	}
+	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
+		return s.execute(r.context(), a, input, r.id, "", true, new(int))
+	})
+}
+
+// await runs exec in the background for r and answers the caller: with the
+// record if blocking and it completes within the wait, else with the id
+// after r's pending entry is durable.
+func (s *Service) await(ctx context.Context, r *running, blocking bool, wait time.Duration, exec func() *whisk.Activation) (*Outcome, error) {
+	if !blocking {
+		if err := s.records.AddPending(ctx, r.skeleton()); err != nil {
 			return nil, fmt.Errorf("record pending activation: %w", err)
 		}
-		close(act.acked)
-		s.launch(act)
-		return &Outcome{ID: act.id}, nil
+		r.state = stateAcked
+		close(r.acked)
+		s.launch(r, exec)
+		return &Outcome{ID: r.id}, nil
 	}
-	s.launch(act)
-	wait := s.wait
-	if req.Wait > 0 && req.Wait < wait {
-		wait = req.Wait
+	s.launch(r, exec)
+	if wait <= 0 || wait > s.wait {
+		wait = s.wait
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case <-act.done:
-		return &Outcome{ID: act.id, Record: act.record}, nil
+	case <-r.done:
+		return &Outcome{ID: r.id, Record: r.record}, nil
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	// Acknowledge with the id only: make the activation durable first.
-	if !act.ack() {
-		<-act.done
-		return &Outcome{ID: act.id, Record: act.record}, nil
+	if !r.ack() {
+		<-r.done
+		return &Outcome{ID: r.id, Record: r.record}, nil
 	}
-	err = s.records.AddPending(context.WithoutCancel(ctx), act.skeleton())
-	close(act.acked)
+	err := s.records.AddPending(context.WithoutCancel(ctx), r.skeleton())
+	close(r.acked)
 	if err != nil {
-		s.log("record pending activation %s: %v", act.id, err)
+		s.log("record pending activation %s: %v", r.id, err)
 	}
-	return &Outcome{ID: act.id}, nil
+	return &Outcome{ID: r.id}, nil
 }
 
 // Drain waits until every activation in flight has been recorded, or ctx
@@ -168,66 +194,75 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 	return len(pending), nil
 }
 
-// running is one activation between start and record.
+const (
+	stateRunning = iota
+	stateAcked   // 202 sent: the pending entry is (being) written
+	stateDone
+)
+
+// running is one top-level activation between start and record.
 type running struct {
 	id       whisk.ActivationID
 	caller   Caller
-	req      Request
-	action   *whisk.Action
+	tid      string
+	action   *whisk.Action // nil for trigger activations
+	trigger  *whisk.Trigger
+	input    json.RawMessage
 	received time.Time
 
 	mu     sync.Mutex
-	state  int // 0 running, 1 acknowledged (202 sent), 2 completed
-	acked  chan struct{}
-	done   chan struct{}
+	state  int
+	acked  chan struct{} // closed once the pending entry is durable
+	done   chan struct{} // closed once record is set and stored
 	record *whisk.Activation
 }
 
-func (s *Service) start(caller Caller, req Request, a *whisk.Action, received time.Time) *running {
-	return &running{
-		id: whisk.NewActivationID(), caller: caller, req: req, action: a, received: received,
-		acked: make(chan struct{}), done: make(chan struct{}),
-	}
+func (r *running) context() *runContext {
+	return &runContext{caller: r.caller, tid: r.tid, received: r.received}
 }
 
 // ack marks the activation acknowledged unless it already completed.
 func (r *running) ack() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.state == 2 {
+	if r.state == stateDone {
 		return false
 	}
-	r.state = 1
+	r.state = stateAcked
 	return true
 }
 
 // complete marks the activation completed and reports whether it had been
-// acknowledged (so its pending entry must be written before the record).
+// acknowledged (so its pending entry must be durable before the record).
 func (r *running) complete() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	acked := r.state == 1
-	r.state = 2
+	acked := r.state == stateAcked
+	r.state = stateDone
 	return acked
 }
 
 // skeleton is the pending form of the record: enough to report it.
 func (r *running) skeleton() *whisk.Activation {
-	return &whisk.Activation{
-		Namespace: r.caller.Namespace, Name: r.action.Name, Version: r.action.Version,
-		Subject: r.caller.Subject, ActivationID: r.id, Start: r.received.UnixMilli(),
-		Annotations: baseAnnotations(r.action), Logs: []string{},
+	a := &whisk.Activation{
+		Namespace: r.caller.Namespace, Subject: r.caller.Subject, ActivationID: r.id,
+		Start: r.received.UnixMilli(), Logs: []string{}, Annotations: whisk.KeyValues{},
 	}
+	switch {
+	case r.action != nil:
+		a.Name, a.Version = r.action.Name, r.action.Version
+		a.Annotations = baseAnnotations(r.action)
+	case r.trigger != nil:
+		a.Name, a.Version = r.trigger.Name, r.trigger.Version
+	}
+	return a
 }
 
-func (s *Service) launch(r *running) {
+func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 	s.inflight.Add(1)
-	if !r.req.Blocking {
-		r.state = 1
-	}
 	go func() {
 		defer s.inflight.Done()
-		rec := s.run(r)
+		rec := exec()
 		if r.complete() {
 			<-r.acked
 		}
@@ -237,113 +272,4 @@ func (s *Service) launch(r *running) {
 		}
 		close(r.done)
 	}()
-}
-
-// run hands the activation to the platform and builds its record.
-func (s *Service) run(r *running) *whisk.Activation {
-	a := r.action
-	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
-	deadline := s.now().Add(timeout)
-	pa := platformAction(a)
-	params := a.RunParameters(r.req.Payload)
-	value, err := json.Marshal(params)
-	if err != nil {
-		value = []byte("{}")
-	}
-	req := &platform.RunRequest{
-		Value: value, Namespace: r.caller.Namespace, ActivationID: r.id,
-		TransactionID: r.req.TransactionID, Deadline: deadline,
-	}
-	if a.Annotations.Truthy("provide-api-key") {
-		req.APIKey = r.caller.Key
-	}
-	// The run outlives the HTTP request; the platform enforces the
-	// action's own time limit, the margin only guards against a stuck one.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
-	defer cancel()
-	res, err := s.runner.Run(ctx, pa, req)
-	rec := r.skeleton()
-	if err != nil {
-		s.log("run activation %s: %v", r.id, err)
-		now := s.now()
-		rec.End = now.UnixMilli()
-		rec.Duration = rec.End - rec.Start
-		rec.Response = whisk.Response{StatusCode: whisk.StatusWhiskError, Result: whisk.ErrorResult("Failed to run the action: " + err.Error())}
-		rec.Annotations = rec.Annotations.Set("waitTime", now.Sub(r.received).Milliseconds())
-		return rec
-	}
-	rec.Start = res.Start.UnixMilli()
-	rec.End = res.End.UnixMilli()
-	rec.Duration = rec.End - rec.Start
-	rec.Response = res.Response
-	rec.Logs = res.Logs
-	if rec.Logs == nil {
-		rec.Logs = []string{}
-	}
-	wait := res.Start.Sub(r.received).Milliseconds()
-	if wait < 0 {
-		wait = 0
-	}
-	ann := whisk.KeyValues{
-		{Key: "path", Value: jsonString(a.Path().String())},
-		{Key: "waitTime", Value: jsonInt(wait)},
-		{Key: "kind", Value: jsonString(a.Exec.Kind)},
-		{Key: "timeout", Value: jsonBool(res.Timeout)},
-		{Key: "limits", Value: limitsJSON(a.Limits)},
-	}
-	if res.Cold {
-		ann = append(ann, whisk.KeyValue{Key: "initTime", Value: jsonInt(res.InitTime.Milliseconds())})
-	}
-	rec.Annotations = ann
-	return rec
-}
-
-func baseAnnotations(a *whisk.Action) whisk.KeyValues {
-	return whisk.KeyValues{
-		{Key: "path", Value: jsonString(a.Path().String())},
-		{Key: "kind", Value: jsonString(a.Exec.Kind)},
-		{Key: "limits", Value: limitsJSON(a.Limits)},
-	}
-}
-
-func platformAction(a *whisk.Action) *platform.Action {
-	p := &platform.Action{
-		Key:     a.Path().String() + "@" + a.Version.String() + "#" + fmt.Sprint(a.Updated),
-		Path:    a.Path(),
-		Version: a.Version.String(),
-		Kind:    a.Exec.Kind,
-		Code:    a.Exec.CodeString(),
-		Binary:  a.Exec.Binary,
-		Main:    a.Exec.Main,
-		Image:   a.Exec.Image,
-		Limits:  a.Limits,
-	}
-	for _, kv := range a.Parameters {
-		if kv.Init {
-			if p.Env == nil {
-				p.Env = map[string]string{}
-			}
-			p.Env[kv.Key] = whisk.EnvString(kv.Value)
-		}
-	}
-	return p
-}
-
-func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // strings always marshal
-	return b
-}
-
-func jsonInt(n int64) json.RawMessage { return json.RawMessage(fmt.Sprint(n)) }
-
-func jsonBool(b bool) json.RawMessage {
-	if b {
-		return json.RawMessage("true")
-	}
-	return json.RawMessage("false")
-}
-
-func limitsJSON(l whisk.Limits) json.RawMessage {
-	b, _ := json.Marshal(l) // a struct of ints always marshals
-	return b
 }

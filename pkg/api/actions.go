@@ -17,7 +17,7 @@ import (
 const maxEntitySize = 50 * 1024 * 1024
 
 // actionPath resolves {namespace}, {package} and {name} of an action route.
-func (s *Server) actionPath(c echo.Context) (whisk.EntityPath, error) {
+func actionPath(c echo.Context) (whisk.EntityPath, error) {
 	name, pkg := param(c, "name"), param(c, "package")
 	for _, seg := range []string{pkg, name} {
 		if seg == "" {
@@ -27,21 +27,31 @@ func (s *Server) actionPath(c echo.Context) (whisk.EntityPath, error) {
 			return whisk.EntityPath{}, err
 		}
 	}
-	p := whisk.EntityPath{Package: pkg, Name: name}
-	ns, err := s.namespace(c, p.Qualified())
+	ns, err := pathNamespace(c)
+	if err != nil {
+		return whisk.EntityPath{}, err
+	}
+	return whisk.EntityPath{Namespace: ns, Package: pkg, Name: name}, nil
+}
+
+// ownActionPath is actionPath for writes: the caller's namespace only.
+func ownActionPath(c echo.Context) (whisk.EntityPath, error) {
+	p, err := actionPath(c)
 	if err != nil {
 		return p, err
 	}
-	p.Namespace = ns
+	if p.Namespace != identity(c).Namespace {
+		return p, whisk.Errorf(whisk.KindForbidden, "The supplied authentication is not authorized to access '%s'.", p.String())
+	}
 	return p, nil
 }
 
 func (s *Server) getAction(c echo.Context) error {
-	p, err := s.actionPath(c)
+	p, err := actionPath(c)
 	if err != nil {
 		return err
 	}
-	a, err := s.Actions.Get(c.Request().Context(), p)
+	a, err := s.Resolver.ResolveAction(c.Request().Context(), identity(c).Namespace, p)
 	if err != nil {
 		return err
 	}
@@ -49,7 +59,7 @@ func (s *Server) getAction(c echo.Context) error {
 }
 
 func (s *Server) putAction(c echo.Context) error {
-	p, err := s.actionPath(c)
+	p, err := ownActionPath(c)
 	if err != nil {
 		return err
 	}
@@ -69,7 +79,7 @@ func (s *Server) putAction(c echo.Context) error {
 }
 
 func (s *Server) deleteAction(c echo.Context) error {
-	p, err := s.actionPath(c)
+	p, err := ownActionPath(c)
 	if err != nil {
 		return err
 	}
@@ -80,45 +90,45 @@ func (s *Server) deleteAction(c echo.Context) error {
 	return c.JSON(http.StatusOK, a.View(true))
 }
 
-func (s *Server) listActions(c echo.Context) error { return s.listActionsIn(c, "") }
-
-func (s *Server) listPackageActions(c echo.Context) error {
-	pkg := param(c, "package")
-	if err := whisk.CheckName(pkg); err != nil {
+func (s *Server) listActions(c echo.Context) error {
+	ns, err := own(c, "")
+	if err != nil {
 		return err
 	}
-	return s.listActionsIn(c, pkg)
+	return s.listActionsIn(c, ns, "")
 }
 
-func (s *Server) listActionsIn(c echo.Context, pkg string) error {
-	ns, err := s.namespace(c, pkg)
+// listPackageActions lists a package's actions; through a binding, the
+// bound package's; another namespace's only if shared.
+func (s *Server) listPackageActions(c echo.Context) error {
+	p, err := entityPath(c, "package")
 	if err != nil {
 		return err
 	}
-	skip, limit, err := listPage(c, "actions")
+	view, err := s.Packages.Get(c.Request().Context(), identity(c).Namespace, p)
 	if err != nil {
 		return err
 	}
-	count := boolParam(c, "count", false)
-	if count {
-		skip, limit = 0, 1
+	if view.IsBinding() {
+		return s.listActionsIn(c, view.Binding.Namespace, view.Binding.Name)
 	}
-	list, total, err := s.Actions.List(c.Request().Context(), ns, pkg, skip, limit)
+	return s.listActionsIn(c, p.Namespace, p.Name)
+}
+
+func (s *Server) listActionsIn(c echo.Context, ns, pkg string) error {
+	p, err := listRequest(c, "actions")
 	if err != nil {
 		return err
 	}
-	if count {
-		return c.JSON(http.StatusOK, map[string]int{"actions": total})
+	list, total, err := s.Actions.List(c.Request().Context(), ns, pkg, p.skip, p.limit)
+	if err != nil {
+		return err
 	}
-	out := make([]whisk.ActionSummary, len(list))
-	for i, a := range list {
-		out[i] = a.Summary()
-	}
-	return c.JSON(http.StatusOK, out)
+	return renderList(c, "actions", p, list, total, (*whisk.Action).Summary)
 }
 
 func (s *Server) invokeAction(c echo.Context) error {
-	p, err := s.actionPath(c)
+	p, err := actionPath(c)
 	if err != nil {
 		return err
 	}
@@ -138,9 +148,7 @@ func (s *Server) invokeAction(c echo.Context) error {
 	if err := decodeObject(body, &payload, true); err != nil {
 		return err
 	}
-	id := identity(c)
-	out, err := s.Invoker.Invoke(c.Request().Context(),
-		activation.Caller{Namespace: id.Namespace, Subject: id.Subject, Key: id.Key},
+	out, err := s.Invoker.Invoke(c.Request().Context(), caller(c),
 		activation.Request{Path: p, Payload: payload, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
 	if err != nil {
 		return err

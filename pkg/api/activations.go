@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) activationRecord(c echo.Context) (*whisk.Activation, error) {
-	ns, err := s.namespace(c, "")
+	ns, err := own(c, "")
 	if err != nil {
 		return nil, err
 	}
@@ -52,15 +52,11 @@ func (s *Server) getActivationResult(c echo.Context) error {
 }
 
 func (s *Server) listActivations(c echo.Context) error {
-	ns, err := s.namespace(c, "")
+	ns, err := own(c, "")
 	if err != nil {
 		return err
 	}
-	skip, limit, err := listPage(c, "activations")
-	if err != nil {
-		return err
-	}
-	q := store.ActivationQuery{Namespace: ns, Skip: skip, Limit: limit}
+	q := store.ActivationQuery{Namespace: ns}
 	if name := c.QueryParam("name"); name != "" {
 		parts := strings.Split(strings.Trim(name, "/"), "/")
 		if len(parts) > 2 {
@@ -85,61 +81,21 @@ func (s *Server) listActivations(c echo.Context) error {
 			*b.dst = n
 		}
 	}
-	docs, count := boolParam(c, "docs", false), boolParam(c, "count", false)
-	if docs && count {
+	docs := boolParam(c, "docs", false)
+	if docs && boolParam(c, "count", false) {
 		return whisk.Invalid("The parameter 'docs' is not permitted with 'count'.")
 	}
-	if count {
-		q.Skip, q.Limit = 0, 1
+	pg, err := listRequest(c, "activations")
+	if err != nil {
+		return err
 	}
+	q.Skip, q.Limit = pg.skip, pg.limit
 	list, total, err := s.Activations.ListActivations(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	if count {
-		return c.JSON(http.StatusOK, map[string]int{"activations": total})
-	}
 	if docs {
-		out := make([]whisk.ActivationView, len(list))
-		for i, a := range list {
-			out[i] = a.View()
-		}
-		return c.JSON(http.StatusOK, out)
+		return renderList(c, "activations", pg, list, total, (*whisk.Activation).View)
 	}
-	out := make([]whisk.ActivationSummary, len(list))
-	for i, a := range list {
-		out[i] = a.Summary()
-	}
-	return c.JSON(http.StatusOK, out)
+	return renderList(c, "activations", pg, list, total, (*whisk.Activation).Summary)
 }
-
-// lister lists a collection straight from the store.
-func (s *Server) lister(collection string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ns, err := s.namespace(c, "")
-		if err != nil {
-			return err
-		}
-		skip, limit, err := listPage(c, collection)
-		if err != nil {
-			return err
-		}
-		docs, total, err := s.Entities.ListEntities(c.Request().Context(),
-			store.ListQuery{Collection: store.Collection(collection), Namespace: ns, Skip: skip, Limit: limit})
-		if err != nil {
-			return err
-		}
-		if boolParam(c, "count", false) {
-			return c.JSON(http.StatusOK, map[string]int{collection: total})
-		}
-		out := make([]rawJSON, len(docs))
-		for i, d := range docs {
-			out[i] = rawJSON(d.Body)
-		}
-		return c.JSON(http.StatusOK, out)
-	}
-}
-
-type rawJSON []byte
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }

@@ -16,10 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kwhisk/kwhisk/pkg/activation"
-	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/entity"
+	"github.com/kwhisk/kwhisk/pkg/gateway"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -49,6 +47,11 @@ func (f *fakeRunner) Run(ctx context.Context, a *platform.Action, req *platform.
 	}
 	return res, nil
 }
+
+// fakePlatform is the fake runner with the fake runtimes.
+type fakePlatform struct{ *fakeRunner }
+
+func (fakePlatform) Runtimes() []platform.Runtime { return fakeRuntimes{}.Runtimes() }
 
 // echoRun returns its input, or an error result when the input has "fail".
 func echoRun(a *platform.Action, req *platform.RunRequest) *platform.Result {
@@ -83,9 +86,8 @@ func newHarness(t testing.TB) *harness {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	actions := entity.NewActions(st, fakeRuntimes{}, whisk.DefaultBounds)
-	inv := activation.New(actions, &fakeRunner{run: echoRun}, st, activation.Options{BlockingWait: 150 * time.Millisecond})
-	srv := api.New(api.Deps{Auth: auth.New(st), Actions: actions, Invoker: inv, Activations: st, Entities: st, Runtimes: fakeRuntimes{}})
+	parts := gateway.Assemble(st, fakePlatform{&fakeRunner{run: echoRun}}, 150*time.Millisecond, nil)
+	srv, inv := parts.API, parts.Invoker
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = inv.Drain(ctx) })

@@ -33,9 +33,23 @@ func (s *Server) routes() {
 	ns.GET("/:namespace/activations/:id/logs", s.getActivationLogs)
 	ns.GET("/:namespace/activations/:id/result", s.getActivationResult)
 
-	// Collections whose create and update arrive with the entity model;
-	// their lists already read the store so `wsk list` works.
-	ns.GET("/:namespace/packages", s.lister("packages"))
-	ns.GET("/:namespace/triggers", s.lister("triggers"))
-	ns.GET("/:namespace/rules", s.lister("rules"))
+	ns.GET("/:namespace/packages", s.listPackages)
+	ns.GET("/:namespace/packages/", s.listPackages)
+	ns.GET("/:namespace/packages/:name", s.getPackage)
+	ns.PUT("/:namespace/packages/:name", s.putPackage)
+	ns.DELETE("/:namespace/packages/:name", s.deletePackage)
+
+	ns.GET("/:namespace/triggers", s.listTriggers)
+	ns.GET("/:namespace/triggers/", s.listTriggers)
+	ns.GET("/:namespace/triggers/:name", s.getTrigger)
+	ns.PUT("/:namespace/triggers/:name", s.putTrigger)
+	ns.DELETE("/:namespace/triggers/:name", s.deleteTrigger)
+	ns.POST("/:namespace/triggers/:name", s.fireTrigger)
+
+	ns.GET("/:namespace/rules", s.listRules)
+	ns.GET("/:namespace/rules/", s.listRules)
+	ns.GET("/:namespace/rules/:name", s.getRule)
+	ns.PUT("/:namespace/rules/:name", s.putRule)
+	ns.DELETE("/:namespace/rules/:name", s.deleteRule)
+	ns.POST("/:namespace/rules/:name", s.setRuleStatus)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/entity"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -15,28 +16,53 @@ import (
 
 // Actions is the action collection as the API uses it.
 type Actions interface {
-	Get(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error)
 	Put(ctx context.Context, path whisk.EntityPath, put *whisk.ActionPut, overwrite bool) (*whisk.Action, error)
 	Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error)
 	List(ctx context.Context, ns, pkg string, skip, limit int) ([]*whisk.Action, int, error)
 	Bounds() whisk.LimitBounds
 }
 
-// Invoker starts activations.
+// Resolver finds the action a caller addresses, through bindings and
+// across namespaces, with entitlements checked.
+type Resolver interface {
+	ResolveAction(ctx context.Context, caller string, path whisk.EntityPath) (*whisk.Action, error)
+}
+
+// Packages is the package collection.
+type Packages interface {
+	Get(ctx context.Context, caller string, path whisk.EntityPath) (*whisk.PackageView, error)
+	Put(ctx context.Context, caller string, path whisk.EntityPath, put *whisk.PackagePut, overwrite bool) (*whisk.Package, error)
+	Delete(ctx context.Context, path whisk.EntityPath, force bool) (*whisk.Package, error)
+	List(ctx context.Context, caller, ns string, skip, limit int) ([]*whisk.Package, int, error)
+}
+
+// Triggers is the trigger collection.
+type Triggers interface {
+	Get(ctx context.Context, path whisk.EntityPath) (*whisk.Trigger, error)
+	Put(ctx context.Context, path whisk.EntityPath, put *whisk.TriggerPut, overwrite bool) (*whisk.Trigger, error)
+	Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Trigger, error)
+	List(ctx context.Context, ns string, skip, limit int) ([]*whisk.Trigger, int, error)
+}
+
+// Rules is the rule collection.
+type Rules interface {
+	Get(ctx context.Context, path whisk.EntityPath) (*whisk.Rule, error)
+	Put(ctx context.Context, caller string, path whisk.EntityPath, put *entity.RulePut, overwrite bool) (*whisk.Rule, error)
+	SetStatus(ctx context.Context, path whisk.EntityPath, status string) error
+	Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Rule, error)
+	List(ctx context.Context, ns string, skip, limit int) ([]*whisk.Rule, int, error)
+}
+
+// Invoker starts activations and fires triggers.
 type Invoker interface {
 	Invoke(ctx context.Context, caller activation.Caller, req activation.Request) (*activation.Outcome, error)
+	Fire(ctx context.Context, caller activation.Caller, path whisk.EntityPath, payload map[string]json.RawMessage, headers http.Header, tid string) (*activation.Outcome, error)
 }
 
 // ActivationReader reads activation records.
 type ActivationReader interface {
 	GetActivation(ctx context.Context, namespace string, id whisk.ActivationID) (*whisk.Activation, error)
 	ListActivations(ctx context.Context, q store.ActivationQuery) ([]*whisk.Activation, int, error)
-}
-
-// EntityLister lists stored entities of the collections the API does not
-// manage yet.
-type EntityLister interface {
-	ListEntities(ctx context.Context, q store.ListQuery) ([]*store.Document, int, error)
 }
 
 // Runtimes lists the kinds actions may use.
@@ -48,9 +74,12 @@ type Runtimes interface {
 type Deps struct {
 	Auth        Authenticator
 	Actions     Actions
+	Resolver    Resolver
+	Packages    Packages
+	Triggers    Triggers
+	Rules       Rules
 	Invoker     Invoker
 	Activations ActivationReader
-	Entities    EntityLister
 	Runtimes    Runtimes
 	Throttles   whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.

@@ -24,6 +24,7 @@ type Runtimes interface {
 type Actions struct {
 	store    store.Entities
 	runtimes Runtimes
+	resolver *Resolver // set by NewResolver; checks sequences
 	bounds   whisk.LimitBounds
 	now      func() time.Time
 
@@ -55,18 +56,7 @@ func (s *Actions) Get(ctx context.Context, path whisk.EntityPath) (*whisk.Action
 }
 
 func (s *Actions) load(ctx context.Context, path whisk.EntityPath) (*whisk.Action, int64, error) {
-	doc, err := s.store.GetEntity(ctx, path.Parent(), path.Name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if doc.Collection != store.Actions {
-		return nil, 0, whisk.Errorf(whisk.KindConflict, whisk.MsgNotInCollection)
-	}
-	var a whisk.Action
-	if err := json.Unmarshal(doc.Body, &a); err != nil {
-		return nil, 0, fmt.Errorf("decode action %s: %w", path, err)
-	}
-	return &a, doc.Rev, nil
+	return getAs[whisk.Action](ctx, s.store, store.Actions, path.Parent(), path.Name)
 }
 
 // Put creates or updates the action at path from a PUT body.
@@ -74,25 +64,19 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 	if err := put.CheckSizes(); err != nil {
 		return nil, err
 	}
-	if err := whisk.CheckKeyValues("parameters", put.Parameters); err != nil {
-		return nil, err
-	}
-	if err := whisk.CheckKeyValues("annotations", put.Annotations); err != nil {
+	if err := checkKeyValues(put.Parameters, put.Annotations); err != nil {
 		return nil, err
 	}
 	if err := s.checkPackage(ctx, path); err != nil {
 		return nil, err
 	}
 	old, rev, err := s.load(ctx, path)
-	switch {
-	case err == nil && !overwrite:
-		return nil, store.ErrExists
-	case err != nil && !store.IsNotFound(err):
+	if err := existsCheck(err, old != nil, overwrite); err != nil {
 		return nil, err
 	}
 	var exec *whisk.Exec
 	if put.Exec != nil {
-		e, err := s.resolveExec(put.Exec)
+		e, err := s.resolveExec(ctx, path, put.Exec)
 		if err != nil {
 			return nil, err
 		}
@@ -113,15 +97,13 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 		}
 		a = old.Update(put, exec, now)
 	}
+	if a.Exec.Kind == whisk.KindSequence {
+		a.Parameters = sequenceParameters(a.Exec)
+	}
 	if err := s.bounds.Validate(a.Limits, 0); err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("encode action %s: %w", path, err)
-	}
-	doc := &store.Document{Collection: store.Actions, Namespace: a.Namespace, Name: a.Name, Rev: rev, Updated: now, Body: body}
-	if err := s.store.PutEntity(ctx, doc); err != nil {
+	if err := putAs(ctx, s.store, store.Actions, a.Namespace, a.Name, rev, now, a); err != nil {
 		if errors.Is(err, store.ErrExists) && old == nil && overwrite {
 			return nil, store.ErrStale
 		}
@@ -131,8 +113,14 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 	return a, nil
 }
 
+// MsgBindingWrite refuses writes through a package binding.
+const MsgBindingWrite = "Operation not permitted on package binding."
+
 // Delete removes the action at path and returns it.
 func (s *Actions) Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error) {
+	if err := s.checkPackage(ctx, path); err != nil {
+		return nil, err
+	}
 	a, rev, err := s.load(ctx, path)
 	if err != nil {
 		return nil, err
@@ -151,19 +139,7 @@ func (s *Actions) List(ctx context.Context, ns, pkg string, skip, limit int) ([]
 	if pkg != "" {
 		q.Namespace, q.WithPackages = ns+"/"+pkg, false
 	}
-	docs, total, err := s.store.ListEntities(ctx, q)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]*whisk.Action, 0, len(docs))
-	for _, d := range docs {
-		var a whisk.Action
-		if err := json.Unmarshal(d.Body, &a); err != nil {
-			return nil, 0, fmt.Errorf("decode action %s/%s: %w", d.Namespace, d.Name, err)
-		}
-		out = append(out, &a)
-	}
-	return out, total, nil
+	return listAs[whisk.Action](ctx, s.store, q)
 }
 
 // checkPackage makes sure a packaged action's package exists.
@@ -171,23 +147,26 @@ func (s *Actions) checkPackage(ctx context.Context, path whisk.EntityPath) error
 	if path.Package == "" {
 		return nil
 	}
-	doc, err := s.store.GetEntity(ctx, path.Namespace, path.Package)
+	pkg, _, err := getAs[whisk.Package](ctx, s.store, store.Packages, path.Namespace, path.Package)
 	if store.IsNotFound(err) {
 		return whisk.Errorf(whisk.KindNotFound, "The requested resource '%s/%s' does not exist.", path.Namespace, path.Package)
 	}
 	if err != nil {
 		return err
 	}
-	if doc.Collection != store.Packages {
-		return whisk.Errorf(whisk.KindConflict, whisk.MsgNotInCollection)
+	if pkg.IsBinding() {
+		return whisk.Invalid(MsgBindingWrite)
 	}
 	return nil
 }
 
 // resolveExec turns a PUT exec into a stored one: kind resolution against
 // the runtimes that exist here, code type and binary detection.
-func (s *Actions) resolveExec(p *whisk.ExecPut) (whisk.Exec, error) {
+func (s *Actions) resolveExec(ctx context.Context, self whisk.EntityPath, p *whisk.ExecPut) (whisk.Exec, error) {
 	kind := strings.ToLower(strings.TrimSpace(p.Kind))
+	if kind == whisk.KindSequence && s.resolver != nil {
+		return s.resolver.sequenceExec(ctx, self.Namespace, self, p.Components)
+	}
 	e := whisk.Exec{Kind: kind, Main: p.Main, Image: p.Image}
 	if len(p.Code) > 0 && string(p.Code) != "null" {
 		var code string
@@ -266,8 +245,6 @@ func missingHint(family string) string {
 		return "python actions need 'python3' on the gateway's PATH, and it was not found"
 	case whisk.KindBlackbox:
 		return "docker images need the knative platform"
-	case whisk.KindSequence:
-		return "sequences are not supported yet"
 	}
 	return ""
 }

@@ -12,11 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kwhisk/kwhisk/pkg/activation"
-	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
-	"github.com/kwhisk/kwhisk/pkg/entity"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -64,23 +61,19 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	defer plat.Close()
 
-	actions := entity.NewActions(st, plat, whisk.DefaultBounds)
-	invoker := activation.New(actions, plat, st, activation.Options{BlockingWait: cfg.BlockingWait, Logf: logger.Printf})
+	parts := Assemble(st, plat, cfg.BlockingWait, logger.Printf)
+	invoker := parts.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		logger.Printf("recorded %d activations interrupted by the last stop", n)
 	}
-	srv := api.New(api.Deps{
-		Auth: auth.New(st), Actions: actions, Invoker: invoker, Activations: st, Entities: st,
-		Runtimes: plat, Throttles: DefaultThrottles, Logf: logger.Printf,
-	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: parts.API, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

@@ -43,6 +43,9 @@ type Action struct {
 	Publish     bool      `json:"publish"`
 	Annotations KeyValues `json:"annotations"`
 	Updated     int64     `json:"updated"` // epoch ms
+	// Binding is "ns/binding" when the action was reached through a
+	// package binding; never stored.
+	Binding string `json:"binding,omitempty"`
 }
 
 // Path returns the action's entity path.

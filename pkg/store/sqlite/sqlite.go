@@ -51,11 +51,17 @@ type Store struct {
 	opts Options
 	wdb  *sql.DB // one connection: every write goes through it
 	rdb  *sql.DB // read-only pool
+	cdb  *sql.DB // one connection for WAL checkpoints
 
 	q       *queue
 	ctx     context.Context // for the writer goroutine; outlives Open's caller
 	written chan struct{}   // closed when the writer goroutine returns
 	stmts   writeStmts
+
+	ckpt         chan struct{} // asks the checkpointer for a checkpoint; capacity 1
+	checkpointed chan struct{} // closed when the checkpointer returns
+	ckptErr      error         // the checkpointer's last failure
+	sinceCkpt    int           // items committed since the last checkpoint request
 
 	// pendingBefore is the highest pending.seq present at Open: rows up to
 	// it were left by an earlier process.
@@ -89,7 +95,8 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	file := "file:" + (&url.URL{Path: abs}).EscapedPath()
 
 	wdb, err := sql.Open("sqlite", file+"?"+url.Values{
-		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)"},
+		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)",
+			"wal_autocheckpoint(" + strconv.Itoa(walAutoCheckpoint) + ")", "cache_size(-32768)"},
 		"_txlock": {"immediate"},
 	}.Encode())
 	if err != nil {
@@ -99,7 +106,10 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	s = &Store{opts: opts, wdb: wdb, ctx: context.WithoutCancel(ctx), written: make(chan struct{})}
+	s = &Store{
+		opts: opts, wdb: wdb, ctx: context.WithoutCancel(ctx),
+		written: make(chan struct{}), ckpt: make(chan struct{}, 1), checkpointed: make(chan struct{}),
+	}
 	defer func() {
 		if err != nil {
 			_ = s.closeDBs() // report the open error, not the cleanup's
@@ -120,6 +130,17 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	s.rdb.SetConnMaxIdleTime(0)
 	s.rdb.SetConnMaxLifetime(0)
 
+	s.cdb, err = sql.Open("sqlite", file+"?"+url.Values{
+		"_pragma": {"busy_timeout(" + busy + ")", "synchronous(NORMAL)"},
+	}.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.cdb.SetMaxIdleConns(1)
+	s.cdb.SetConnMaxIdleTime(0)
+	s.cdb.SetConnMaxLifetime(0)
+
 	var seq uint64
 	if err := wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'activation_seq'`).Scan(&seq); err != nil {
 		return nil, fmt.Errorf("open store %s: read sequence: %w", path, err)
@@ -132,6 +153,7 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	}
 	s.q = newQueue(opts.QueueSize, seq)
 	go s.write()
+	go s.checkpoint()
 	return s, nil
 }
 
@@ -160,7 +182,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.q.close()
 		<-s.written
-		s.closeErr = errors.Join(s.writeErr, s.closeDBs())
+		<-s.checkpointed
+		s.closeErr = errors.Join(s.writeErr, s.ckptErr, s.closeDBs())
 	})
 	return s.closeErr
 }
@@ -172,8 +195,10 @@ func (s *Store) closeDBs() error {
 			errs = append(errs, st.Close())
 		}
 	}
-	if s.rdb != nil {
-		errs = append(errs, s.rdb.Close())
+	for _, db := range []*sql.DB{s.rdb, s.cdb} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
 	}
 	errs = append(errs, s.wdb.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -11,6 +11,16 @@ const (
 	retryMax = 5 * time.Second
 )
 
+// Checkpoints copy the WAL back into the database file. The checkpointer
+// goroutine does it on its own connection after every checkpointEvery
+// committed items, so the writer does not pay for it; the writer's own
+// automatic checkpoint at walAutoCheckpoint pages only bounds the WAL if
+// the checkpointer falls behind.
+const (
+	checkpointEvery   = 1024
+	walAutoCheckpoint = 16384
+)
+
 // write is the writer goroutine: it commits queued items in batches until
 // the queue is closed and drained. A failed batch is retried with backoff;
 // after Close it is abandoned and the error returned by Close.
@@ -26,6 +36,7 @@ func (s *Store) write() {
 			err := s.commit(batch)
 			if err == nil {
 				s.q.committed(batch)
+				s.requestCheckpoint(len(batch))
 				break
 			}
 			s.q.failed(err)
@@ -82,4 +93,34 @@ func (s *Store) commit(batch []*item) (err error) {
 		return fmt.Errorf("commit activations: %w", err)
 	}
 	return nil
+}
+
+// requestCheckpoint counts n committed items and nudges the checkpointer
+// when enough have been committed since its last nudge.
+func (s *Store) requestCheckpoint(n int) {
+	s.sinceCkpt += n
+	if s.sinceCkpt < checkpointEvery {
+		return
+	}
+	s.sinceCkpt = 0
+	select {
+	case s.ckpt <- struct{}{}:
+	default: // a checkpoint is already due
+	}
+}
+
+// checkpoint is the checkpointer goroutine. A passive checkpoint never
+// blocks the writer or readers; it copies what it can.
+func (s *Store) checkpoint() {
+	defer close(s.checkpointed)
+	for {
+		select {
+		case <-s.q.stop:
+			return
+		case <-s.ckpt:
+		}
+		if _, err := s.cdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			s.ckptErr = fmt.Errorf("checkpoint: %w", err) // reported by Close
+		}
+	}
 }

@@ -1,0 +1,72 @@
+// Package actionloop runs OpenWhisk action code in launcher processes: it
+// prepares an instance's code, starts the language launcher, waits for it to
+// load the code, sends it activations one at a time, maps what comes back to
+// OpenWhisk responses and cuts each activation's logs out of the process's
+// stdout and stderr. Local mode embeds it in the gateway; runtime images
+// will serve the same instances over HTTP.
+//
+// It imports only the standard library and pkg/whisk.
+//
+// # Protocol
+//
+// A launcher is one process per action instance, started as Launcher.Command
+// in its own process group, with:
+//
+//   - working directory: the instance's code directory (Config.Dir);
+//   - stdin: a pipe carrying one request per line;
+//   - fd 3: a pipe carrying one answer per line back to the gateway;
+//   - stdout, stderr: pipes whose lines become the activation's logs;
+//   - environment: Launcher.Env, then HOME=<code dir>, the action's init
+//     parameters (Config.Env), then __OW_API_HOST, __OW_CODE (the code
+//     directory) and __OW_MAIN (the entry point, "main" when unset).
+//
+// Before starting the launcher, Start writes source text to
+// <code dir>/<Launcher.Source> (index.js for Node.js, __main__.py for
+// Python), or decodes base64 code and unzips it into the code directory;
+// binary code that is not a zip is written as the source file. Empty source
+// text fails at once with "Missing main/no code to execute.", without a
+// process.
+//
+// Init. The launcher loads the code and writes exactly one line on fd 3:
+//
+//	{"ok":true}           the code is loaded and the entry point found
+//	{"error":"<message>"} loading failed; the launcher then exits
+//
+// Run. For each activation the gateway writes one line on stdin:
+//
+//	{"value":<input>,"namespace":"<invoking ns>","action_name":"/ns/pkg/a",
+//	 "action_version":"0.0.1","activation_id":"<32 hex>",
+//	 "transaction_id":"<tid>","deadline":"<epoch ms>","api_key":"<key>"}
+//
+// (api_key only when the action may see it). The launcher sets the
+// environment variable __OW_<KEY UPPERCASED> for every key but value,
+// removes those a previous request set and this one lacks, calls the entry
+// point with value, awaits a returned promise or coroutine, writes the result
+// as one JSON line on fd 3 and then the line
+// XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX on stdout and on stderr. A failure
+// the launcher itself detects (a thrown exception, an unserializable result,
+// an invalid request) is written as {"error":"<message>",
+// "__ow_developer_error":true}; the reserved key makes it a developer error
+// and never reaches the activation record.
+//
+// The gateway maps the fd-3 line as OpenWhisk's invoker maps a /run response:
+// an object without "error" is a success, an object with a top-level "error"
+// an application error whose result keeps only that field, an array a
+// success, anything else a developer error; a line over 1 MB an application
+// error carrying the truncated text; end of file a developer error. Past its
+// time limit an instance's process group is killed.
+//
+// # Logs
+//
+// One goroutine per stream stamps each line with the time it was read and
+// stores it as "<RFC 3339 UTC time, 9 fractional digits> <stream>: <text>".
+// An activation owns the lines read before its sentinels; the run waits
+// briefly for both sentinels after the result so no line leaks into the next
+// activation. Text beyond the log limit is dropped and a truncation notice
+// appended; after a developer error a warning line is appended. Both follow
+// OpenWhisk's wording.
+//
+// An instance runs one activation at a time. After a developer error, a
+// timeout or a lost sentinel it reports itself unusable, and its owner stops
+// it and starts another, as OpenWhisk replaces such containers.
+package actionloop

@@ -1,0 +1,263 @@
+package actionloop
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+type stream int
+
+const (
+	stdout stream = iota
+	stderr
+)
+
+var streamTags = [2]string{" stdout: ", " stderr: "}
+
+// timestampWidth is the width timestamps are left-justified to.
+const timestampWidth = 30
+
+// logBuffer holds the log lines of an instance's current activation. Two
+// reader goroutines add to it; the running activation collects from it.
+type logBuffer struct {
+	mu    sync.Mutex
+	limit int64     // text bytes kept per activation; negative: all
+	done  uint64    // activations collected so far
+	sent  [2]uint64 // sentinels seen per stream
+	eof   [2]bool
+	cur   logBucket // lines of activation done+1
+	next  logBucket // lines of a stream that already passed that sentinel
+	wake  chan struct{}
+}
+
+type logBucket struct {
+	lines     []string
+	bytes     int64
+	truncated bool
+}
+
+func newLogBuffer(limit int64) *logBuffer {
+	return &logBuffer{limit: limit, wake: make(chan struct{}, 1)}
+}
+
+func (b *logBuffer) bucket(s stream) *logBucket {
+	if b.sent[s] > b.done {
+		return &b.next
+	}
+	return &b.cur
+}
+
+// add stores a line of text read at t, unless the activation's logs are
+// already over the limit.
+func (b *logBuffer) add(s stream, t time.Time, text []byte) {
+	b.mu.Lock()
+	k := b.bucket(s)
+	switch {
+	case k.truncated:
+	case b.limit >= 0 && k.bytes+int64(len(text)) > b.limit:
+		k.truncated = true
+	default:
+		k.bytes += int64(len(text))
+		k.lines = append(k.lines, formatLine(t, s, text))
+	}
+	b.mu.Unlock()
+}
+
+// drop records a line too long to keep.
+func (b *logBuffer) drop(s stream) {
+	b.mu.Lock()
+	b.bucket(s).truncated = true
+	b.mu.Unlock()
+}
+
+func (b *logBuffer) sentinel(s stream) {
+	b.mu.Lock()
+	b.sent[s]++
+	b.mu.Unlock()
+	b.notify()
+}
+
+func (b *logBuffer) closed(s stream) {
+	b.mu.Lock()
+	b.eof[s] = true
+	b.mu.Unlock()
+	b.notify()
+}
+
+func (b *logBuffer) notify() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ended reports whether both streams passed the current activation's
+// sentinel (or, with eofOnly, reached end of file).
+func (b *logBuffer) ended(eofOnly bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.sent {
+		if !b.eof[s] && (eofOnly || b.sent[s] <= b.done) {
+			return false
+		}
+	}
+	return true
+}
+
+// wait waits up to d for ended(eofOnly); t is a stopped timer it may use.
+func (b *logBuffer) wait(eofOnly bool, t *time.Timer, d time.Duration) bool {
+	if b.ended(eofOnly) {
+		return true
+	}
+	t.Reset(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.wake:
+			if b.ended(eofOnly) {
+				return true
+			}
+		case <-t.C:
+			return b.ended(eofOnly)
+		}
+	}
+}
+
+// collect takes the current activation's lines with OpenWhisk's notices
+// appended and moves on to the next activation.
+func (b *logBuffer) collect(devErr bool) []string {
+	b.mu.Lock()
+	k := b.cur
+	b.cur, b.next = b.next, logBucket{}
+	b.done++
+	b.mu.Unlock()
+	lines := k.lines
+	if k.truncated {
+		lines = append(lines, formatLine(time.Now(), stderr, []byte(LogsTruncatedMessage(b.limit))))
+	}
+	if devErr {
+		lines = append(lines, formatLine(time.Now(), stderr, []byte(MsgLogsIncomplete)))
+	}
+	return lines
+}
+
+// formatLine renders "<timestamp> <stream>: <text>".
+func formatLine(t time.Time, s stream, text []byte) string {
+	var sb strings.Builder
+	sb.Grow(timestampWidth + len(streamTags[s]) + len(text))
+	var ts [40]byte
+	sb.Write(appendTimestamp(ts[:0], t))
+	sb.WriteString(streamTags[s])
+	sb.Write(text)
+	return sb.String()
+}
+
+// appendTimestamp appends t as RFC 3339 UTC with nine fractional digits,
+// left-justified to timestampWidth.
+func appendTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		n := len(b)
+		b = t.AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+		for len(b)-n < timestampWidth {
+			b = append(b, ' ')
+		}
+		return b
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	n := len(b)
+	for range width {
+		b = append(b, '0')
+	}
+	for i := len(b) - 1; i >= n; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
+
+var sentinelBytes = []byte(Sentinel)
+
+// readStream turns one of the launcher's output streams into log lines
+// until end of file. Lines may be of any length; a line longer than the log
+// limit is dropped without being held in memory.
+func (b *logBuffer) readStream(s stream, f *os.File) {
+	r := bufio.NewReaderSize(f, 64<<10)
+	var (
+		long    []byte // a line longer than r's buffer
+		n       int64  // its length so far
+		dropped bool   // long holds only its tail
+		t       time.Time
+	)
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if n == 0 {
+			t = time.Now()
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			n += int64(len(chunk))
+			long = append(long, chunk...)
+			if b.limit >= 0 && n > b.limit+int64(len(Sentinel)) {
+				dropped = true
+				copy(long, long[len(long)-len(Sentinel):])
+				long = long[:len(Sentinel)]
+			}
+			continue
+		}
+		line := chunk
+		if n > 0 {
+			long = append(long, chunk...)
+			line = long
+		}
+		if len(line) > 0 {
+			b.line(s, t, bytes.TrimSuffix(line, []byte{'\n'}), dropped)
+		}
+		if cap(long) > 1<<20 {
+			long = nil
+		}
+		long, n, dropped = long[:0], 0, false
+		if err != nil {
+			b.closed(s)
+			return
+		}
+	}
+}
+
+func (b *logBuffer) line(s stream, t time.Time, text []byte, dropped bool) {
+	sentinel := bytes.HasSuffix(text, sentinelBytes)
+	if sentinel {
+		text = text[:len(text)-len(Sentinel)]
+	}
+	switch {
+	case dropped:
+		b.drop(s)
+	case !sentinel || len(text) > 0:
+		b.add(s, t, text)
+	}
+	if sentinel {
+		b.sentinel(s)
+	}
+}

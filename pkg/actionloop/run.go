@@ -1,0 +1,108 @@
+package actionloop
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// Run sends one activation to the launcher and waits for its result, at
+// most the instance's time limit from now. User-code failures come back as
+// an Outcome with a developer-error response, after which the instance is
+// unusable. The error is ctx's when ctx ended first (the activation may
+// have run; the instance is then unusable), ErrStopped when Stop ended the
+// instance, or ErrUnusable.
+func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
+	i.runMu.Lock()
+	defer i.runMu.Unlock()
+	if !i.Usable() {
+		return nil, ErrUnusable
+	}
+	start := time.Now()
+	var limit time.Time
+	if i.timeout > 0 {
+		limit = start.Add(i.timeout)
+	}
+	deadline := r.Deadline
+	if deadline.IsZero() {
+		deadline = limit
+	}
+	i.req = appendRequest(i.req[:0], r, deadline)
+
+	stop := i.interruptOn(ctx)
+	line, n, err := i.exchange(limit)
+	stop()
+	if cap(i.req) > 256<<10 {
+		i.req = nil // do not keep a large payload's buffer around
+	}
+
+	var resp whisk.Response
+	timedOut := false
+	switch {
+	case err == nil:
+		resp = response(line, n)
+		if cap(i.line) > 256<<10 {
+			i.line = nil
+		}
+		devErr := resp.StatusCode == whisk.StatusDeveloperError
+		if !i.logs.wait(false, i.timer, sentinelWait) || devErr {
+			i.usable.Store(false)
+		}
+		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.logs.collect(devErr)}, nil
+	case i.stopping.Load():
+		return nil, ErrStopped
+	case ctx.Err() != nil:
+		i.usable.Store(false)
+		i.kill()
+		return nil, ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		resp, timedOut = developerError(RunTimeoutMessage(i.timeout)), true
+	default:
+		resp = developerError(MsgRunExited)
+	}
+	i.usable.Store(false)
+	i.kill()
+	i.logs.wait(true, i.timer, drainWait)
+	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.logs.collect(true), Timeout: timedOut}, nil
+}
+
+// exchange writes the request line and reads the result line.
+func (i *Instance) exchange(limit time.Time) ([]byte, int, error) {
+	if err := i.stdin.SetWriteDeadline(limit); err != nil {
+		return nil, 0, err
+	}
+	if _, err := i.stdin.Write(i.req); err != nil {
+		return nil, 0, err
+	}
+	return i.readResult(limit)
+}
+
+// appendRequest renders the request line the launcher reads on stdin.
+func appendRequest(b []byte, r *Request, deadline time.Time) []byte {
+	b = append(b, `{"value":`...)
+	b = appendValue(b, r.Value)
+	b = append(b, `,"namespace":`...)
+	b = appendString(b, r.Namespace)
+	b = append(b, `,"action_name":`...)
+	b = appendString(b, r.ActionName)
+	b = append(b, `,"action_version":`...)
+	b = appendString(b, r.ActionVersion)
+	b = append(b, `,"activation_id":`...)
+	b = appendString(b, string(r.ActivationID))
+	b = append(b, `,"transaction_id":`...)
+	b = appendString(b, r.TransactionID)
+	if !deadline.IsZero() {
+		b = append(b, `,"deadline":"`...)
+		b = strconv.AppendInt(b, deadline.UnixMilli(), 10)
+		b = append(b, '"')
+	}
+	if r.APIKey != "" {
+		b = append(b, `,"api_key":`...)
+		b = appendString(b, r.APIKey)
+	}
+	return append(b, '}', '\n')
+}

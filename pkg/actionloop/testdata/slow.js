@@ -1,0 +1,4 @@
+function main(params) {
+  console.log('working');
+  for (;;) {}
+}

@@ -1,0 +1,207 @@
+// kwhisk ActionLoop launcher for Node.js.
+//
+// The protocol is documented in pkg/actionloop/doc.go. In short: load the
+// action's code from $__OW_CODE, call its $__OW_MAIN (default "main"), answer
+// {"ok":true} on fd 3 when ready or {"error":...} and exit when loading fails;
+// then read one JSON request per line on stdin and write one JSON result per
+// line on fd 3, followed by the end-of-activation sentinel on stdout and
+// stderr. Keep this file free of heavy requires: it is on the cold-start path.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const Module = require('module');
+
+const RESULT_FD = 3;
+const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
+
+function writeAll(fd, s) {
+  const b = Buffer.from(s, 'utf8');
+  let off = 0;
+  while (off < b.length) {
+    try {
+      off += fs.writeSync(fd, b, off, b.length - off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function fail(msg) {
+  writeAll(RESULT_FD, JSON.stringify({ error: msg }) + '\n');
+  process.exit(1);
+}
+
+function message(e) {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null) {
+    try { return JSON.stringify(e); } catch (_) { /* fall through */ }
+  }
+  return String(e);
+}
+
+// describe renders an init error with its stack, minus the frames of this
+// launcher and of Node's internals, which say nothing to the developer.
+function describe(e) {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return message(e);
+  const keep = [];
+  for (const line of e.stack.split('\n')) {
+    if (/^\s+at /.test(line) && (line.includes(__filename) || line.includes('node:internal'))) continue;
+    keep.push(line);
+  }
+  return keep.join('\n');
+}
+
+// serializeError renders a rejected promise's reason as the value of the
+// result's "error" field, the way OpenWhisk's Node.js runtime does.
+function serializeError(e) {
+  if (!e) return {};
+  if (e instanceof Error) {
+    const o = {};
+    for (const k of Object.keys(e)) o[k] = e[k];
+    o.name = e.name;
+    o.message = e.message;
+    o.stack = e.stack;
+    return o;
+  }
+  return e;
+}
+
+function load() {
+  const dir = process.env.__OW_CODE || process.cwd();
+  const name = process.env.__OW_MAIN || 'main';
+  delete process.env.__OW_CODE;
+  delete process.env.__OW_MAIN;
+
+  let entry;
+  try {
+    entry = require.resolve(dir.endsWith('/') ? dir : dir + '/');
+  } catch (e) {
+    fail('Zipped actions must contain either package.json or index.js at the root.');
+  }
+  let src;
+  try {
+    src = fs.readFileSync(entry, 'utf8');
+  } catch (e) {
+    fail('Initialization has failed due to: ' + message(e));
+  }
+  if (src.trim() === '') fail('Missing main/no code to execute.');
+
+  // Compile the file as a CommonJS module with a trailer that exports a
+  // top-level function named like the entry point when the code declares
+  // it without exporting it, as OpenWhisk allows. Direct eval sees the
+  // module's scope; names that are not identifiers just fail quietly.
+  const key = JSON.stringify(name);
+  const trailer = '\n;try { if (module.exports[' + key + '] === undefined) { const __ow_f = eval(' + key +
+    '); if (typeof __ow_f === "function") module.exports[' + key + '] = __ow_f; } } catch (__ow_e) {}\n';
+  const m = new Module(entry, null);
+  m.filename = entry;
+  m.paths = Module._nodeModulePaths(path.dirname(entry));
+  Module._cache[entry] = m;
+  try {
+    m._compile(src + trailer, entry);
+    m.loaded = true;
+  } catch (e) {
+    fail('Initialization has failed due to: ' + describe(e));
+  }
+  let fn = m.exports == null ? undefined : m.exports[name];
+  if (typeof fn !== 'function' && typeof m.exports === 'function' && name === 'main') fn = m.exports;
+  if (typeof fn !== 'function') fail("Action entrypoint '" + name + "' is not a function.");
+  return fn;
+}
+
+const main = load();
+let owKeys = [];
+
+// setEnv exposes every non-value key of the request as __OW_<KEY> and
+// removes those the previous request had and this one lacks.
+function setEnv(req) {
+  const keys = [];
+  for (const k in req) {
+    if (k === 'value') continue;
+    const v = req[k];
+    const ek = '__OW_' + k.toUpperCase();
+    process.env[ek] = typeof v === 'string' ? v : JSON.stringify(v);
+    keys.push(ek);
+  }
+  for (const k of owKeys) if (!keys.includes(k)) delete process.env[k];
+  owKeys = keys;
+}
+
+function developerError(msg) {
+  return { error: msg, __ow_developer_error: true };
+}
+
+function finish(result) {
+  let out;
+  try {
+    out = JSON.stringify(result === undefined ? {} : result);
+  } catch (e) {
+    out = JSON.stringify(developerError('An error has occurred: ' + message(e)));
+  }
+  process.stdout.write(SENTINEL);
+  process.stderr.write(SENTINEL);
+  writeAll(RESULT_FD, (out === undefined ? '' : out) + '\n');
+}
+
+// run handles one request line; it returns a promise when main did.
+function run(line) {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (e) {
+    finish(developerError('The action input is not valid JSON: ' + message(e)));
+    return undefined;
+  }
+  setEnv(req);
+  let r;
+  try {
+    r = main(req.value === undefined ? {} : req.value);
+  } catch (e) {
+    process.stderr.write(describe(e) + '\n');
+    finish(developerError('An error has occurred: ' + message(e)));
+    return undefined;
+  }
+  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
+    return Promise.resolve(r).then(finish, (e) => finish({ error: serializeError(e) }));
+  }
+  finish(r);
+  return undefined;
+}
+
+const pending = [];
+let busy = false;
+
+function pump() {
+  while (!busy && pending.length > 0) {
+    const p = run(pending.shift());
+    if (p !== undefined) {
+      busy = true;
+      p.finally(() => {
+        busy = false;
+        pump();
+      });
+    }
+  }
+}
+
+let parts = [];
+process.stdin.on('data', (chunk) => {
+  let start = 0;
+  let i;
+  while ((i = chunk.indexOf(10, start)) !== -1) {
+    if (parts.length > 0) {
+      parts.push(chunk.subarray(start, i));
+      pending.push(Buffer.concat(parts).toString('utf8'));
+      parts = [];
+    } else {
+      pending.push(chunk.toString('utf8', start, i));
+    }
+    start = i + 1;
+  }
+  if (start < chunk.length) parts.push(chunk.subarray(start));
+  pump();
+});
+process.stdin.on('end', () => process.exit(0));
+
+writeAll(RESULT_FD, '{"ok":true}\n');

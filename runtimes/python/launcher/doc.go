@@ -1,0 +1,7 @@
+// Package launcher ships the Python side of the actionloop protocol: the
+// launcher script that loads one action's code and serves its activations
+// over stdin and fd 3 (see pkg/actionloop). The gateway writes the script to
+// disk for local mode; runtime images ship the same bytes.
+//
+// It imports only the standard library (embed).
+package launcher
