@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/gateway"
+	"github.com/kwhisk/kwhisk/pkg/controller"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -86,8 +86,8 @@ func newHarness(t testing.TB) *harness {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	parts := gateway.Assemble(st, fakePlatform{&fakeRunner{run: echoRun}}, 150*time.Millisecond, nil)
-	srv, inv := parts.API, parts.Invoker
+	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, 150*time.Millisecond, nil)
+	srv, inv := ctrl.API, ctrl.Invoker
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = inv.Drain(ctx) })
@@ -113,13 +113,17 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-func do(t testing.TB, h *harness, method, path, authz, body string) response {
-	t.Helper()
+func newRequest(method, url, body string) (*http.Request, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, h.url+path, rd)
+	return http.NewRequest(method, url, rd)
+}
+
+func do(t testing.TB, h *harness, method, path, authz, body string) response {
+	t.Helper()
+	req, err := newRequest(method, h.url+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +133,11 @@ func do(t testing.TB, h *harness, method, path, authz, body string) response {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return send(t, req)
+}
+
+func send(t testing.TB, req *http.Request) response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

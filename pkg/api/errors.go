@@ -22,6 +22,7 @@ var kindStatus = map[whisk.Kind]int{
 	whisk.KindForbidden:        http.StatusForbidden,
 	whisk.KindNotFound:         http.StatusNotFound,
 	whisk.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	whisk.KindNotAcceptable:    http.StatusNotAcceptable,
 	whisk.KindConflict:         http.StatusConflict,
 	whisk.KindTooLarge:         http.StatusRequestEntityTooLarge,
 	whisk.KindUnsupportedMedia: http.StatusUnsupportedMediaType,

@@ -49,7 +49,8 @@ func transactionID(c echo.Context) string {
 func preflight(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.Method == http.MethodOptions && (r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/")) {
+		if r.Method == http.MethodOptions && (r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/")) &&
+			!strings.HasPrefix(r.URL.Path, "/api/v1/web/") {
 			return withCORS(func(c echo.Context) error { return c.NoContent(http.StatusOK) })(c)
 		}
 		return next(c)

@@ -8,6 +8,10 @@ func (s *Server) routes() {
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
 
+	// Web actions: anonymous unless the action asks otherwise, with CORS
+	// of their own.
+	e.Any("/api/v1/web/:namespace/:package/*", s.web)
+
 	v1 := e.Group("/api/v1", withCORS)
 	v1.GET("", s.apiInfo)
 	v1.GET("/", s.apiInfo)

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -26,14 +25,13 @@ type Actions struct {
 	runtimes Runtimes
 	resolver *Resolver // set by NewResolver; checks sequences
 	bounds   whisk.LimitBounds
-	now      func() time.Time
 
 	cache actionCache
 }
 
 // NewActions returns the action collection over st.
 func NewActions(st store.Entities, rt Runtimes, bounds whisk.LimitBounds) *Actions {
-	return &Actions{store: st, runtimes: rt, bounds: bounds, now: time.Now, cache: actionCache{m: map[string]*whisk.Action{}}}
+	return &Actions{store: st, runtimes: rt, bounds: bounds, cache: actionCache{m: map[string]*whisk.Action{}}}
 }
 
 // Bounds returns the limit bounds actions are validated against.
@@ -82,7 +80,7 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 		}
 		exec = &e
 	}
-	now := s.now().UnixMilli()
+	now := updatedClock.next()
 	var a *whisk.Action
 	if old == nil {
 		if exec == nil {

@@ -3,7 +3,6 @@ package entity
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -21,12 +20,11 @@ const (
 // Packages is the package collection, bindings included.
 type Packages struct {
 	store store.Entities
-	now   func() time.Time
 }
 
 // NewPackages returns the package collection over st.
 func NewPackages(st store.Entities) *Packages {
-	return &Packages{store: st, now: time.Now}
+	return &Packages{store: st}
 }
 
 func (s *Packages) load(ctx context.Context, ns, name string) (*whisk.Package, int64, error) {
@@ -117,7 +115,7 @@ func (s *Packages) Put(ctx context.Context, caller string, path whisk.EntityPath
 		}
 		binding = &b
 	}
-	now := s.now().UnixMilli()
+	now := updatedClock.next()
 	p := &whisk.Package{Namespace: path.Namespace, Name: path.Name, Version: whisk.DefaultVersion, Parameters: whisk.KeyValues{}, Annotations: whisk.KeyValues{}}
 	if old != nil {
 		p = old

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -24,12 +23,11 @@ type Rules struct {
 	store    store.Entities
 	triggers *Triggers
 	resolver *Resolver
-	now      func() time.Time
 }
 
 // NewRules returns the rule collection.
 func NewRules(st store.Entities, triggers *Triggers, resolver *Resolver) *Rules {
-	return &Rules{store: st, triggers: triggers, resolver: resolver, now: time.Now}
+	return &Rules{store: st, triggers: triggers, resolver: resolver}
 }
 
 // RulePut is the body of PUT .../rules/{name}: trigger and action are a
@@ -146,7 +144,7 @@ func (s *Rules) Put(ctx context.Context, caller string, path whisk.EntityPath, p
 	if put.Publish != nil {
 		r.Publish = *put.Publish
 	}
-	now := s.now().UnixMilli()
+	now := updatedClock.next()
 	r.Updated = now
 	r.Status = ""
 	if err := putAs(ctx, s.store, store.Rules, r.Namespace, r.Name, rev, now, r); err != nil {

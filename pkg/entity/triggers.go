@@ -2,7 +2,6 @@ package entity
 
 import (
 	"context"
-	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -15,11 +14,10 @@ const MsgFeedName = "Feed name is not valid"
 // never in packages.
 type Triggers struct {
 	store store.Entities
-	now   func() time.Time
 }
 
 // NewTriggers returns the trigger collection over st.
-func NewTriggers(st store.Entities) *Triggers { return &Triggers{store: st, now: time.Now} }
+func NewTriggers(st store.Entities) *Triggers { return &Triggers{store: st} }
 
 // Get returns the trigger at path.
 func (s *Triggers) Get(ctx context.Context, path whisk.EntityPath) (*whisk.Trigger, error) {
@@ -61,7 +59,7 @@ func (s *Triggers) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Tr
 	if put.Publish != nil {
 		t.Publish = *put.Publish
 	}
-	now := s.now().UnixMilli()
+	now := updatedClock.next()
 	t.Updated = now
 	if err := putAs(ctx, s.store, store.Triggers, t.Namespace, t.Name, rev, now, t); err != nil {
 		if store.IsExists(err) && old == nil && overwrite {

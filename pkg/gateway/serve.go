@@ -14,19 +14,10 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
+	"github.com/kwhisk/kwhisk/pkg/controller"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
-	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
-
-// DefaultThrottles are OpenWhisk's shipped per-namespace defaults.
-var DefaultThrottles = whisk.Throttles{
-	InvocationsPerMinute:  intp(60),
-	ConcurrentInvocations: intp(30),
-	FiresPerMinute:        intp(60),
-}
-
-func intp(n int) *int { return &n }
 
 // openStore opens the SQLite store in the data dir.
 func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
@@ -61,8 +52,8 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	defer plat.Close()
 
-	parts := Assemble(st, plat, cfg.BlockingWait, logger.Printf)
-	invoker := parts.Invoker
+	ctrl := controller.New(st, plat, cfg.BlockingWait, logger.Printf)
+	invoker := ctrl.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -73,7 +64,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	httpSrv := &http.Server{Handler: parts.API, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

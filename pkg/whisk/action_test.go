@@ -123,7 +123,7 @@ func TestFinalViolation(t *testing.T) {
 
 func TestActivationViews(t *testing.T) {
 	a := &Activation{Namespace: "guest", Name: "x", ActivationID: "0123456789abcdef0123456789abcdef", Start: 10, End: 15, Duration: 5,
-		Response: Response{StatusCode: StatusApplicationError, Result: raw(`{"error":"e"}`)},
+		Response:    Response{StatusCode: StatusApplicationError, Result: raw(`{"error":"e"}`)},
 		Annotations: KeyValues{{Key: "path", Value: raw(`"guest/pkg/x"`)}}}
 	v := a.View()
 	if v.Response.Status != "application error" || v.Response.Success || v.Duration == nil || *v.Duration != 5 {

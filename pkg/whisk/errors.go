@@ -16,6 +16,7 @@ const (
 	KindForbidden                    // 403
 	KindNotFound                     // 404
 	KindMethodNotAllowed             // 405
+	KindNotAcceptable                // 406
 	KindConflict                     // 409
 	KindTooLarge                     // 413
 	KindUnsupportedMedia             // 415

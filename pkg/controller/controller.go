@@ -1,4 +1,8 @@
-package gateway
+// Package controller is kwhisk's control plane, named after OpenWhisk's:
+// it wires the entity collections, the activation service and the API
+// over one store and one platform. It picks no concrete store or
+// platform; the gateway does.
+package controller
 
 import (
 	"time"
@@ -11,21 +15,30 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// Platform is what the gateway needs of a data plane.
+// Platform is what the controller needs of a data plane.
 type Platform interface {
 	activation.Runner
 	api.Runtimes
 }
 
-// Parts are the assembled control plane over one store and platform.
-type Parts struct {
+// Controller is the assembled control plane.
+type Controller struct {
 	API     *api.Server
 	Invoker *activation.Service
 }
 
-// Assemble wires the collections, the activation service and the API over
-// st and plat. blockingWait 0 means OpenWhisk's 60 s.
-func Assemble(st store.Store, plat Platform, blockingWait time.Duration, logf func(string, ...any)) *Parts {
+// DefaultThrottles are OpenWhisk's shipped per-namespace defaults.
+var DefaultThrottles = whisk.Throttles{
+	InvocationsPerMinute:  intp(60),
+	ConcurrentInvocations: intp(30),
+	FiresPerMinute:        intp(60),
+}
+
+func intp(n int) *int { return &n }
+
+// New wires the collections, the activation service and the API over st
+// and plat. blockingWait 0 means OpenWhisk's 60 s.
+func New(st store.Store, plat Platform, blockingWait time.Duration, logf func(string, ...any)) *Controller {
 	actions := entity.NewActions(st, plat, whisk.DefaultBounds)
 	packages := entity.NewPackages(st)
 	resolver := entity.NewResolver(actions, packages)
@@ -38,5 +51,5 @@ func Assemble(st store.Store, plat Platform, blockingWait time.Duration, logf fu
 		Auth: auth.New(st), Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
 		Rules: rules, Invoker: invoker, Activations: st, Runtimes: plat, Throttles: DefaultThrottles, Logf: logf,
 	})
-	return &Parts{API: srv, Invoker: invoker}
+	return &Controller{API: srv, Invoker: invoker}
 }
