@@ -196,12 +196,18 @@ func newCredentials() (uuid, key string, err error) {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	uuid = fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
-	k := make([]byte, KeyLength)
-	if _, err := rand.Read(k); err != nil {
-		return "", "", fmt.Errorf("key: %w", err)
-	}
-	for i := range k {
-		k[i] = keyAlphabet[int(k[i])%len(keyAlphabet)]
+	// Rejection sampling keeps every character equally likely.
+	k := make([]byte, 0, KeyLength)
+	buf := make([]byte, 2*KeyLength)
+	for len(k) < KeyLength {
+		if _, err := rand.Read(buf); err != nil {
+			return "", "", fmt.Errorf("key: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < 256-256%len(keyAlphabet) && len(k) < KeyLength {
+				k = append(k, keyAlphabet[int(b)%len(keyAlphabet)])
+			}
+		}
 	}
 	return uuid, string(k), nil
 }
