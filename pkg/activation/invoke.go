@@ -61,7 +61,9 @@ type Service struct {
 	wait        time.Duration
 	maxSequence int
 	log         func(format string, args ...any)
+	onRecord    func(*whisk.Activation)
 	inflight    sync.WaitGroup
+	running     sync.Map // activation id → *running, while in flight
 	now         func() time.Time
 }
 
@@ -73,6 +75,9 @@ type Options struct {
 	BlockingWait time.Duration
 	MaxSequence  int
 	Logf         func(format string, args ...any)
+	// OnRecord, if set, sees every top-level record once it is stored.
+	// It must not block.
+	OnRecord func(*whisk.Activation)
 }
 
 // New returns a Service.
@@ -87,7 +92,7 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 		opts.Logf = func(string, ...any) {}
 	}
 	return &Service{actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
-		maxSequence: opts.MaxSequence, log: opts.Logf, now: time.Now}
+		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now}
 }
 
 // Invoke starts an activation of the action at req.Path on behalf of
@@ -260,8 +265,10 @@ func (r *running) skeleton() *whisk.Activation {
 
 func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 	s.inflight.Add(1)
+	s.running.Store(r.id, r)
 	go func() {
 		defer s.inflight.Done()
+		defer s.running.Delete(r.id)
 		rec := exec()
 		if r.complete() {
 			<-r.acked
@@ -271,5 +278,25 @@ func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 			s.log("record activation %s: %v", r.id, err)
 		}
 		close(r.done)
+		if s.onRecord != nil {
+			s.onRecord(rec)
+		}
 	}()
+}
+
+// Await returns the record of a top-level activation started by this
+// service once it completes, or nil if it is not in flight (it finished
+// earlier, or never ran here): then the store has it, if anyone does.
+func (s *Service) Await(ctx context.Context, id whisk.ActivationID) (*whisk.Activation, error) {
+	v, ok := s.running.Load(id)
+	if !ok {
+		return nil, nil
+	}
+	r := v.(*running)
+	select {
+	case <-r.done:
+		return r.record, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

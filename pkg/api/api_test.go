@@ -18,6 +18,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -68,6 +69,8 @@ func echoRun(a *platform.Action, req *platform.RunRequest) *platform.Result {
 		Logs: []string{"2026-11-25T00:00:00.000000000Z  stdout: hi"}}
 }
 
+var testTokens = events.NewTokens([]byte("0123456789abcdef0123456789abcdef"))
+
 type harness struct {
 	t   *testing.T
 	url string
@@ -86,7 +89,7 @@ func newHarness(t testing.TB) *harness {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, 150*time.Millisecond, nil)
+	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, testTokens, 150*time.Millisecond, nil)
 	srv, inv := ctrl.API, ctrl.Invoker
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

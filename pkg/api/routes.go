@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	v1.GET("", s.apiInfo)
 	v1.GET("/", s.apiInfo)
 
+	// CloudEvents from brokers; the ingress authenticates (token or Basic).
+	v1.POST("/events/:namespace/:trigger", s.receiveEvent)
+
 	ns := v1.Group("/namespaces", s.withAuth, withJSONBody)
 	ns.GET("", s.listNamespaces)
 	ns.GET("/", s.listNamespaces)

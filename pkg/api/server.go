@@ -80,6 +80,7 @@ type Deps struct {
 	Rules       Rules
 	Invoker     Invoker
 	Activations ActivationReader
+	Events      EventIngress // nil: no CloudEvents ingress
 	Runtimes    Runtimes
 	Throttles   whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.

@@ -15,6 +15,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 )
@@ -52,7 +53,11 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	defer plat.Close()
 
-	ctrl := controller.New(st, plat, cfg.BlockingWait, logger.Printf)
+	tokens, err := events.LoadTokens(filepath.Join(cfg.DataDir, "events.key"))
+	if err != nil {
+		return err
+	}
+	ctrl := controller.New(st, plat, tokens, cfg.BlockingWait, logger.Printf)
 	invoker := ctrl.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
 		return err
