@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,9 +73,56 @@ func echoRun(a *platform.Action, req *platform.RunRequest) *platform.Result {
 var testTokens = events.NewTokens([]byte("0123456789abcdef0123456789abcdef"))
 
 type harness struct {
-	t   *testing.T
-	url string
-	st  *sqlite.Store
+	t     *testing.T
+	url   string
+	st    *sqlite.Store
+	clock *fakeClock
+}
+
+// fakeClock is a settable clock for the alarm scheduler.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, fakeWaiter{c.now.Add(d), ch})
+	return ch
+}
+
+// Advance moves the clock and wakes every waiter now due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
 }
 
 var guestAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(auth.WellKnown[0].UUID+":"+auth.WellKnown[0].Key))
@@ -89,12 +137,22 @@ func newHarness(t testing.TB) *harness {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, testTokens, 150*time.Millisecond, nil)
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, controller.Options{
+		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: 150 * time.Millisecond, Clock: clock,
+	})
+	if err := events.InstallCatalog(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 	srv, inv := ctrl.API, ctrl.Invoker
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() { _ = ctrl.Scheduler.Start(schedCtx); close(schedDone) }()
+	t.Cleanup(func() { stopSched(); <-schedDone })
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = inv.Drain(ctx) })
-	h := &harness{url: hs.URL, st: st}
+	h := &harness{url: hs.URL, st: st, clock: clock}
 	if tt, ok := t.(*testing.T); ok {
 		h.t = tt
 	}

@@ -25,9 +25,12 @@ type Platform interface {
 
 // Controller is the assembled control plane.
 type Controller struct {
-	API     *api.Server
-	Invoker *activation.Service
-	Ingress *events.Ingress
+	API       *api.Server
+	Invoker   *activation.Service
+	Ingress   *events.Ingress
+	Scheduler *events.Scheduler
+	Feeds     *events.Feeds
+	store     store.Store
 }
 
 // reader gives the event ingress triggers and activation records.
@@ -49,22 +52,75 @@ var DefaultThrottles = whisk.Throttles{
 
 func intp(n int) *int { return &n }
 
-// New wires the collections, the activation service and the API over st
-// and plat. blockingWait 0 means OpenWhisk's 60 s.
-func New(st store.Store, plat Platform, tokens *events.Tokens, blockingWait time.Duration, logf func(string, ...any)) *Controller {
+// Options configure the controller. Zero values: OpenWhisk's 60 s
+// blocking wait, no broker (local mode), the wall clock, logs discarded.
+type Options struct {
+	// Tokens sign and check the per-trigger event subscriber tokens.
+	Tokens *events.Tokens
+	// APIHost is the gateway's URL as brokers reach it.
+	APIHost      string
+	BlockingWait time.Duration
+	Subscriber   events.Subscriber
+	Clock        events.Clock
+	// OnRecord sees every top-level activation record (events out).
+	OnRecord func(*whisk.Activation)
+	Logf     func(string, ...any)
+}
+
+// New wires the collections, the activation service, the event ingress,
+// the built-in feeds and the API over st and plat.
+func New(st store.Store, plat Platform, opts Options) *Controller {
+	if opts.Subscriber == nil {
+		opts.Subscriber = events.NoBroker{}
+	}
+	if opts.Clock == nil {
+		opts.Clock = events.RealClock{}
+	}
 	actions := entity.NewActions(st, plat, whisk.DefaultBounds)
 	packages := entity.NewPackages(st)
 	resolver := entity.NewResolver(actions, packages)
 	triggers := entity.NewTriggers(st)
 	rules := entity.NewRules(st, triggers, resolver)
-	invoker := activation.New(resolver, plat, st, activation.Options{
-		Triggers: triggers, BlockingWait: blockingWait, MaxSequence: resolver.MaxSequence(), Logf: logf,
+	feeds := events.NewFeeds(st)
+	builtins := &lateRunner{}
+	invoker := activation.New(resolver, builtins, st, activation.Options{
+		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
+		OnRecord: opts.OnRecord, Logf: opts.Logf,
 	})
+	sched := events.NewScheduler(feeds, invoker, opts.Clock, opts.Logf)
+	builtins.Runner = events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	authn := auth.New(st)
-	ingress := events.NewIngress(invoker, authn, reader{triggers, st}, tokens, events.IngressOptions{ReplyWait: blockingWait})
+	ingress := events.NewIngress(invoker, authn, reader{triggers, st}, opts.Tokens,
+		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Runtimes: plat, Throttles: DefaultThrottles, Logf: logf,
+		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Runtimes: plat, Throttles: DefaultThrottles, Logf: opts.Logf,
 	})
-	return &Controller{API: srv, Invoker: invoker, Ingress: ingress}
+	return &Controller{API: srv, Invoker: invoker, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
+}
+
+// lateRunner lets the built-in feeds, which fire through the activation
+// service, sit in front of the platform the service runs on.
+type lateRunner struct{ activation.Runner }
+
+// Start installs the catalog, loads the alarms, and runs the scheduler
+// until ctx ends.
+func (c *Controller) Start(ctx context.Context) error {
+	if err := events.InstallCatalog(ctx, c.store); err != nil {
+		return err
+	}
+	nss, err := c.store.ListNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(nss))
+	for i, ns := range nss {
+		names[i] = ns.Name
+	}
+	fds, err := c.Feeds.All(ctx, names)
+	if err != nil {
+		return err
+	}
+	c.Scheduler.Load(ctx, fds)
+	return c.Scheduler.Start(ctx)
 }

@@ -57,6 +57,7 @@ type Ingress struct {
 	tokens *Tokens
 	seen   *dedup
 	wait   time.Duration
+	feeds  *Feeds
 }
 
 // IngressOptions configure an Ingress. Zero values: DedupWindow 10 min,
@@ -64,6 +65,8 @@ type Ingress struct {
 type IngressOptions struct {
 	DedupWindow time.Duration
 	ReplyWait   time.Duration
+	// Feeds, if set, lets a paused subscription drop its events.
+	Feeds *Feeds
 }
 
 // NewIngress returns the CloudEvents ingress.
@@ -75,7 +78,7 @@ func NewIngress(firer Firer, authn Authenticator, reader Reader, tokens *Tokens,
 		opts.ReplyWait = time.Minute
 	}
 	return &Ingress{firer: firer, auth: authn, reader: reader, tokens: tokens,
-		seen: newDedup(opts.DedupWindow, 100000, time.Now), wait: opts.ReplyWait}
+		seen: newDedup(opts.DedupWindow, 100000, time.Now), wait: opts.ReplyWait, feeds: opts.Feeds}
 }
 
 // Tokens returns the subscriber-token maker.
@@ -128,6 +131,11 @@ func (in *Ingress) Receive(ctx context.Context, r *http.Request, namespace, trig
 		return nil, err
 	}
 	path := whisk.EntityPath{Namespace: namespace, Name: trigger}
+	if in.feeds != nil {
+		if fd, _, err := in.feeds.Get(ctx, path); err == nil && fd.Paused {
+			return &Delivery{}, nil
+		}
+	}
 	key := path.String() + "\x00" + ev.Source() + "\x00" + ev.ID()
 	if !in.seen.firstSeen(key) {
 		return &Delivery{Duplicate: true}, nil

@@ -57,7 +57,9 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	ctrl := controller.New(st, plat, tokens, cfg.BlockingWait, logger.Printf)
+	ctrl := controller.New(st, plat, controller.Options{
+		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, Logf: logger.Printf,
+	})
 	invoker := ctrl.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
 		return err

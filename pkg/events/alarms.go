@@ -1,0 +1,282 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// AlarmFeed is the catalog name of the alarm feed.
+const AlarmFeed = "alarms/alarm"
+
+// Clock is the scheduler's time source; tests use a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+func (RealClock) Now() time.Time                         { return time.Now() }
+func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// schedule is a parsed alarm.
+type schedule struct {
+	cron     cron.Schedule // nil for interval alarms
+	interval time.Duration
+	start    time.Time // zero: none
+	stop     time.Time // zero: none
+	payload  map[string]json.RawMessage
+}
+
+// next returns the first fire time strictly after t, or zero when the
+// alarm is over.
+func (s *schedule) next(t time.Time) time.Time {
+	if !s.start.IsZero() && t.Before(s.start) {
+		t = s.start.Add(-time.Nanosecond)
+	}
+	var n time.Time
+	if s.cron != nil {
+		n = s.cron.Next(t)
+	} else {
+		base := s.start
+		if base.IsZero() {
+			base = time.Unix(0, 0)
+		}
+		k := t.Sub(base)/s.interval + 1
+		n = base.Add(k * s.interval)
+	}
+	if !s.stop.IsZero() && n.After(s.stop) {
+		return time.Time{}
+	}
+	return n
+}
+
+// parseSchedule reads cron (5 fields) or interval (seconds, or a duration
+// like "90s"), startDate and stopDate (RFC 3339 or epoch ms), and
+// trigger_payload (an object).
+func parseSchedule(params map[string]json.RawMessage) (*schedule, error) {
+	s := &schedule{payload: map[string]json.RawMessage{}}
+	expr, iv := stringParam(params, "cron"), stringParam(params, "interval")
+	switch {
+	case expr != "" && iv != "":
+		return nil, whisk.Invalid("give either cron or interval, not both")
+	case expr != "":
+		c, err := cron.ParseStandard(expr)
+		if err != nil {
+			return nil, whisk.Invalid("cron pattern '%s' is not valid: %v", expr, err)
+		}
+		s.cron = c
+	case iv != "":
+		d, err := time.ParseDuration(iv)
+		if err != nil {
+			secs, serr := strconv.ParseFloat(iv, 64)
+			if serr != nil {
+				return nil, whisk.Invalid("interval must be seconds or a duration such as 90s")
+			}
+			d = time.Duration(secs * float64(time.Second))
+		}
+		if d < time.Second {
+			return nil, whisk.Invalid("interval must be at least one second")
+		}
+		s.interval = d
+	default:
+		return nil, whisk.Invalid("alarms need a cron pattern or an interval")
+	}
+	for _, b := range []struct {
+		key string
+		dst *time.Time
+	}{{"startDate", &s.start}, {"stopDate", &s.stop}} {
+		v := stringParam(params, b.key)
+		if v == "" {
+			continue
+		}
+		t, err := parseDate(v)
+		if err != nil {
+			return nil, whisk.Invalid("%s must be an RFC 3339 date or epoch milliseconds", b.key)
+		}
+		*b.dst = t
+	}
+	if !s.start.IsZero() && !s.stop.IsZero() && !s.stop.After(s.start) {
+		return nil, whisk.Invalid("stopDate must be after startDate")
+	}
+	if raw, ok := params["trigger_payload"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &s.payload); err != nil {
+			return nil, whisk.Invalid("trigger_payload must be an object")
+		}
+	}
+	return s, nil
+}
+
+func parseDate(v string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(ms), nil
+	}
+	return time.Parse(time.RFC3339, v)
+}
+
+// Scheduler fires the triggers of alarm registrations. It fires each alarm
+// at most once per scheduled time: the last fire is recorded with the
+// registration, and after a restart the schedule resumes after it, so
+// missed fires are skipped rather than replayed. With several gateways,
+// only the one holding leadership should run it.
+type Scheduler struct {
+	feeds *Feeds
+	firer Firer
+	clock Clock
+	logf  func(string, ...any)
+
+	mu     sync.Mutex
+	alarms map[string]*alarmState // by trigger path
+	wake   chan struct{}
+}
+
+type alarmState struct {
+	trigger whisk.EntityPath
+	sched   *schedule
+	next    time.Time
+	paused  bool
+}
+
+// NewScheduler returns a scheduler firing through firer.
+func NewScheduler(feeds *Feeds, firer Firer, clock Clock, logf func(string, ...any)) *Scheduler {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Scheduler{feeds: feeds, firer: firer, clock: clock, logf: logf, alarms: map[string]*alarmState{}, wake: make(chan struct{}, 1)}
+}
+
+// set installs, replaces (fd != nil) or removes (fd == nil) an alarm.
+func (s *Scheduler) set(trigger whisk.EntityPath, fd *Feed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.poke()
+	if fd == nil {
+		delete(s.alarms, trigger.String())
+		return nil
+	}
+	sched, err := parseSchedule(fd.Params)
+	if err != nil {
+		return err
+	}
+	after := s.clock.Now()
+	if last := time.UnixMilli(fd.LastFired); fd.LastFired != 0 && last.After(after) {
+		after = last
+	}
+	s.alarms[trigger.String()] = &alarmState{trigger: trigger, sched: sched, next: sched.next(after), paused: fd.Paused}
+	return nil
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Load installs every stored alarm registration of the given namespaces.
+func (s *Scheduler) Load(ctx context.Context, fds []*Feed) {
+	for _, fd := range fds {
+		if fd.Feed != AlarmFeed {
+			continue
+		}
+		p, err := whisk.ParseFullyQualified(fd.Trigger)
+		if err != nil {
+			continue
+		}
+		if err := s.set(p, fd); err != nil {
+			s.logf("alarm %s: %v", fd.Trigger, err)
+		}
+	}
+}
+
+// Start fires alarms until ctx ends.
+func (s *Scheduler) Start(ctx context.Context) error {
+	for {
+		now := s.clock.Now()
+		var due []*alarmState
+		var soonest time.Time
+		s.mu.Lock()
+		for _, a := range s.alarms {
+			if a.next.IsZero() {
+				continue
+			}
+			if !a.next.After(now) {
+				due = append(due, a)
+				continue
+			}
+			if soonest.IsZero() || a.next.Before(soonest) {
+				soonest = a.next
+			}
+		}
+		s.mu.Unlock()
+		sort.Slice(due, func(i, j int) bool { return due[i].trigger.String() < due[j].trigger.String() })
+		for _, a := range due {
+			s.fire(ctx, a, now)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		var timer <-chan time.Time
+		if !soonest.IsZero() {
+			timer = s.clock.After(soonest.Sub(now))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-timer:
+		}
+	}
+}
+
+// fire fires one due alarm and schedules its next time.
+func (s *Scheduler) fire(ctx context.Context, a *alarmState, now time.Time) {
+	s.mu.Lock()
+	at := a.next
+	a.next = a.sched.next(now)
+	paused, payload := a.paused, a.sched.payload
+	s.mu.Unlock()
+	if paused {
+		return
+	}
+	fd, rev, err := s.feeds.Get(ctx, a.trigger)
+	if err != nil {
+		s.logf("alarm %s: %v", a.trigger, err)
+		return
+	}
+	// Record the fire first: a crash between the two skips this fire
+	// instead of repeating it.
+	fd.LastFired = at.UnixMilli()
+	if err := s.feeds.Put(ctx, a.trigger, fd, rev); err != nil {
+		s.logf("alarm %s: record fire: %v", a.trigger, err)
+		return
+	}
+	caller := activation.Caller{Namespace: a.trigger.Namespace, Subject: a.trigger.Namespace}
+	if _, err := s.firer.Fire(ctx, caller, a.trigger, payload, nil, ""); err != nil {
+		s.logf("alarm %s: fire: %v", a.trigger, err)
+	}
+}
+
+// alarmHandler is /whisk.system/alarms/alarm.
+func alarmHandler(feeds *Feeds, sched *Scheduler) Handler {
+	return func(ctx context.Context, namespace string, params map[string]json.RawMessage) (any, error) {
+		r, err := parseFeedRequest(namespace, params)
+		if err != nil {
+			return nil, err
+		}
+		return feeds.lifecycle(ctx, AlarmFeed, r, func(p map[string]json.RawMessage) error {
+			_, err := parseSchedule(p)
+			return err
+		}, sched.set)
+	}
+}
