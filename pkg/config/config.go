@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,9 @@ type Config struct {
 	BlockingWait time.Duration
 	// DrainTimeout bounds how long shutdown waits for in-flight work.
 	DrainTimeout time.Duration
+	// EventsSink, if set, receives a CloudEvent per completed activation;
+	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
+	EventsSink string
 }
 
 // Default returns the configuration with every default filled in.
@@ -58,6 +62,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
+	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -99,6 +104,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DrainTimeout < 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --drain-timeout: must not be negative", c.DrainTimeout)}
+	}
+	if c.EventsSink != "" {
+		if u, err := url.Parse(c.EventsSink); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &UsageError{fmt.Sprintf("invalid value %q for flag --events-sink: want an http(s) URL", c.EventsSink)}
+		}
 	}
 	if c.APIHost == "" {
 		if host == "" || host == "0.0.0.0" || host == "::" {

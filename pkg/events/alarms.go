@@ -52,8 +52,12 @@ func (s *schedule) next(t time.Time) time.Time {
 		if base.IsZero() {
 			base = time.Unix(0, 0)
 		}
-		k := t.Sub(base)/s.interval + 1
-		n = base.Add(k * s.interval)
+		if t.Before(base) {
+			n = base
+		} else {
+			k := t.Sub(base)/s.interval + 1
+			n = base.Add(k * s.interval)
+		}
 	}
 	if !s.stop.IsZero() && n.After(s.stop) {
 		return time.Time{}

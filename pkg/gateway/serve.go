@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -18,6 +19,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // openStore opens the SQLite store in the data dir.
@@ -57,9 +59,31 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	var emitter *events.Emitter
+	var onRecord func(*whisk.Activation)
+	if cfg.EventsSink != "" {
+		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
+		onRecord = emitter.Emit
+	}
 	ctrl := controller.New(st, plat, controller.Options{
-		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, Logf: logger.Printf,
+		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
 	})
+	// Background parts: the alarm scheduler (with the catalog it needs)
+	// and the activation emitter; they stop when the gateway does.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	defer func() { stopBackground(); background.Wait() }()
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		if err := ctrl.Start(bgCtx); err != nil {
+			logger.Printf("controller: %v", err)
+		}
+	}()
+	if emitter != nil {
+		background.Add(1)
+		go func() { defer background.Done(); _ = emitter.Start(bgCtx) }()
+	}
 	invoker := ctrl.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
 		return err
@@ -84,8 +108,9 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Drain: stop accepting and finish requests, then in-flight
-	// activations, then flush the store (deferred Close).
+	// Drain: stop the scheduler, stop accepting and finish requests, then
+	// in-flight activations, then flush the store (deferred Close).
+	stopBackground()
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainTimeout)
 	defer cancel()
 	if err := httpSrv.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
