@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -115,5 +116,40 @@ func benchmarkRaw(b *testing.B, family, code string) {
 		if _, err := r.ReadSlice('\n'); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkColdStart measures Start of a Node.js action: code written,
+// launcher spawned, code loaded, ack read.
+func BenchmarkColdStart(b *testing.B) {
+	requireInterpreter(b, "node")
+	benchmarkColdStart(b, "nodejs", "testdata/noop.js")
+}
+
+// BenchmarkColdStartPython is BenchmarkColdStart for Python.
+func BenchmarkColdStartPython(b *testing.B) {
+	requireInterpreter(b, "python3")
+	benchmarkColdStart(b, "python", "testdata/noop.py")
+}
+
+func benchmarkColdStart(b *testing.B, family, code string) {
+	ctx := context.Background()
+	work := b.TempDir()
+	l := launcher(family, work)
+	src := mustRead(code)
+	n := 0
+	for b.Loop() {
+		n++
+		inst, failed, err := actionloop.Start(ctx, l, &actionloop.Config{
+			Dir: filepath.Join(work, strconv.Itoa(n)), Code: src, Timeout: time.Minute, LogLimit: 10 << 20,
+		})
+		if err != nil || failed != nil {
+			b.Fatal(err, failed)
+		}
+		b.StopTimer()
+		if err := inst.Stop(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
 }

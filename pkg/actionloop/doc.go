@@ -17,8 +17,10 @@
 //   - fd 3: a pipe carrying one answer per line back to the gateway;
 //   - stdout, stderr: pipes whose lines become the activation's logs;
 //   - environment: Launcher.Env, then HOME=<code dir>, the action's init
-//     parameters (Config.Env), then __OW_API_HOST, __OW_CODE (the code
-//     directory) and __OW_MAIN (the entry point, "main" when unset).
+//     parameters (Config.Env; names that cannot be variables are skipped),
+//     then __OW_API_HOST, __OW_CODE (the code directory) and __OW_MAIN (the
+//     entry point, "main" when unset). Launchers remove __OW_CODE and
+//     __OW_MAIN from their environment once they have read them.
 //
 // Before starting the launcher, Start writes source text to
 // <code dir>/<Launcher.Source> (index.js for Node.js, __main__.py for
@@ -41,13 +43,15 @@
 // (api_key only when the action may see it). The launcher sets the
 // environment variable __OW_<KEY UPPERCASED> for every key but value,
 // removes those a previous request set and this one lacks, calls the entry
-// point with value, awaits a returned promise or coroutine, writes the result
-// as one JSON line on fd 3 and then the line
-// XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX on stdout and on stderr. A failure
-// the launcher itself detects (a thrown exception, an unserializable result,
-// an invalid request) is written as {"error":"<message>",
-// "__ow_developer_error":true}; the reserved key makes it a developer error
-// and never reaches the activation record.
+// point with value, awaits a returned promise or coroutine, writes the line
+// XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX on stdout and on stderr, and then
+// the result as one JSON line on fd 3. Sentinels go first so the gateway's
+// log readers meet them while the result is on its way, which takes a
+// goroutine hand-off off every warm run; all of the activation's output
+// still precedes them. A failure the launcher itself detects (a thrown
+// exception, an unserializable result, an invalid request) is written as
+// {"error":"<message>","__ow_developer_error":true}; the reserved key makes
+// it a developer error and never reaches the activation record.
 //
 // The gateway maps the fd-3 line as OpenWhisk's invoker maps a /run response:
 // an object without "error" is a success, an object with a top-level "error"
@@ -60,9 +64,9 @@
 //
 // One goroutine per stream stamps each line with the time it was read and
 // stores it as "<RFC 3339 UTC time, 9 fractional digits> <stream>: <text>".
-// An activation owns the lines read before its sentinels; the run waits
-// briefly for both sentinels after the result so no line leaks into the next
-// activation. Text beyond the log limit is dropped and a truncation notice
+// An activation owns the lines read before its sentinels; after the result
+// the run waits for both sentinels, for as long as lines keep coming (up to
+// 2 s), so no line leaks into the next activation. Text beyond the log limit is dropped and a truncation notice
 // appended; after a developer error a warning line is appended. Both follow
 // OpenWhisk's wording.
 //

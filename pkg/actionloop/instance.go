@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,12 +15,16 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// How long to wait for output after a result or a kill. The launcher writes
-// its sentinels right after the result and at most a pipe buffer of output
-// can be pending, so this bound only matters when something misbehaves.
+// How long to wait for output after a result or a kill: for as long as
+// lines keep coming, until the streams are quiet for sentinelWait or
+// drainWait, and never more than maxWait. The launcher writes its sentinels
+// before the result and at most two pipe buffers of output can be pending,
+// so these bounds only matter on a loaded host or when something
+// misbehaves.
 const (
-	sentinelWait = 50 * time.Millisecond
+	sentinelWait = 100 * time.Millisecond
 	drainWait    = 200 * time.Millisecond
+	maxWait      = 2 * time.Second
 	exitWait     = 5 * time.Second
 )
 
@@ -104,7 +109,12 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 	return nil, out, nil
 }
 
+// initFailure is the Outcome of a failed init. Without a process there are
+// no logs to collect, but the developer-error warning still applies.
 func initFailure(start time.Time, resp whisk.Response, logs []string, timedOut bool) *Outcome {
+	if logs == nil {
+		logs = []string{formatLine(time.Now(), stderr, []byte(MsgLogsIncomplete))}
+	}
 	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: logs, Timeout: timedOut}
 }
 
@@ -198,6 +208,9 @@ func environ(l *Launcher, c *Config) []string {
 	env = append(env, l.Env...)
 	env = append(env, "HOME="+c.Dir)
 	for k, v := range c.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			continue // cannot be an environment variable
+		}
 		env = append(env, k+"="+v)
 	}
 	main := c.Main

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type logBuffer struct {
 	eof   [2]bool
 	cur   logBucket // lines of activation done+1
 	next  logBucket // lines of a stream that already passed that sentinel
+	lines uint64    // lines read so far, to tell a slow stream from a stuck one
 	wake  chan struct{}
 }
 
@@ -56,6 +58,7 @@ func (b *logBuffer) bucket(s stream) *logBucket {
 // already over the limit.
 func (b *logBuffer) add(s stream, t time.Time, text []byte) {
 	b.mu.Lock()
+	b.lines++
 	k := b.bucket(s)
 	switch {
 	case k.truncated:
@@ -71,6 +74,7 @@ func (b *logBuffer) add(s stream, t time.Time, text []byte) {
 // drop records a line too long to keep.
 func (b *logBuffer) drop(s stream) {
 	b.mu.Lock()
+	b.lines++
 	b.bucket(s).truncated = true
 	b.mu.Unlock()
 }
@@ -97,33 +101,43 @@ func (b *logBuffer) notify() {
 }
 
 // ended reports whether both streams passed the current activation's
-// sentinel (or, with eofOnly, reached end of file).
-func (b *logBuffer) ended(eofOnly bool) bool {
+// sentinel (or, with eofOnly, reached end of file), and how many lines have
+// been read.
+func (b *logBuffer) ended(eofOnly bool) (bool, uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.sent {
 		if !b.eof[s] && (eofOnly || b.sent[s] <= b.done) {
-			return false
+			return false, b.lines
 		}
 	}
-	return true
+	return true, b.lines
 }
 
-// wait waits up to d for ended(eofOnly); t is a stopped timer it may use.
-func (b *logBuffer) wait(eofOnly bool, t *time.Timer, d time.Duration) bool {
-	if b.ended(eofOnly) {
+// wait waits for ended(eofOnly) as long as lines keep coming, giving up
+// once the streams are quiet for idle or after maxWait in all. t is a
+// stopped timer it may use.
+func (b *logBuffer) wait(eofOnly bool, t *time.Timer, idle time.Duration) bool {
+	ok, seen := b.ended(eofOnly)
+	if ok {
 		return true
 	}
-	t.Reset(d)
+	giveUp := time.Now().Add(maxWait)
+	t.Reset(idle)
 	defer t.Stop()
 	for {
 		select {
 		case <-b.wake:
-			if b.ended(eofOnly) {
+			if ok, _ = b.ended(eofOnly); ok {
 				return true
 			}
-		case <-t.C:
-			return b.ended(eofOnly)
+		case now := <-t.C:
+			ok, n := b.ended(eofOnly)
+			if ok || n == seen || now.After(giveUp) {
+				return ok
+			}
+			seen = n
+			t.Reset(idle)
 		}
 	}
 }
@@ -137,6 +151,7 @@ func (b *logBuffer) collect(devErr bool) []string {
 	b.done++
 	b.mu.Unlock()
 	lines := k.lines
+	sortByTime(lines)
 	if k.truncated {
 		lines = append(lines, formatLine(time.Now(), stderr, []byte(LogsTruncatedMessage(b.limit))))
 	}
@@ -144,6 +159,17 @@ func (b *logBuffer) collect(devErr bool) []string {
 		lines = append(lines, formatLine(time.Now(), stderr, []byte(MsgLogsIncomplete)))
 	}
 	return lines
+}
+
+// sortByTime orders lines by their timestamps: the two streams' readers
+// stamp lines before they take the lock, so neighbours may be swapped.
+func sortByTime(lines []string) {
+	for i := 1; i < len(lines); i++ {
+		if lines[i][:timestampWidth] < lines[i-1][:timestampWidth] {
+			slices.SortStableFunc(lines, func(a, b string) int { return strings.Compare(a[:timestampWidth], b[:timestampWidth]) })
+			return
+		}
+	}
 }
 
 // formatLine renders "<timestamp> <stream>: <text>".

@@ -15,11 +15,13 @@ import (
 // an Outcome with a developer-error response, after which the instance is
 // unusable. The error is ctx's when ctx ended first (the activation may
 // have run; the instance is then unusable), ErrStopped when Stop ended the
-// instance, or ErrUnusable.
+// instance, or ErrUnusable once the instance has reported itself unusable.
+// (A process that died since the last run is not detected up front: the
+// run fails as the activation would, with a developer error.)
 func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
 	i.runMu.Lock()
 	defer i.runMu.Unlock()
-	if !i.Usable() {
+	if !i.usable.Load() {
 		return nil, ErrUnusable
 	}
 	start := time.Now()

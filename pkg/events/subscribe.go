@@ -30,7 +30,7 @@ type Subscriber interface {
 // NoBroker is the local-mode Subscriber: the registration is all there is.
 type NoBroker struct{}
 
-func (NoBroker) Subscribe(context.Context, Subscription) error         { return nil }
+func (NoBroker) Subscribe(context.Context, Subscription) error       { return nil }
 func (NoBroker) Unsubscribe(context.Context, whisk.EntityPath) error { return nil }
 
 // subscribeHandler is /whisk.system/cloudevents/subscribe: parameters

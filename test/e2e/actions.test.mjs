@@ -247,6 +247,9 @@ describe('actions', { timeout: 60000 }, () => {
       assertErrorBody(await gw.request('GET', p), 400, MSG.illegalName);
       assertErrorBody(await gw.request('POST', p, { body: {} }), 400, MSG.illegalName);
     }
+    // the empty name addresses the collection, where PUT is not routed
+    const empty = await gw.request('PUT', '/api/v1/namespaces/_/actions/', { body });
+    assertErrorBody(empty, 404);
     const long = 'a'.repeat(257);
     assertErrorBody(await gw.request('PUT', `/api/v1/namespaces/_/actions/${long}`, { body }), 400,
       'Name segement longer than allowed: 257 > 256.');

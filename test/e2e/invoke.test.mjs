@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HEX32, MSG, annotation, assertErrorBody, assertLogLine, createAction, kvObject,
+  GUEST_AUTH, HEX32, MSG, annotation, assertErrorBody, assertLogLine, createAction, kvObject,
   pollActivation, readAction, rejectsWith, startGateway, uniqueName,
 } from './lib/gateway.mjs';
 
@@ -355,6 +355,75 @@ describe('invoke', { timeout: 90000 }, () => {
     await createAction(ow, name, 'hello.js', { limits });
     const rec = await ow.actions.invoke({ name, blocking: true });
     checkRecord(rec, { name, status: 'success', kind: nodeDefault, cold: true, limits: { ...limits, concurrency: 1 } });
+  });
+
+  test('an action past its time limit is a developer error; the next run starts fresh', async () => {
+    const name = uniqueName('timeout');
+    const limits = { timeout: 500, memory: 256, logs: 10, concurrency: 1 };
+    await createAction(ow, name, 'sleep.js', { limits: { timeout: 500 } });
+    const t0 = Date.now();
+    await assert.rejects(ow.actions.invoke({ name, params: { ms: 5000 }, blocking: true }), err => {
+      assert.equal(err.statusCode, 502, err.message);
+      const rec = err.error;
+      assert.equal(rec.response.status, 'action developer error');
+      assert.deepEqual(rec.response.result, { error: 'The action exceeded its time limits of 500 milliseconds.' });
+      assert.equal(annotation(rec.annotations, 'timeout'), true);
+      assert.deepEqual(annotation(rec.annotations, 'limits'), limits);
+      assert.ok(rec.duration >= 500, `duration ${rec.duration}`);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 4000, 'the run was cut at its time limit');
+    const next = await ow.actions.invoke({ name, params: { ms: 1 }, blocking: true });
+    checkRecord(next, { name, status: 'success', kind: nodeDefault, cold: true, limits });
+    assert.deepEqual(next.response.result, { slept: 1 });
+  });
+
+  test('code that does not load is a developer error with initTime', async () => {
+    const name = uniqueName('syntax');
+    await createAction(ow, name, 'syntax.js');
+    await assert.rejects(ow.actions.invoke({ name, blocking: true }), err => {
+      assert.equal(err.statusCode, 502, err.message);
+      const rec = err.error;
+      assert.equal(rec.response.status, 'action developer error');
+      assert.equal(rec.response.success, false);
+      assert.match(rec.response.result.error, /SyntaxError/);
+      assert.equal(typeof annotation(rec.annotations, 'initTime'), 'number');
+      assert.equal(annotation(rec.annotations, 'path'), `guest/${name}`);
+      return true;
+    });
+  });
+
+  test('a result over 1 MB is an application error with the truncation message', async () => {
+    const name = uniqueName('bigresult');
+    await createAction(ow, name, 'bigresult.js');
+    const raw = await gw.request('POST', `/api/v1/namespaces/_/actions/${name}?blocking=true`, { body: { n: 1100000 } });
+    assert.equal(raw.status, 502);
+    assert.equal(raw.body.response.status, 'application error');
+    assert.match(raw.body.response.result.error,
+      /^The action produced a response that exceeded the allowed length: 1100008 > 1048576 bytes\. The truncated response was: \{"p":"xxx/);
+    const ok = await ow.actions.invoke({ name, params: { n: 1000 }, blocking: true, result: true });
+    assert.equal(ok.p.length, 1000);
+  });
+
+  test('the action sees its context, and the API key only with provide-api-key', async () => {
+    const name = uniqueName('context');
+    await createAction(ow, name, 'context.js');
+    const rec = await ow.actions.invoke({ name, blocking: true });
+    const ctx = rec.response.result;
+    assert.equal(ctx.api_host, gw.apihost);
+    assert.equal(ctx.api_key, null, 'no API key without provide-api-key');
+    assert.equal(ctx.namespace, 'guest');
+    assert.equal(ctx.action_name, `/guest/${name}`);
+    assert.equal(ctx.action_version, '0.0.1');
+    assert.equal(ctx.activation_id, rec.activationId);
+    assert.match(ctx.deadline, /^\d+$/);
+    assert.ok(Number(ctx.deadline) >= rec.start, `deadline ${ctx.deadline} before start ${rec.start}`);
+    assert.ok(Number(ctx.deadline) <= rec.end + 60000 + 1000, `deadline ${ctx.deadline} is past the time limit`);
+
+    await ow.actions.update({ name, annotations: { 'provide-api-key': true } });
+    const withKey = await ow.actions.invoke({ name, blocking: true, result: true });
+    assert.equal(withKey.api_key, GUEST_AUTH);
+    assert.equal(withKey.action_version, '0.0.2');
   });
 
   test('a python action runs, cold then warm', async () => {

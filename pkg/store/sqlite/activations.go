@@ -41,7 +41,7 @@ func (s *Store) GetActivation(ctx context.Context, namespace string, id whisk.Ac
 		return decodeActivation(it.body)
 	}
 	var body []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT body FROM activations WHERE namespace = ? AND activation_id = ?`, namespace, string(id)).Scan(&body)
+	err := s.reads.activation.QueryRowContext(ctx, namespace, string(id)).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, whisk.NotFound()
 	}

@@ -14,9 +14,7 @@ import (
 // GetEntity returns the document under the key, whatever its collection.
 func (s *Store) GetEntity(ctx context.Context, namespace, name string) (*store.Document, error) {
 	d := &store.Document{Namespace: namespace, Name: name}
-	err := s.rdb.QueryRowContext(ctx,
-		`SELECT collection, rev, updated, body FROM entities WHERE namespace = ? AND name = ?`,
-		namespace, name).Scan(&d.Collection, &d.Rev, &d.Updated, &d.Body)
+	err := s.reads.entity.QueryRowContext(ctx, namespace, name).Scan(&d.Collection, &d.Rev, &d.Updated, &d.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, whisk.NotFound()
 	}

@@ -36,7 +36,7 @@ const namespaceColumns = `name, uuid, key_hash, key_salt, throttles, created`
 
 // GetNamespace returns the namespace called name.
 func (s *Store) GetNamespace(ctx context.Context, name string) (*whisk.Namespace, error) {
-	ns, err := scanNamespace(s.rdb.QueryRowContext(ctx, `SELECT `+namespaceColumns+` FROM namespaces WHERE name = ?`, name))
+	ns, err := scanNamespace(s.reads.namespace.QueryRowContext(ctx, name))
 	if store.IsNotFound(err) {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Store) GetNamespace(ctx context.Context, name string) (*whisk.Namespace
 
 // NamespaceByUUID returns the namespace whose key has the uuid.
 func (s *Store) NamespaceByUUID(ctx context.Context, uuid string) (*whisk.Namespace, error) {
-	ns, err := scanNamespace(s.rdb.QueryRowContext(ctx, `SELECT `+namespaceColumns+` FROM namespaces WHERE uuid = ?`, uuid))
+	ns, err := scanNamespace(s.reads.namespaceByUUID.QueryRowContext(ctx, uuid))
 	if store.IsNotFound(err) {
 		return nil, err
 	}

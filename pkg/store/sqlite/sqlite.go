@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // Options tune a Store. The zero value is ready to use.
@@ -57,6 +59,7 @@ type Store struct {
 	ctx     context.Context // for the writer goroutine; outlives Open's caller
 	written chan struct{}   // closed when the writer goroutine returns
 	stmts   writeStmts
+	reads   readStmts
 
 	ckpt         chan struct{} // asks the checkpointer for a checkpoint; capacity 1
 	checkpointed chan struct{} // closed when the checkpointer returns
@@ -66,6 +69,9 @@ type Store struct {
 	// pendingBefore is the highest pending.seq present at Open: rows up to
 	// it were left by an earlier process.
 	pendingBefore int64
+	// pendingIDs are the ids with a pending row. Only the writer goroutine
+	// uses it once Open returns.
+	pendingIDs map[whisk.ActivationID]struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -80,9 +86,17 @@ type writeStmts struct {
 	setSeq           *sql.Stmt
 }
 
+// readStmts are the hot lookups, prepared once per reader connection.
+type readStmts struct {
+	activation      *sql.Stmt
+	entity          *sql.Stmt
+	namespace       *sql.Stmt
+	namespaceByUUID *sql.Stmt
+}
+
 // Open opens or creates the database at path, brings its schema up to date
 // and starts the activation writer. Close releases it.
-func Open(ctx context.Context, path string, opts Options) (s *Store, err error) {
+func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -91,62 +105,51 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	opts = opts.withDefaults()
-	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	file := "file:" + (&url.URL{Path: abs}).EscapedPath()
+	busy := "busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"
 
-	wdb, err := sql.Open("sqlite", file+"?"+url.Values{
-		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)",
-			"wal_autocheckpoint(" + strconv.Itoa(walAutoCheckpoint) + ")", "cache_size(-32768)"},
-		"_txlock": {"immediate"},
-	}.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-	s = &Store{
-		opts: opts, wdb: wdb, ctx: context.WithoutCancel(ctx),
-		written: make(chan struct{}), ckpt: make(chan struct{}, 1), checkpointed: make(chan struct{}),
+	s := &Store{
+		opts:         opts,
+		ctx:          context.WithoutCancel(ctx),
+		written:      make(chan struct{}),
+		ckpt:         make(chan struct{}, 1),
+		checkpointed: make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
 			_ = s.closeDBs() // report the open error, not the cleanup's
 		}
 	}()
-	if err := migrate(ctx, wdb); err != nil {
+	// The writer: WAL with synchronous=NORMAL loses no committed
+	// transaction on a process crash, only the last ones on a power loss.
+	if s.wdb, err = openDB(file, 1, url.Values{
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)",
+			"cache_size(-32768)", "journal_size_limit(67108864)",
+			"wal_autocheckpoint(" + strconv.Itoa(walAutoCheckpoint) + ")"},
+		"_txlock": {"immediate"},
+	}); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-
-	s.rdb, err = sql.Open("sqlite", file+"?"+url.Values{
-		"_pragma": {"busy_timeout(" + busy + ")", "query_only(1)"},
-	}.Encode())
-	if err != nil {
+	if err := migrate(ctx, s.wdb); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.rdb.SetMaxOpenConns(opts.Readers)
-	s.rdb.SetMaxIdleConns(opts.Readers)
-	s.rdb.SetConnMaxIdleTime(0)
-	s.rdb.SetConnMaxLifetime(0)
-
-	s.cdb, err = sql.Open("sqlite", file+"?"+url.Values{
-		"_pragma": {"busy_timeout(" + busy + ")", "synchronous(NORMAL)"},
-	}.Encode())
-	if err != nil {
+	if s.rdb, err = openDB(file, opts.Readers, url.Values{
+		"_pragma": {busy, "query_only(1)", "mmap_size(268435456)"},
+	}); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.cdb.SetMaxOpenConns(1)
-	s.cdb.SetMaxIdleConns(1)
-	s.cdb.SetConnMaxIdleTime(0)
-	s.cdb.SetConnMaxLifetime(0)
+	if s.cdb, err = openDB(file, 1, url.Values{
+		"_pragma": {busy, "synchronous(NORMAL)"},
+	}); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 
 	var seq uint64
-	if err := wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'activation_seq'`).Scan(&seq); err != nil {
+	if err := s.wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'activation_seq'`).Scan(&seq); err != nil {
 		return nil, fmt.Errorf("open store %s: read sequence: %w", path, err)
 	}
-	if err := wdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM pending`).Scan(&s.pendingBefore); err != nil {
-		return nil, fmt.Errorf("open store %s: read pending: %w", path, err)
+	if err := s.loadPending(ctx); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -157,17 +160,58 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	return s, nil
 }
 
+// openDB opens a pool of conns connections to file with the DSN params.
+func openDB(file string, conns int, params url.Values) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", file+"?"+params.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	return db, nil
+}
+
+// loadPending reads which pending rows exist.
+func (s *Store) loadPending(ctx context.Context) error {
+	rows, err := s.wdb.QueryContext(ctx, `SELECT seq, activation_id FROM pending`)
+	if err != nil {
+		return fmt.Errorf("read pending: %w", err)
+	}
+	defer rows.Close()
+	s.pendingIDs = make(map[whisk.ActivationID]struct{})
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return fmt.Errorf("read pending: %w", err)
+		}
+		s.pendingIDs[whisk.ActivationID(id)] = struct{}{}
+		s.pendingBefore = max(s.pendingBefore, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read pending: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) prepare(ctx context.Context) error {
 	for _, p := range []struct {
+		db    *sql.DB
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&s.stmts.insertActivation, `INSERT OR REPLACE INTO activations (namespace, activation_id, entity_name, start, body) VALUES (?, ?, ?, ?, ?)`},
-		{&s.stmts.deletePending, `DELETE FROM pending WHERE activation_id = ?`},
-		{&s.stmts.insertPending, `INSERT INTO pending (activation_id, body) VALUES (?, ?) ON CONFLICT (activation_id) DO UPDATE SET body = excluded.body`},
-		{&s.stmts.setSeq, `UPDATE meta SET value = ? WHERE key = 'activation_seq'`},
+		{s.rdb, &s.reads.activation, `SELECT body FROM activations WHERE namespace = ? AND activation_id = ?`},
+		{s.rdb, &s.reads.entity, `SELECT collection, rev, updated, body FROM entities WHERE namespace = ? AND name = ?`},
+		{s.rdb, &s.reads.namespace, `SELECT ` + namespaceColumns + ` FROM namespaces WHERE name = ?`},
+		{s.rdb, &s.reads.namespaceByUUID, `SELECT ` + namespaceColumns + ` FROM namespaces WHERE uuid = ?`},
+		{s.wdb, &s.stmts.insertActivation, `INSERT OR REPLACE INTO activations (namespace, activation_id, entity_name, start, body) VALUES (?, ?, ?, ?, ?)`},
+		{s.wdb, &s.stmts.deletePending, `DELETE FROM pending WHERE activation_id = ?`},
+		{s.wdb, &s.stmts.insertPending, `INSERT INTO pending (activation_id, body) VALUES (?, ?) ON CONFLICT (activation_id) DO UPDATE SET body = excluded.body`},
+		{s.wdb, &s.stmts.setSeq, `UPDATE meta SET value = ? WHERE key = 'activation_seq'`},
 	} {
-		st, err := s.wdb.PrepareContext(ctx, p.query)
+		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.query, err)
 		}
@@ -190,17 +234,19 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.stmts.insertActivation, s.stmts.deletePending, s.stmts.insertPending, s.stmts.setSeq} {
+	for _, st := range []*sql.Stmt{
+		s.stmts.insertActivation, s.stmts.deletePending, s.stmts.insertPending, s.stmts.setSeq,
+		s.reads.activation, s.reads.entity, s.reads.namespace, s.reads.namespaceByUUID,
+	} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
-	for _, db := range []*sql.DB{s.rdb, s.cdb} {
+	for _, db := range []*sql.DB{s.rdb, s.cdb, s.wdb} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
 	}
-	errs = append(errs, s.wdb.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

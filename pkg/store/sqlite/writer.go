@@ -3,6 +3,8 @@ package sqlite
 import (
 	"fmt"
 	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // Retry delays after a failed group commit.
@@ -57,6 +59,7 @@ func (s *Store) write() {
 }
 
 // commit writes batch in one transaction, with the seq of its last item.
+// A record's pending row is deleted only if the writer knows of one.
 func (s *Store) commit(batch []*item) (err error) {
 	ctx := s.ctx
 	tx, err := s.wdb.BeginTx(ctx, nil)
@@ -71,19 +74,29 @@ func (s *Store) commit(batch []*item) (err error) {
 	insertActivation := tx.StmtContext(ctx, s.stmts.insertActivation)
 	deletePending := tx.StmtContext(ctx, s.stmts.deletePending)
 	insertPending := tx.StmtContext(ctx, s.stmts.insertPending)
+	changed := map[whisk.ActivationID]bool{} // pending ids added (true) or dropped in this batch
 	for _, it := range batch {
 		switch it.kind {
 		case putActivation:
 			if _, err := insertActivation.ExecContext(ctx, it.namespace, string(it.id), it.entityName, it.start, it.body); err != nil {
 				return fmt.Errorf("commit activation %s/%s: %w", it.namespace, it.id, err)
 			}
+			pending, ok := changed[it.id]
+			if !ok {
+				_, pending = s.pendingIDs[it.id]
+			}
+			if !pending {
+				continue
+			}
 			if _, err := deletePending.ExecContext(ctx, string(it.id)); err != nil {
 				return fmt.Errorf("commit activation %s/%s: drop pending: %w", it.namespace, it.id, err)
 			}
+			changed[it.id] = false
 		case addPending:
 			if _, err := insertPending.ExecContext(ctx, string(it.id), it.body); err != nil {
 				return fmt.Errorf("commit pending %s: %w", it.id, err)
 			}
+			changed[it.id] = true
 		}
 	}
 	if _, err := tx.StmtContext(ctx, s.stmts.setSeq).ExecContext(ctx, batch[len(batch)-1].seq); err != nil {
@@ -91,6 +104,13 @@ func (s *Store) commit(batch []*item) (err error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit activations: %w", err)
+	}
+	for id, pending := range changed {
+		if pending {
+			s.pendingIDs[id] = struct{}{}
+		} else {
+			delete(s.pendingIDs, id)
+		}
 	}
 	return nil
 }

@@ -16,8 +16,8 @@ func mustAddPending(t *testing.T, s store.Store, as ...*whisk.Activation) {
 	}
 }
 
-// takeLabels returns the pending records' ids, sorted, checking each
-// record's identifying fields against want.
+// takePending checks that TakePending returns exactly want, comparing the
+// identifying fields of each record (Response is not kept).
 func takePending(t *testing.T, s store.Store, want ...*whisk.Activation) {
 	t.Helper()
 	got, err := s.TakePending(t.Context())

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,12 +105,6 @@ func diff(t *testing.T, what string, want, got any, opts ...cmp.Option) {
 	if d := cmp.Diff(want, got, opts...); d != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string{}, s...)
-	sort.Strings(out)
-	return out
 }
 
 func key(namespace, name string) string { return fmt.Sprintf("%s/%s", namespace, name) }

@@ -4,7 +4,7 @@
 // action's code from $__OW_CODE, call its $__OW_MAIN (default "main"), answer
 // {"ok":true} on fd 3 when ready or {"error":...} and exit when loading fails;
 // then read one JSON request per line on stdin and write one JSON result per
-// line on fd 3, followed by the end-of-activation sentinel on stdout and
+// line on fd 3, right after the end-of-activation sentinel on stdout and
 // stderr. Keep this file free of heavy requires: it is on the cold-start path.
 'use strict';
 
@@ -46,7 +46,7 @@ function describe(e) {
   if (!(e instanceof Error) || typeof e.stack !== 'string') return message(e);
   const keep = [];
   for (const line of e.stack.split('\n')) {
-    if (/^\s+at /.test(line) && (line.includes(__filename) || line.includes('node:internal'))) continue;
+    if (/^\s+at /.test(line) && (line.includes(__filename) || /\(?node:/.test(line))) continue;
     keep.push(line);
   }
   return keep.join('\n');
@@ -63,6 +63,17 @@ function serializeError(e) {
     o.message = e.message;
     o.stack = e.stack;
     return o;
+  }
+  return e;
+}
+
+// syntaxError compiles the code alone, without running it, so the error
+// points into the developer's code rather than into the trailer.
+function syntaxError(src, file, e) {
+  try {
+    require('vm').compileFunction(src, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  } catch (e2) {
+    return e2;
   }
   return e;
 }
@@ -102,10 +113,14 @@ function load() {
     m._compile(src + trailer, entry);
     m.loaded = true;
   } catch (e) {
-    fail('Initialization has failed due to: ' + describe(e));
+    fail('Initialization has failed due to: ' + describe(e instanceof SyntaxError ? syntaxError(src, entry, e) : e));
   }
-  let fn = m.exports == null ? undefined : m.exports[name];
-  if (typeof fn !== 'function' && typeof m.exports === 'function' && name === 'main') fn = m.exports;
+  const exp = m.exports;
+  let fn = exp == null ? undefined : exp[name];
+  if (typeof fn !== 'function' && name === 'main') {
+    if (typeof exp === 'function') fn = exp; // module.exports = function ...
+    else if (exp != null && typeof exp.default === 'function') fn = exp.default; // export default
+  }
   if (typeof fn !== 'function') fail("Action entrypoint '" + name + "' is not a function.");
   return fn;
 }

@@ -4,7 +4,7 @@ The protocol is documented in pkg/actionloop/doc.go. In short: load the
 action's __main__.py from $__OW_CODE, find its $__OW_MAIN (default "main"),
 answer {"ok":true} on fd 3 when ready or {"error":...} and exit when loading
 fails; then read one JSON request per line on stdin and write one JSON result
-per line on fd 3, followed by the end-of-activation sentinel on stdout and
+per line on fd 3, right after the end-of-activation sentinel on stdout and
 stderr. Run it unbuffered (-u) so logs reach the pipes before the sentinel.
 Imports stay minimal: this file is on the cold-start path.
 """
@@ -126,11 +126,11 @@ def main():
             out = dumps(res)
         except (TypeError, ValueError) as exc:
             out = dumps(developer_error("An error has occurred: " + str(exc)))
-        write_all(RESULT_FD, out + b"\n")
         sys.stdout.flush()
         sys.stderr.flush()
         write_all(1, SENTINEL)
         write_all(2, SENTINEL)
+        write_all(RESULT_FD, out + b"\n")
 
 
 if __name__ == "__main__":

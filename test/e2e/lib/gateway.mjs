@@ -129,12 +129,13 @@ export class Gateway {
     let exit;
     proc.exited.then(e => { exit = e; });
     try {
-      await waitFor(async () => {
-        if (exit) throw new Error(`kwhisk exited (${JSON.stringify(exit)}) before answering /ping`);
+      const up = await waitFor(async () => {
+        if (exit) return { exit };
         const res = await fetch(`${this.apihost}/ping`);
-        if (res.status === 200) return true;
+        if (res.status === 200) return { ok: true };
         throw new Error(`/ping answered ${res.status}`);
       }, { timeout: 20000, interval: 50, what: `kwhisk on ${this.apihost}` });
+      if (up.exit) throw new Error(`kwhisk exited (${JSON.stringify(up.exit)}) before answering /ping`);
     } catch (err) {
       err.message += `\n--- kwhisk output ---\n${this.output}`;
       await this.kill();
@@ -171,7 +172,12 @@ export class Gateway {
     } catch {
       return [];
     }
-    const root = realpathSync(this.dataDir);
+    let root;
+    try {
+      root = realpathSync(this.dataDir);
+    } catch {
+      root = path.resolve(this.dataDir); // removed already
+    }
     const pids = [];
     for (const e of entries) {
       if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
@@ -262,7 +268,10 @@ export async function startGateway(opts = {}) {
   await gw.start();
   gw.cleanup = async () => {
     try {
-      await gw.stop();
+      const exit = await gw.stop();
+      if (exit && (exit.code !== 0 || exit.signal !== null)) {
+        throw new Error(`kwhisk did not stop cleanly on SIGTERM: ${JSON.stringify(exit)}\n--- kwhisk output ---\n${gw.output}`);
+      }
     } finally {
       gw.killLeftovers();
       if (!process.env.KWHISK_E2E_KEEP) await rm(dataDir, { recursive: true, force: true });
