@@ -475,3 +475,24 @@ func TestRequestID(t *testing.T) {
 		t.Errorf("sid_ id replaced by %q", got)
 	}
 }
+
+func TestMethods(t *testing.T) {
+	h := newHarness(t)
+	do(t, h, "PUT", ns+"/actions/x", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`)
+	r := do(t, h, "HEAD", ns+"/actions/x", guestAuth, "")
+	if r.status != 200 || len(r.body) != 0 {
+		t.Errorf("HEAD = %d %q", r.status, r.body)
+	}
+	r = do(t, h, "PATCH", ns+"/actions/x", guestAuth, "")
+	if r.status != 405 || r.json(t)["error"] != "HTTP method not allowed, supported methods: GET, PUT, DELETE, POST" {
+		t.Errorf("PATCH = %d %s", r.status, r.body)
+	}
+	r = do(t, h, "POST", ns+"/packages/p", guestAuth, "{}")
+	if r.status != 405 {
+		t.Errorf("POST on a package = %d %s", r.status, r.body)
+	}
+	r = do(t, h, "DELETE", ns+"/activations", guestAuth, "")
+	if r.status != 405 {
+		t.Errorf("DELETE on activations = %d %s", r.status, r.body)
+	}
+}

@@ -39,8 +39,6 @@ func defaultMessage(status int) string {
 		return whisk.MsgNotFound
 	case http.StatusForbidden:
 		return whisk.MsgNotAuthorized
-	case http.StatusMethodNotAllowed:
-		return "HTTP method not allowed, supported methods: GET, PUT, POST, DELETE"
 	}
 	return http.StatusText(status)
 }

@@ -1,5 +1,14 @@
 package api
 
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
 // routes is the whole API, in one table.
 func (s *Server) routes() {
 	e := s.echo
@@ -13,50 +22,76 @@ func (s *Server) routes() {
 	e.Any("/api/v1/web/:namespace/:package/*", s.web)
 
 	v1 := e.Group("/api/v1", withCORS)
-	v1.GET("", s.apiInfo)
-	v1.GET("/", s.apiInfo)
+	resource(v1, "", methods{get: s.apiInfo})
+	resource(v1, "/", methods{get: s.apiInfo})
 
 	// CloudEvents from brokers; the ingress authenticates (token or Basic).
-	v1.POST("/events/:namespace/:trigger", s.receiveEvent)
+	resource(v1, "/events/:namespace/:trigger", methods{post: s.receiveEvent})
 
 	ns := v1.Group("/namespaces", s.withAuth, withJSONBody)
-	ns.GET("", s.listNamespaces)
-	ns.GET("/", s.listNamespaces)
-	ns.GET("/:namespace/limits", s.getLimits)
+	resource(ns, "", methods{get: s.listNamespaces})
+	resource(ns, "/", methods{get: s.listNamespaces})
+	resource(ns, "/:namespace/limits", methods{get: s.getLimits})
 
-	ns.GET("/:namespace/actions", s.listActions)
-	ns.GET("/:namespace/actions/", s.listActions)
-	ns.GET("/:namespace/actions/:package/", s.listPackageActions)
+	resource(ns, "/:namespace/actions", methods{get: s.listActions})
+	resource(ns, "/:namespace/actions/", methods{get: s.listActions})
+	resource(ns, "/:namespace/actions/:package/", methods{get: s.listPackageActions})
 	for _, p := range []string{"/:namespace/actions/:name", "/:namespace/actions/:package/:name"} {
-		ns.GET(p, s.getAction)
-		ns.PUT(p, s.putAction)
-		ns.DELETE(p, s.deleteAction)
-		ns.POST(p, s.invokeAction)
+		resource(ns, p, methods{get: s.getAction, put: s.putAction, del: s.deleteAction, post: s.invokeAction})
 	}
 
-	ns.GET("/:namespace/activations", s.listActivations)
-	ns.GET("/:namespace/activations/", s.listActivations)
-	ns.GET("/:namespace/activations/:id", s.getActivation)
-	ns.GET("/:namespace/activations/:id/logs", s.getActivationLogs)
-	ns.GET("/:namespace/activations/:id/result", s.getActivationResult)
+	resource(ns, "/:namespace/activations", methods{get: s.listActivations})
+	resource(ns, "/:namespace/activations/", methods{get: s.listActivations})
+	resource(ns, "/:namespace/activations/:id", methods{get: s.getActivation})
+	resource(ns, "/:namespace/activations/:id/logs", methods{get: s.getActivationLogs})
+	resource(ns, "/:namespace/activations/:id/result", methods{get: s.getActivationResult})
 
-	ns.GET("/:namespace/packages", s.listPackages)
-	ns.GET("/:namespace/packages/", s.listPackages)
-	ns.GET("/:namespace/packages/:name", s.getPackage)
-	ns.PUT("/:namespace/packages/:name", s.putPackage)
-	ns.DELETE("/:namespace/packages/:name", s.deletePackage)
+	resource(ns, "/:namespace/packages", methods{get: s.listPackages})
+	resource(ns, "/:namespace/packages/", methods{get: s.listPackages})
+	resource(ns, "/:namespace/packages/:name", methods{get: s.getPackage, put: s.putPackage, del: s.deletePackage})
 
-	ns.GET("/:namespace/triggers", s.listTriggers)
-	ns.GET("/:namespace/triggers/", s.listTriggers)
-	ns.GET("/:namespace/triggers/:name", s.getTrigger)
-	ns.PUT("/:namespace/triggers/:name", s.putTrigger)
-	ns.DELETE("/:namespace/triggers/:name", s.deleteTrigger)
-	ns.POST("/:namespace/triggers/:name", s.fireTrigger)
+	resource(ns, "/:namespace/triggers", methods{get: s.listTriggers})
+	resource(ns, "/:namespace/triggers/", methods{get: s.listTriggers})
+	resource(ns, "/:namespace/triggers/:name", methods{get: s.getTrigger, put: s.putTrigger, del: s.deleteTrigger, post: s.fireTrigger})
 
-	ns.GET("/:namespace/rules", s.listRules)
-	ns.GET("/:namespace/rules/", s.listRules)
-	ns.GET("/:namespace/rules/:name", s.getRule)
-	ns.PUT("/:namespace/rules/:name", s.putRule)
-	ns.DELETE("/:namespace/rules/:name", s.deleteRule)
-	ns.POST("/:namespace/rules/:name", s.setRuleStatus)
+	resource(ns, "/:namespace/rules", methods{get: s.listRules})
+	resource(ns, "/:namespace/rules/", methods{get: s.listRules})
+	resource(ns, "/:namespace/rules/:name", methods{get: s.getRule, put: s.putRule, del: s.deleteRule, post: s.setRuleStatus})
+}
+
+// methods are the handlers of one resource.
+type methods struct{ get, put, del, post echo.HandlerFunc }
+
+// resource registers a path's handlers: HEAD answers like GET without a
+// body, and every other method gets 405 naming the supported ones.
+func resource(g *echo.Group, path string, m methods) {
+	var allowed []string
+	for _, h := range []struct {
+		method string
+		fn     echo.HandlerFunc
+	}{{http.MethodGet, m.get}, {http.MethodPut, m.put}, {http.MethodDelete, m.del}, {http.MethodPost, m.post}} {
+		if h.fn == nil {
+			continue
+		}
+		g.Add(h.method, path, h.fn)
+		if h.method == http.MethodGet {
+			g.Add(http.MethodHead, path, h.fn)
+		}
+		allowed = append(allowed, h.method)
+	}
+	notAllowed := whisk.Errorf(whisk.KindMethodNotAllowed, "HTTP method not allowed, supported methods: %s", strings.Join(allowed, ", "))
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodPatch} {
+		if !contains(allowed, method) {
+			g.Add(method, path, func(echo.Context) error { return notAllowed })
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
