@@ -491,8 +491,12 @@ func TestMethods(t *testing.T) {
 	if r.status != 405 {
 		t.Errorf("POST on a package = %d %s", r.status, r.body)
 	}
-	r = do(t, h, "DELETE", ns+"/activations", guestAuth, "")
+	r = do(t, h, "DELETE", ns+"/activations/"+strings.Repeat("0", 32), guestAuth, "")
 	if r.status != 405 {
-		t.Errorf("DELETE on activations = %d %s", r.status, r.body)
+		t.Errorf("DELETE on an activation = %d %s", r.status, r.body)
+	}
+	r = do(t, h, "PUT", ns+"/actions/", guestAuth, `{}`)
+	if r.status != 404 {
+		t.Errorf("PUT on the collection = %d %s", r.status, r.body)
 	}
 }

@@ -63,7 +63,9 @@ func (s *Server) routes() {
 type methods struct{ get, put, del, post echo.HandlerFunc }
 
 // resource registers a path's handlers: HEAD answers like GET without a
-// body, and every other method gets 405 naming the supported ones.
+// body. On an entity path (ending in a parameter) every other method gets
+// 405 naming the supported ones; on a collection it is not routed (404),
+// as upstream, where PUT .../actions/ with an empty name is a 404.
 func resource(g *echo.Group, path string, m methods) {
 	var allowed []string
 	for _, h := range []struct {
@@ -78,6 +80,9 @@ func resource(g *echo.Group, path string, m methods) {
 			g.Add(http.MethodHead, path, h.fn)
 		}
 		allowed = append(allowed, h.method)
+	}
+	if !strings.Contains(path[strings.LastIndex(path, "/")+1:], ":") {
+		return
 	}
 	notAllowed := whisk.Errorf(whisk.KindMethodNotAllowed, "HTTP method not allowed, supported methods: %s", strings.Join(allowed, ", "))
 	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodPatch} {

@@ -1,0 +1,14 @@
+package local
+
+import "time"
+
+// Counts reports the number of pools and of instances.
+func (p *Platform) Counts() (pools, instances int) { return p.pools.counts() }
+
+// ReapIdle stops, and waits for, the instances idle for longer than the
+// idle timeout as of now.
+func (p *Platform) ReapIdle(now time.Time) {
+	for _, inst := range p.pools.reap(now.Add(-p.idle)) {
+		_ = inst.Stop() // the test checks the counts
+	}
+}

@@ -1,0 +1,3 @@
+function main(params) {
+  return { error: params.error, other: 'dropped' };
+}

@@ -1,0 +1,3 @@
+function main(params) {
+  return { s: 'x'.repeat(params.size) };
+}

@@ -1,0 +1,5 @@
+console.log('exiting during init');
+process.exit(3);
+function main() {
+  return {};
+}

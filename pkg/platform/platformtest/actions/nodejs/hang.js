@@ -1,0 +1,7 @@
+function main(params) {
+  if (params.hang) {
+    console.log('hanging');
+    for (;;) {}
+  }
+  return { hung: false };
+}

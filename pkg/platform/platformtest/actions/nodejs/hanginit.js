@@ -1,0 +1,4 @@
+for (;;) {}
+function main() {
+  return {};
+}

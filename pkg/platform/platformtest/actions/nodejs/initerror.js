@@ -1,0 +1,4 @@
+const x = notDefinedAnywhere + 1;
+function main() {
+  return { x };
+}

@@ -1,0 +1,4 @@
+function main() {
+  console.log('about to throw');
+  throw new Error('Extraordinary exception');
+}

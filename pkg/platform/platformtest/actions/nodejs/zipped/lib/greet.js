@@ -1,0 +1,1 @@
+exports.greet = (name) => 'Hello from a zip, ' + name + '!';

@@ -1,0 +1,2 @@
+const { greet } = require('./greet');
+exports.main = (params) => ({ zipped: greet(params.name) });

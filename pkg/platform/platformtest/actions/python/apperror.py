@@ -1,0 +1,2 @@
+def main(params):
+    return {"error": params.get("error"), "other": "dropped"}

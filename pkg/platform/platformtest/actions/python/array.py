@@ -1,0 +1,2 @@
+def main(params):
+    return [1, "two", {"three": 3}]

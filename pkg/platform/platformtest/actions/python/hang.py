@@ -1,0 +1,6 @@
+def main(params):
+    if params.get("hang"):
+        print("hanging")
+        while True:
+            pass
+    return {"hung": False}

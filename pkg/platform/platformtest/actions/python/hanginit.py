@@ -1,0 +1,6 @@
+while True:
+    pass
+
+
+def main(params):
+    return {}

@@ -1,0 +1,5 @@
+x = not_defined_anywhere + 1
+
+
+def main(params):
+    return {"x": x}

@@ -1,0 +1,2 @@
+def niam(params):
+    return {"entry": "niam", "n": params["n"]}

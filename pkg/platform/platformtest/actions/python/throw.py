@@ -1,0 +1,3 @@
+def main(params):
+    print("about to throw")
+    raise Exception("Extraordinary exception")

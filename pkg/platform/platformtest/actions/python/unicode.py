@@ -1,0 +1,4 @@
+def main(params):
+    s = params["delimiter"] + " ✓ 😀 привет " + params["delimiter"]
+    print(s)
+    return {"winter": s}

@@ -1,0 +1,5 @@
+from greet import greet
+
+
+def main(params):
+    return {"zipped": greet(params["name"])}

@@ -1,0 +1,230 @@
+package platformtest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+//go:embed all:actions
+var actions embed.FS
+
+// extensions maps the families the suite has actions for to their source
+// file extension.
+var extensions = map[string]string{"nodejs": ".js", "python": ".py"}
+
+// Run runs the conformance suite. newPlatform makes a platform and
+// registers its cleanup with t; Run calls it once per kind. Every kind the
+// platform advertises is exercised when the suite has actions for its
+// family (nodejs, python); others are logged and skipped.
+func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
+	rts := newPlatform(t).Runtimes()
+	t.Run("Runtimes", func(t *testing.T) { checkRuntimes(t, rts) })
+	for _, rt := range rts {
+		ext, ok := extensions[rt.Family]
+		if !ok {
+			t.Logf("no conformance actions for family %q: %s not tested", rt.Family, rt.Kind)
+			continue
+		}
+		t.Run(rt.Kind, func(t *testing.T) {
+			s := &suite{p: newPlatform(t), kind: rt.Kind, family: rt.Family, ext: ext, seq: new(atomic.Int64)}
+			for _, c := range cases {
+				if c.only != "" && c.only != rt.Family {
+					continue
+				}
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.run(t, s)
+				})
+			}
+		})
+	}
+}
+
+func checkRuntimes(t *testing.T, rts []platform.Runtime) {
+	if len(rts) == 0 {
+		t.Fatal("Runtimes() is empty")
+	}
+	defaults := map[string]int{}
+	kinds := map[string]bool{}
+	for _, rt := range rts {
+		if kinds[rt.Kind] {
+			t.Errorf("kind %q listed twice", rt.Kind)
+		}
+		kinds[rt.Kind] = true
+		if ok, _ := regexp.MatchString(`^`+regexp.QuoteMeta(rt.Family)+`:[0-9][0-9.]*$`, rt.Kind); !ok {
+			t.Errorf("kind %q is not <family>:<version> of family %q", rt.Kind, rt.Family)
+		}
+		if _, ok := defaults[rt.Family]; !ok {
+			defaults[rt.Family] = 0
+		}
+		if rt.Default {
+			defaults[rt.Family]++
+		}
+	}
+	for f, n := range defaults {
+		if n != 1 {
+			t.Errorf("family %q has %d default kinds, want 1", f, n)
+		}
+	}
+}
+
+// suite runs the cases of one kind on one platform.
+type suite struct {
+	p      platform.Platform
+	kind   string
+	family string
+	ext    string
+	seq    *atomic.Int64
+}
+
+// action returns a fresh action version (unique key and path) running the
+// named action file of the kind's family.
+func (s *suite) action(t *testing.T, name string) *platform.Action {
+	t.Helper()
+	b, err := actions.ReadFile("actions/" + s.family + "/" + name + s.ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strconv.FormatInt(s.seq.Add(1), 10)
+	return &platform.Action{
+		Key:     s.kind + "/" + t.Name() + "/" + n,
+		Path:    whisk.EntityPath{Namespace: "guest", Name: name + "-" + n},
+		Version: "0.0.1",
+		Kind:    s.kind,
+		Code:    string(b),
+		Limits:  whisk.Limits{Timeout: 20000, Memory: 256, Logs: 10, Concurrency: 1},
+	}
+}
+
+// zipAction is action for a directory of files, sent as a base64 zip.
+func (s *suite) zipAction(t *testing.T, dir string) *platform.Action {
+	t.Helper()
+	a := s.action(t, "echo")
+	root := "actions/" + s.family + "/" + dir
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err := fs.WalkDir(actions, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := actions.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel := p[len(root)+1:]
+		w, err := zw.Create(path.Clean(rel))
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Code, a.Binary = base64.StdEncoding.EncodeToString(buf.Bytes()), true
+	return a
+}
+
+// request is a run request the way the activation service makes one.
+func request(a *platform.Action, value string) *platform.RunRequest {
+	return &platform.RunRequest{
+		Value:         json.RawMessage(value),
+		Namespace:     "guest",
+		ActivationID:  whisk.NewActivationID(),
+		TransactionID: "tid-" + a.Path.Name,
+		Deadline:      time.Now().Add(time.Duration(a.Limits.Timeout) * time.Millisecond),
+	}
+}
+
+func (s *suite) run(t *testing.T, a *platform.Action, value string) *platform.Result {
+	t.Helper()
+	return s.runRequest(t, a, request(a, value))
+}
+
+func (s *suite) runRequest(t *testing.T, a *platform.Action, req *platform.RunRequest) *platform.Result {
+	t.Helper()
+	res, err := s.p.Run(context.Background(), a, req)
+	if err != nil {
+		t.Fatalf("Run(%s, %.200s) = %v", a.Path, req.Value, err)
+	}
+	if res.Start.IsZero() || res.End.Before(res.Start) {
+		t.Errorf("Run(%s): Start %v, End %v; want Start set and End not before it", a.Path, res.Start, res.End)
+	}
+	if res.Cold != (res.InitTime > 0) && res.Response.StatusCode == whisk.StatusSuccess {
+		t.Errorf("Run(%s): Cold %v with InitTime %v", a.Path, res.Cold, res.InitTime)
+	}
+	return res
+}
+
+// wantResponse checks the status code and the result, compared as JSON.
+func wantResponse(t *testing.T, res *platform.Result, status int, result string) {
+	t.Helper()
+	var want, got any
+	if err := json.Unmarshal([]byte(result), &want); err != nil {
+		t.Fatalf("bad want %s: %v", result, err)
+	}
+	if err := json.Unmarshal(res.Response.Result, &got); err != nil {
+		t.Fatalf("result %.200s is not JSON: %v", res.Response.Result, err)
+	}
+	if res.Response.StatusCode != status {
+		t.Errorf("statusCode = %d, want %d (result %.300s)", res.Response.StatusCode, status, res.Response.Result)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("result (-want +got):\n%.2000s", diff)
+	}
+}
+
+// logLine is the shape OpenWhisk's tests match activation log lines with.
+var logLine = regexp.MustCompile(`^\d+-\d+-\d+T\d+:\d+:\d+\.\d+Z\s+(stdout|stderr): `)
+
+// logText checks every line's shape and returns them as "<stream>: <text>".
+func logText(t *testing.T, res *platform.Result) []string {
+	t.Helper()
+	out := make([]string, 0, len(res.Logs))
+	for _, l := range res.Logs {
+		m := logLine.FindStringSubmatchIndex(l)
+		if m == nil {
+			t.Fatalf("log line %.200q does not match %s", l, logLine)
+		}
+		out = append(out, l[m[2]:])
+	}
+	return out
+}
+
+func contains(lines []string, want string) bool {
+	for _, l := range lines {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+func lastLine(t *testing.T, res *platform.Result) string {
+	t.Helper()
+	lines := logText(t, res)
+	if len(lines) == 0 {
+		t.Fatal("no logs")
+	}
+	return lines[len(lines)-1]
+}

@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// TestBackpressure fills the queue while the writer cannot commit: a put
+// beyond QueueSize waits, and gives up when its context ends, as does Flush.
+func TestBackpressure(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db"), Options{QueueSize: 4})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	conn, err := s.wdb.Conn(ctx) // the only write connection: the writer waits
+	if err != nil {
+		t.Fatalf("Conn: %v", err)
+	}
+	var ids []whisk.ActivationID
+	for i := range 4 {
+		a := &whisk.Activation{Namespace: "ns", Name: "a", ActivationID: whisk.NewActivationID(), Start: int64(i)}
+		if err := s.PutActivation(ctx, a); err != nil {
+			t.Fatalf("PutActivation #%d: %v", i, err)
+		}
+		ids = append(ids, a.ActivationID)
+	}
+
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	over := &whisk.Activation{Namespace: "ns", Name: "a", ActivationID: whisk.NewActivationID()}
+	if err := s.PutActivation(done, over); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutActivation on a full queue = %v, want context.Canceled", err)
+	}
+	if err := s.Flush(done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Flush while the writer is blocked = %v, want context.Canceled", err)
+	}
+	if err := s.AddPending(done, over); !errors.Is(err, context.Canceled) {
+		t.Errorf("AddPending on a full queue = %v, want context.Canceled", err)
+	}
+
+	if err := conn.Close(); err != nil {
+		t.Fatalf("release writer connection: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	for _, id := range ids {
+		if _, err := s.GetActivation(ctx, "ns", id); err != nil {
+			t.Errorf("GetActivation(%s): %v", id, err)
+		}
+	}
+	if _, err := s.GetActivation(ctx, "ns", over.ActivationID); !whisk.IsKind(err, whisk.KindNotFound) {
+		t.Errorf("GetActivation(refused put) = %v, want NotFound", err)
+	}
+}
+
+func TestClosedStoreRefusesPuts(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	a := &whisk.Activation{Namespace: "ns", ActivationID: whisk.NewActivationID()}
+	if err := s.PutActivation(t.Context(), a); !errors.Is(err, errClosed) {
+		t.Errorf("PutActivation after Close = %v, want %v", err, errClosed)
+	}
+	if err := s.Flush(t.Context()); err != nil {
+		t.Errorf("Flush after Close = %v, want nil: nothing is queued", err)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	if _, err := db.Exec("PRAGMA user_version = 1000"); err != nil {
+		t.Fatalf("set user_version: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if s, err := Open(t.Context(), path, Options{}); err == nil {
+		_ = s.Close() // the test already failed
+		t.Fatal("Open of a newer schema succeeded")
+	}
+}
