@@ -21,12 +21,12 @@ type runContext struct {
 // execute runs action a (primitive or sequence) with input and returns its
 // record, not yet stored. cause is the enclosing sequence's id, if any;
 // atomic counts the atomic actions run so far by the topmost sequence.
-func (s *Service) execute(rc *runContext, a *whisk.Action, input json.RawMessage, id whisk.ActivationID, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
+func (s *Service) execute(rc *runContext, a *whisk.Action, input json.RawMessage, keys map[string]json.RawMessage, id whisk.ActivationID, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
 	if a.Exec.Kind == whisk.KindSequence {
-		return s.runSequence(rc, a, input, id, cause, topmost, atomic)
+		return s.runSequence(rc, a, input, keys, id, cause, topmost, atomic)
 	}
 	*atomic++
-	rec := s.runPrimitive(rc, a, input, id)
+	rec := s.runPrimitive(rc, a, input, keys, id)
 	if cause != "" {
 		rec.Cause = cause
 		rec.Annotations = append(rec.Annotations, whisk.KeyValue{Key: "causedBy", Value: json.RawMessage(`"sequence"`)})
@@ -35,11 +35,11 @@ func (s *Service) execute(rc *runContext, a *whisk.Action, input json.RawMessage
 }
 
 // runPrimitive hands one activation to the platform and builds its record.
-func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMessage, id whisk.ActivationID) *whisk.Activation {
+func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMessage, keys map[string]json.RawMessage, id whisk.ActivationID) *whisk.Activation {
 	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
 	started := s.now()
 	req := &platform.RunRequest{
-		Value: mergeInput(a.Parameters, input), Namespace: rc.caller.Namespace, ActivationID: id,
+		Value: mergeInput(a.Parameters, input, keys), Namespace: rc.caller.Namespace, ActivationID: id,
 		TransactionID: rc.tid, Deadline: started.Add(timeout),
 	}
 	if a.Annotations.Truthy("provide-api-key") {
@@ -92,7 +92,7 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 
 // runSequence runs the components of sequence a one after the other, each
 // with its own stored record, and returns the sequence's record.
-func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMessage, id, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
+func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMessage, payload map[string]json.RawMessage, id, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
 	start := s.now()
 	rec := &whisk.Activation{
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
@@ -103,7 +103,7 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 	var duration int64
 	// The payload goes to the first component only; an "error" key in it
 	// does not stop the sequence.
-	next := input
+	next, first := input, true
 	var last *whisk.Activation
 	var failure *whisk.Response
 	for _, c := range a.Exec.Components {
@@ -126,7 +126,11 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 			break
 		}
 		cid := whisk.NewActivationID()
-		crec := s.execute(rc, comp, next, cid, id, false, atomic)
+		var keys map[string]json.RawMessage
+		if first {
+			keys, first = payload, false
+		}
+		crec := s.execute(rc, comp, next, keys, cid, id, false, atomic)
 		if err := s.records.PutActivation(context.Background(), crec); err != nil {
 			s.log("record activation %s: %v", cid, err)
 		}
@@ -186,42 +190,70 @@ func memoryOf(rec *whisk.Activation) int {
 
 // mergeInput merges an action's (non-init) parameters with its input: an
 // object input wins per key; an array input passes as is; anything else
-// counts as no input.
-func mergeInput(params whisk.KeyValues, input json.RawMessage) json.RawMessage {
+// counts as no input. keys, if not nil, are the input object's decoded
+// keys (the API has them already); otherwise they are decoded here. The
+// input object's bytes are copied, never re-encoded.
+func mergeInput(params whisk.KeyValues, input json.RawMessage, keys map[string]json.RawMessage) json.RawMessage {
 	in := bytes.TrimSpace(input)
+	isObject := len(in) > 0 && in[0] == '{'
 	if len(in) > 0 && in[0] == '[' {
 		return in
 	}
-	var payload map[string]json.RawMessage
-	if len(in) > 0 && in[0] == '{' {
-		if err := json.Unmarshal(in, &payload); err != nil {
-			payload = nil
-		}
-	}
-	hasParams := false
+	n := 0
 	for _, p := range params {
 		if !p.Init {
-			hasParams = true
-			break
+			n++
 		}
 	}
-	if !hasParams && payload != nil {
-		return in
-	}
-	merged := make(map[string]json.RawMessage, len(params)+len(payload))
-	for _, p := range params {
-		if !p.Init {
-			merged[p.Key] = p.Value
+	if n == 0 {
+		if isObject {
+			return in
 		}
-	}
-	for k, v := range payload {
-		merged[k] = v
-	}
-	out, err := json.Marshal(merged)
-	if err != nil {
 		return json.RawMessage("{}")
 	}
-	return out
+	if isObject && keys == nil {
+		if err := json.Unmarshal(in, &keys); err != nil {
+			isObject = false
+		}
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(in) + 64*n)
+	buf.WriteByte('{')
+	first := true
+	seen := make(map[string]bool, n)
+	for i := len(params) - 1; i >= 0; i-- { // later entries win
+		p := params[i]
+		if p.Init || seen[p.Key] {
+			continue
+		}
+		seen[p.Key] = true
+		if _, ok := keys[p.Key]; ok && isObject {
+			continue
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		k, _ := json.Marshal(p.Key) // strings always marshal
+		buf.Write(k)
+		buf.WriteByte(':')
+		if len(p.Value) == 0 {
+			buf.WriteString("null")
+		} else {
+			buf.Write(p.Value)
+		}
+	}
+	if isObject {
+		inner := bytes.TrimSpace(in[1 : len(in)-1])
+		if len(inner) > 0 {
+			if !first {
+				buf.WriteByte(',')
+			}
+			buf.Write(inner)
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
 }
 
 func baseAnnotations(a *whisk.Action) whisk.KeyValues {

@@ -38,8 +38,11 @@ type Caller struct {
 
 // Request is one invoke.
 type Request struct {
-	Path          whisk.EntityPath // resolved, no "_"
-	Payload       map[string]json.RawMessage
+	Path    whisk.EntityPath // resolved, no "_"
+	Payload map[string]json.RawMessage
+	// Input is Payload as the caller received it (a JSON object), if it
+	// has it; it saves encoding Payload again.
+	Input         json.RawMessage
 	Blocking      bool
 	Wait          time.Duration // blocking wait; 0 means the service default
 	TransactionID string
@@ -108,16 +111,19 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (*Outc
 	if a.FinalViolation(req.Payload) {
 		return nil, whisk.Invalid(whisk.MsgReservedParameters)
 	}
-	input, err := json.Marshal(req.Payload)
-	if err != nil || req.Payload == nil {
-		input = []byte("{}")
+	input := req.Input
+	if len(input) == 0 {
+		input, err = json.Marshal(req.Payload)
+		if err != nil || req.Payload == nil {
+			input = []byte("{}")
+		}
 	}
 	r := &running{
 		id: whisk.NewActivationID(), caller: caller, tid: req.TransactionID, action: a, input: input,
 		received: received, acked: make(chan struct{}), done: make(chan struct{}),
 	}
 	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
-		return s.execute(r.context(), a, input, r.id, "", true, new(int))
+		return s.execute(r.context(), a, input, req.Payload, r.id, "", true, new(int))
 	})
 }
 

@@ -149,7 +149,7 @@ func (s *Server) invokeAction(c echo.Context) error {
 		return err
 	}
 	out, err := s.Invoker.Invoke(c.Request().Context(), caller(c),
-		activation.Request{Path: p, Payload: payload, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
+		activation.Request{Path: p, Payload: payload, Input: bytes.TrimSpace(body), Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
 	if err != nil {
 		return err
 	}

@@ -147,6 +147,19 @@ func (q *queue) take(dst []*item, max int) []*item {
 	}
 }
 
+// takeReady appends up to max-len(dst) queued items without waiting.
+func (q *queue) takeReady(dst []*item, max int) []*item {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := min(max-len(dst), len(q.items)); n > 0 {
+		dst = append(dst, q.items[:n]...)
+		rest := copy(q.items, q.items[n:])
+		clear(q.items[rest:])
+		q.items = q.items[:rest]
+	}
+	return dst
+}
+
 // committed records that batch, the items last taken, is durable.
 func (q *queue) committed(batch []*item) {
 	q.mu.Lock()

@@ -23,6 +23,9 @@ type Options struct {
 	// BatchSize is the most queued writes committed in one transaction;
 	// 0 means 512.
 	BatchSize int
+	// Linger is how long the writer waits for more writes after the first
+	// of a batch; 0 means 1ms, negative means not at all.
+	Linger time.Duration
 	// QueueSize bounds the writes queued but not yet committed;
 	// PutActivation blocks while it is reached. 0 means 10000.
 	QueueSize int
@@ -37,6 +40,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
+	}
+	if o.Linger == 0 {
+		o.Linger = time.Millisecond
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 10000

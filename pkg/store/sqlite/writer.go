@@ -34,6 +34,18 @@ func (s *Store) write() {
 		if len(batch) == 0 {
 			return
 		}
+		// Linger briefly for more: at low rates this turns one commit
+		// (and its WAL write) per record into one per burst, which is
+		// what keeps the writer off the invoke path's CPU.
+		if len(batch) < s.opts.BatchSize && s.opts.Linger > 0 && !s.q.isClosed() {
+			t := time.NewTimer(s.opts.Linger)
+			select {
+			case <-t.C:
+			case <-s.q.stop:
+				t.Stop()
+			}
+			batch = s.q.takeReady(batch, s.opts.BatchSize)
+		}
 		for delay := retryMin; ; delay = min(2*delay, retryMax) {
 			err := s.commit(batch)
 			if err == nil {
