@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -140,16 +139,12 @@ func (s *Server) invokeAction(c echo.Context) error {
 		}
 		wait = time.Duration(ms) * time.Millisecond
 	}
-	body, err := readBody(c, whisk.MaxPayloadSize)
+	body, payload, err := readPayload(c)
 	if err != nil {
 		return err
 	}
-	var payload map[string]json.RawMessage
-	if err := decodeObject(body, &payload, true); err != nil {
-		return err
-	}
 	out, err := s.Invoker.Invoke(c.Request().Context(), caller(c),
-		activation.Request{Path: p, Payload: payload, Input: bytes.TrimSpace(body), Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
+		activation.Request{Path: p, Payload: payload, Input: body, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
 	if err != nil {
 		return err
 	}

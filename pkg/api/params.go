@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,4 +130,18 @@ func typeName(t string) string {
 		return "array"
 	}
 	return "object"
+}
+
+// readPayload reads an invoke or fire body: at most 1 MB, a JSON object or
+// nothing. It returns the trimmed bytes and the decoded object.
+func readPayload(c echo.Context) ([]byte, map[string]json.RawMessage, error) {
+	body, err := readBody(c, whisk.MaxPayloadSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	var payload map[string]json.RawMessage
+	if err := decodeObject(body, &payload, true); err != nil {
+		return nil, nil, err
+	}
+	return bytes.TrimSpace(body), payload, nil
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -85,12 +84,8 @@ func (s *Server) fireTrigger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c, whisk.MaxPayloadSize)
+	_, payload, err := readPayload(c)
 	if err != nil {
-		return err
-	}
-	var payload map[string]json.RawMessage
-	if err := decodeObject(body, &payload, true); err != nil {
 		return err
 	}
 	out, err := s.Invoker.Fire(c.Request().Context(), caller(c), p, payload, c.Request().Header, transactionID(c))
