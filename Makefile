@@ -4,7 +4,7 @@ BIN     := bin/kwhisk
 E2E_DIR := test/e2e
 FUZZTIME ?= 5s
 
-.PHONY: build run test unit e2e e2e-deps fuzz bench vet
+.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin kube-tools test-kube
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kwhisk
@@ -32,7 +32,20 @@ e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
 e2e: build e2e-deps
 	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
 
-test: vet unit fuzz e2e
+# The knative suite: a real kube-apiserver and etcd (built once from
+# third_party/ into ~/.cache/kwhisk-kube, about 4 minutes the first time),
+# ko, crane and registry for the offline `ko resolve` of config/.
+kube-bin:
+	@third_party/build.sh
+
+kube-tools:
+	@third_party/tools.sh
+
+test-kube:
+	KWHISK_KUBE_BIN="$$(third_party/build.sh)" KWHISK_KO_BIN="$$(third_party/tools.sh)" \
+		$(GO) test -count=1 -timeout 30m ./test/kube
+
+test: vet unit fuzz e2e test-kube
 
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench

@@ -16,16 +16,18 @@ import (
 // 48 MB by the API).
 const maxUnzippedBytes = 1 << 30
 
-// codeError is a problem with the action's code: a developer error, not a
-// failure of the gateway.
-type codeError struct{ msg string }
+// CodeError is a problem with the action's code: a developer error, not a
+// failure of the gateway. Its Message is what the activation reports.
+type CodeError struct{ Message string }
 
-func (e *codeError) Error() string { return e.msg }
+func (e *CodeError) Error() string { return e.Message }
 
-// prepare creates dir and puts the code in it: source text as the file
+func codeErr(msg string) error { return &CodeError{Message: msg} }
+
+// Unpack creates dir and puts the code in it: source text as the file
 // named source, base64 code decoded and, when it is a zip, unzipped. A
-// *codeError reports code that cannot be prepared.
-func prepare(dir, source, code string, binary bool) error {
+// *CodeError reports code that cannot be unpacked.
+func Unpack(dir, source, code string, binary bool) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
@@ -34,7 +36,7 @@ func prepare(dir, source, code string, binary bool) error {
 	}
 	data, err := base64.StdEncoding.DecodeString(code)
 	if err != nil {
-		return &codeError{"Unable to decode the action's code as base64: " + err.Error()}
+		return codeErr("Unable to decode the action's code as base64: " + err.Error())
 	}
 	if !isZip(data) {
 		return os.WriteFile(filepath.Join(dir, source), data, 0o600)
@@ -51,7 +53,7 @@ func isZip(b []byte) bool {
 func unzip(dir string, data []byte) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return &codeError{"Unable to unzip the action's code: " + err.Error()}
+		return codeErr("Unable to unzip the action's code: " + err.Error())
 	}
 	var total int64
 	for _, f := range zr.File {
@@ -60,7 +62,7 @@ func unzip(dir string, data []byte) error {
 			continue
 		}
 		if !filepath.IsLocal(name) || strings.Contains(f.Name, `\`) {
-			return &codeError{"The action's zip file has an entry outside its root: " + f.Name}
+			return codeErr("The action's zip file has an entry outside its root: " + f.Name)
 		}
 		path := filepath.Join(dir, name)
 		mode := f.Mode()
@@ -71,7 +73,7 @@ func unzip(dir string, data []byte) error {
 			}
 			continue
 		case !mode.IsRegular():
-			return &codeError{"The action's zip file has an entry that is not a regular file: " + f.Name}
+			return codeErr("The action's zip file has an entry that is not a regular file: " + f.Name)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return err
@@ -88,7 +90,7 @@ func unzip(dir string, data []byte) error {
 func extract(path string, f *zip.File, mode fs.FileMode, room int64) (int64, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return 0, &codeError{"Unable to unzip the action's code: " + err.Error()}
+		return 0, codeErr("Unable to unzip the action's code: " + err.Error())
 	}
 	defer rc.Close()
 	perm := fs.FileMode(0o600)
@@ -106,9 +108,9 @@ func extract(path string, f *zip.File, mode fs.FileMode, room int64) (int64, err
 	}
 	switch {
 	case n > room:
-		return n, &codeError{"The action's zip file expands to more than 1 GB."}
+		return n, codeErr("The action's zip file expands to more than 1 GB.")
 	case err != nil && r.err != nil:
-		return n, &codeError{"Unable to unzip the action's code: " + r.err.Error()}
+		return n, codeErr("Unable to unzip the action's code: " + r.err.Error())
 	}
 	return n, err
 }

@@ -31,7 +31,7 @@ func zipOf(t *testing.T, files map[string]string) string {
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
-func TestPrepare(t *testing.T) {
+func TestUnpack(t *testing.T) {
 	tests := []struct {
 		name    string
 		code    string
@@ -54,16 +54,16 @@ func TestPrepare(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "code")
-			err := prepare(dir, "index.js", tt.code, tt.binary)
-			var ce *codeError
+			err := Unpack(dir, "index.js", tt.code, tt.binary)
+			var ce *CodeError
 			switch {
 			case tt.wantErr != "":
-				if !errors.As(err, &ce) || ce.msg != tt.wantErr {
-					t.Fatalf("prepare() = %v, want developer error %q", err, tt.wantErr)
+				if !errors.As(err, &ce) || ce.Message != tt.wantErr {
+					t.Fatalf("Unpack() = %v, want developer error %q", err, tt.wantErr)
 				}
 				return
 			case err != nil:
-				t.Fatalf("prepare() = %v", err)
+				t.Fatalf("Unpack() = %v", err)
 			}
 			got := map[string]string{}
 			err = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {

@@ -29,16 +29,21 @@ const (
 )
 
 // Instance is one launcher process with one action's code loaded. It runs
-// one activation at a time; Run calls are serialized.
+// up to Capacity activations at a time; further Run calls wait for a slot.
 type Instance struct {
-	dir     string
-	timeout time.Duration
+	dir      string
+	timeout  time.Duration
+	capacity int
 
-	cmd    *exec.Cmd
-	stdin  *os.File // write end of the launcher's stdin
-	result *os.File // read end of the launcher's fd 3
-	rr     *bufio.Reader
-	logs   *logBuffer
+	cmd     *exec.Cmd
+	stdin   *os.File // write end of the launcher's stdin
+	result  *os.File // read end of the launcher's fd 3
+	rr      *bufio.Reader
+	maxLine int        // bytes of a result line kept
+	logs    *logBuffer // the logs of a serial instance
+	tlogs   *tagLogs   // or of a concurrent one
+	mux     *mux       // routes a concurrent instance's results
+	sk      *skeleton  // an instance without a launcher
 
 	exited  chan struct{} // closed once the process has been waited for
 	readers sync.WaitGroup
@@ -63,24 +68,24 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 	if !c.Binary && isBlank(c.Code) {
 		return nil, initFailure(start, developerError(MsgMissingCode), nil, false), nil
 	}
-	if err := prepare(c.Dir, l.Source, c.Code, c.Binary); err != nil {
-		_ = os.RemoveAll(c.Dir) // best effort; the error below matters more
-		var ce *codeError
-		if errors.As(err, &ce) {
-			return nil, initFailure(start, developerError(ce.msg), nil, false), nil
-		}
-		return nil, nil, err
+	var deadline time.Time
+	if c.Timeout > 0 {
+		deadline = start.Add(c.Timeout)
 	}
-	i, err := spawn(l, c)
+	argv, failed, err := prepareCode(ctx, l, c, start, deadline)
+	if err != nil || failed != nil {
+		_ = os.RemoveAll(c.Dir) // best effort; the outcome matters more
+		return nil, failed, err
+	}
+	if l.Skeleton {
+		return newSkeleton(l, c), nil, nil
+	}
+	i, err := spawn(l, c, argv)
 	if err != nil {
 		_ = os.RemoveAll(c.Dir) // best effort; the error below matters more
 		return nil, nil, err
 	}
 
-	var deadline time.Time
-	if c.Timeout > 0 {
-		deadline = start.Add(c.Timeout)
-	}
 	stop := i.interruptOn(ctx)
 	line, n, err := i.readResult(deadline)
 	stop()
@@ -89,6 +94,11 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 	switch {
 	case err == nil && string(line) == `{"ok":true}`:
 		i.usable.Store(true)
+		if i.mux != nil {
+			i.tlogs.ready()
+			i.readers.Add(1)
+			go func() { defer i.readers.Done(); i.readResults() }()
+		}
 		return i, nil, nil
 	case err == nil:
 		resp = initError(line, n)
@@ -101,12 +111,53 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 		resp = developerError(MsgInitExited)
 	}
 	i.kill()
-	i.logs.wait(true, i.timer, drainWait)
-	out := initFailure(start, resp, i.logs.collect(true), timedOut)
+	var logs []string
+	if i.tlogs != nil {
+		i.tlogs.waitEOF(drainWait)
+		logs = i.tlogs.collect(0, true)
+	} else {
+		i.logs.wait(true, i.timer, drainWait)
+		logs = i.logs.collect(true)
+	}
+	out := initFailure(start, resp, logs, timedOut)
 	if err := i.Stop(); err != nil {
 		return nil, nil, err
 	}
 	return nil, out, nil
+}
+
+// prepareCode puts c's code in place and returns the argv to start (nil:
+// the launcher's Command), or the Outcome of an init that failed there.
+func prepareCode(ctx context.Context, l *Launcher, c *Config, start, deadline time.Time) ([]string, *Outcome, error) {
+	var argv []string
+	var err error
+	if l.Prepare != nil {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			pctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		argv, err = l.Prepare(pctx, c)
+		expired := err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if expired {
+			return nil, initFailure(start, developerError(InitTimeoutMessage(c.Timeout)), nil, true), nil
+		}
+	} else {
+		err = Unpack(c.Dir, l.Source, c.Code, c.Binary)
+	}
+	if err == nil && l.Skeleton {
+		err = checkExec(c.Dir)
+	}
+	var ce *CodeError
+	switch {
+	case err == nil:
+		return argv, nil, nil
+	case errors.As(err, &ce):
+		return nil, initFailure(start, developerError(ce.Message), nil, false), nil
+	case ctx.Err() != nil:
+		return nil, nil, ctx.Err()
+	}
+	return nil, nil, err
 }
 
 // initFailure is the Outcome of a failed init. Without a process there are
@@ -141,9 +192,13 @@ func isBlank(s string) bool {
 	return true
 }
 
-// spawn starts the launcher with its pipes and log readers.
-func spawn(l *Launcher, c *Config) (i *Instance, err error) {
-	if len(l.Command) == 0 {
+// spawn starts the launcher (argv, or the launcher's Command when nil)
+// with its pipes and log readers.
+func spawn(l *Launcher, c *Config, argv []string) (i *Instance, err error) {
+	if argv == nil {
+		argv = l.Command
+	}
+	if len(argv) == 0 {
 		return nil, errors.New("actionloop: launcher has no command")
 	}
 	var files []*os.File
@@ -170,9 +225,16 @@ func spawn(l *Launcher, c *Config) (i *Instance, err error) {
 		return nil, err
 	}
 
-	cmd := exec.Command(l.Command[0], l.Command[1:]...)
+	capacity := 1
+	if l.Concurrent && c.Concurrency > 1 {
+		capacity = c.Concurrency
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = environ(l, c)
+	if capacity > 1 {
+		cmd.Env = append(cmd.Env, "__OW_ALLOW_CONCURRENT=true")
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	cmd.ExtraFiles = []*os.File{resW}
 	cmd.SysProcAttr = sysProcAttr()
@@ -182,15 +244,16 @@ func spawn(l *Launcher, c *Config) (i *Instance, err error) {
 	files = []*os.File{inR, resW, outW, errW} // close only the child's ends
 
 	i = &Instance{
-		dir:     c.Dir,
-		timeout: c.Timeout,
-		cmd:     cmd,
-		stdin:   inW,
-		result:  resR,
-		rr:      bufio.NewReaderSize(resR, 64<<10),
-		logs:    newLogBuffer(c.LogLimit),
-		exited:  make(chan struct{}),
-		timer:   time.NewTimer(time.Hour),
+		dir:      c.Dir,
+		timeout:  c.Timeout,
+		capacity: capacity,
+		cmd:      cmd,
+		stdin:    inW,
+		result:   resR,
+		rr:       bufio.NewReaderSize(resR, 64<<10),
+		maxLine:  MaxResultBytes + 1,
+		exited:   make(chan struct{}),
+		timer:    time.NewTimer(time.Hour),
 	}
 	i.timer.Stop()
 	go func() {
@@ -198,13 +261,32 @@ func spawn(l *Launcher, c *Config) (i *Instance, err error) {
 		close(i.exited)
 	}()
 	i.readers.Add(2)
+	if capacity > 1 {
+		i.maxLine += tagLen
+		i.mux = newMux(capacity)
+		i.tlogs = newTagLogs(c.LogLimit)
+		go func() { defer i.readers.Done(); i.tlogs.readStream(stdout, outR) }()
+		go func() { defer i.readers.Done(); i.tlogs.readStream(stderr, errR) }()
+		return i, nil
+	}
+	i.logs = newLogBuffer(c.LogLimit)
 	go func() { defer i.readers.Done(); i.logs.readStream(stdout, outR) }()
 	go func() { defer i.readers.Done(); i.logs.readStream(stderr, errR) }()
 	return i, nil
 }
 
 func environ(l *Launcher, c *Config) []string {
-	env := make([]string, 0, len(l.Env)+len(c.Env)+4)
+	main := c.Main
+	if main == "" {
+		main = "main"
+	}
+	return append(baseEnviron(l, c), "__OW_CODE="+c.Dir, "__OW_MAIN="+main)
+}
+
+// baseEnviron is the environment of an instance's processes without the
+// launcher's own variables.
+func baseEnviron(l *Launcher, c *Config) []string {
+	env := make([]string, 0, len(l.Env)+len(c.Env)+5)
 	env = append(env, l.Env...)
 	env = append(env, "HOME="+c.Dir)
 	for k, v := range c.Env {
@@ -213,14 +295,17 @@ func environ(l *Launcher, c *Config) []string {
 		}
 		env = append(env, k+"="+v)
 	}
-	main := c.Main
-	if main == "" {
-		main = "main"
-	}
-	return append(env, "__OW_API_HOST="+c.APIHost, "__OW_CODE="+c.Dir, "__OW_MAIN="+main)
+	return append(env, "__OW_API_HOST="+c.APIHost)
 }
 
-// Usable reports whether the instance can take another activation.
+// Capacity is the number of activations the instance runs at once: 1, or
+// Config.Concurrency with a Concurrent launcher. Run may be called that
+// many times concurrently; further calls wait for a slot.
+func (i *Instance) Capacity() int { return i.capacity }
+
+// Usable reports whether the instance can take another activation. An
+// instance that turned unusable still finishes the activations in flight;
+// its owner stops it once they have returned.
 func (i *Instance) Usable() bool {
 	if !i.usable.Load() {
 		return false
@@ -237,6 +322,9 @@ func (i *Instance) Usable() bool {
 // code directory. A Run in progress returns ErrStopped. Stop is idempotent
 // and safe to call concurrently with Run.
 func (i *Instance) Stop() error {
+	if i.sk != nil {
+		return i.stopSkeleton()
+	}
 	i.stopOnce.Do(func() {
 		i.stopping.Store(true)
 		i.usable.Store(false)
@@ -250,7 +338,11 @@ func (i *Instance) Stop() error {
 		}
 		// A process that left the group may still hold the pipes: closing
 		// our ends unblocks the readers.
-		i.logs.wait(true, t, drainWait)
+		if i.tlogs != nil {
+			i.tlogs.waitEOF(drainWait)
+		} else {
+			i.logs.wait(true, t, drainWait)
+		}
 		_ = i.stdin.Close()  // nothing left to flush
 		_ = i.result.Close() // read-only end
 		i.readers.Wait()
@@ -261,8 +353,9 @@ func (i *Instance) Stop() error {
 	return i.stopErr
 }
 
-// readResult reads one line from fd 3 until deadline (zero: none). It returns the line's first MaxResultBytes+1 bytes, without the
-// newline, and its full length; the bytes are valid until the next call.
+// readResult reads one line from fd 3 until deadline (zero: none). It
+// returns the line's first maxLine bytes, without the newline, and its full
+// length; the bytes are valid until the next call.
 func (i *Instance) readResult(deadline time.Time) ([]byte, int, error) {
 	if err := i.result.SetReadDeadline(deadline); err != nil {
 		return nil, 0, err
@@ -276,7 +369,7 @@ func (i *Instance) readResult(deadline time.Time) ([]byte, int, error) {
 	for errors.Is(err, bufio.ErrBufferFull) {
 		chunk, err = i.rr.ReadSlice('\n')
 		n += len(chunk)
-		if room := MaxResultBytes + 1 - len(i.line); room > 0 {
+		if room := i.maxLine - len(i.line); room > 0 {
 			i.line = append(i.line, chunk[:min(room, len(chunk))]...)
 		}
 	}

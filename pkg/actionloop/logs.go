@@ -59,16 +59,39 @@ func (b *logBuffer) bucket(s stream) *logBucket {
 func (b *logBuffer) add(s stream, t time.Time, text []byte) {
 	b.mu.Lock()
 	b.lines++
-	k := b.bucket(s)
+	b.bucket(s).keep(b.limit, s, t, text)
+	b.mu.Unlock()
+}
+
+// keep stores a line of text read at t, unless the bucket is already over
+// limit bytes (none when negative).
+func (k *logBucket) keep(limit int64, s stream, t time.Time, text []byte) {
 	switch {
 	case k.truncated:
-	case b.limit >= 0 && k.bytes+int64(len(text)) > b.limit:
+	case limit >= 0 && k.bytes+int64(len(text)) > limit:
 		k.truncated = true
 	default:
 		k.bytes += int64(len(text))
 		k.lines = append(k.lines, formatLine(t, s, text))
 	}
-	b.mu.Unlock()
+}
+
+// finish returns the bucket's lines in time order with OpenWhisk's notices
+// appended: the truncation line past limit, the warning after a developer
+// error.
+func (k *logBucket) finish(limit int64, devErr bool) []string {
+	lines := k.lines
+	sortByTime(lines)
+	if k.truncated {
+		lines = append(lines, formatLine(time.Now(), stderr, []byte(LogsTruncatedMessage(limit))))
+	}
+	if devErr {
+		lines = append(lines, formatLine(time.Now(), stderr, []byte(MsgLogsIncomplete)))
+	}
+	if lines == nil {
+		lines = []string{}
+	}
+	return lines
 }
 
 // drop records a line too long to keep.
@@ -150,15 +173,7 @@ func (b *logBuffer) collect(devErr bool) []string {
 	b.cur, b.next = b.next, logBucket{}
 	b.done++
 	b.mu.Unlock()
-	lines := k.lines
-	sortByTime(lines)
-	if k.truncated {
-		lines = append(lines, formatLine(time.Now(), stderr, []byte(LogsTruncatedMessage(b.limit))))
-	}
-	if devErr {
-		lines = append(lines, formatLine(time.Now(), stderr, []byte(MsgLogsIncomplete)))
-	}
-	return lines
+	return k.finish(b.limit, devErr)
 }
 
 // sortByTime orders lines by their timestamps: the two streams' readers
@@ -227,13 +242,32 @@ func appendDigits(b []byte, v, width int) []byte {
 
 var sentinelBytes = []byte(Sentinel)
 
+// headLen is how much of a dropped line's start is kept: enough for the
+// activation tag of the concurrent protocol.
+const headLen = 32
+
+// lineSink takes the lines a stream reader cuts.
+type lineSink interface {
+	// line stores one line read at t, without its newline. A dropped
+	// line was longer than the log limit: text then holds only its last
+	// bytes and head its first headLen bytes.
+	line(s stream, t time.Time, text, head []byte, dropped bool)
+	// closed records the stream's end of file.
+	closed(s stream)
+}
+
 // readStream turns one of the launcher's output streams into log lines
 // until end of file. Lines may be of any length; a line longer than the log
 // limit is dropped without being held in memory.
-func (b *logBuffer) readStream(s stream, f *os.File) {
+func (b *logBuffer) readStream(s stream, f *os.File) { readStream(b, b.limit, s, f) }
+
+// readStream cuts f into lines for sink; a line longer than limit (when not
+// negative) is dropped, keeping only its head and tail.
+func readStream(sink lineSink, limit int64, s stream, f *os.File) {
 	r := bufio.NewReaderSize(f, 64<<10)
 	var (
 		long    []byte // a line longer than r's buffer
+		head    []byte // its first bytes, once it is dropped
 		n       int64  // its length so far
 		dropped bool   // long holds only its tail
 		t       time.Time
@@ -246,7 +280,10 @@ func (b *logBuffer) readStream(s stream, f *os.File) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			n += int64(len(chunk))
 			long = append(long, chunk...)
-			if b.limit >= 0 && n > b.limit+int64(len(Sentinel)) {
+			if limit >= 0 && n > limit+int64(len(Sentinel)) {
+				if !dropped {
+					head = append(head[:0], long[:min(len(long), headLen)]...)
+				}
 				dropped = true
 				copy(long, long[len(long)-len(Sentinel):])
 				long = long[:len(Sentinel)]
@@ -259,20 +296,20 @@ func (b *logBuffer) readStream(s stream, f *os.File) {
 			line = long
 		}
 		if len(line) > 0 {
-			b.line(s, t, bytes.TrimSuffix(line, []byte{'\n'}), dropped)
+			sink.line(s, t, bytes.TrimSuffix(line, []byte{'\n'}), head, dropped)
 		}
 		if cap(long) > 1<<20 {
 			long = nil
 		}
 		long, n, dropped = long[:0], 0, false
 		if err != nil {
-			b.closed(s)
+			sink.closed(s)
 			return
 		}
 	}
 }
 
-func (b *logBuffer) line(s stream, t time.Time, text []byte, dropped bool) {
+func (b *logBuffer) line(s stream, t time.Time, text, _ []byte, dropped bool) {
 	sentinel := bytes.HasSuffix(text, sentinelBytes)
 	if sentinel {
 		text = text[:len(text)-len(Sentinel)]

@@ -18,7 +18,16 @@ import (
 // instance, or ErrUnusable once the instance has reported itself unusable.
 // (A process that died since the last run is not detected up front: the
 // run fails as the activation would, with a developer error.)
+//
+// Up to Capacity runs may be in flight at once, each with its own logs;
+// more wait for a slot, until ctx ends.
 func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
+	switch {
+	case i.sk != nil:
+		return i.runSkeleton(ctx, r)
+	case i.mux != nil:
+		return i.runConcurrent(ctx, r)
+	}
 	i.runMu.Lock()
 	defer i.runMu.Unlock()
 	if !i.usable.Load() {

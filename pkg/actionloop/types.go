@@ -1,6 +1,7 @@
 package actionloop
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -20,6 +21,21 @@ type Launcher struct {
 	// Env is the environment every instance starts from (PATH, LANG...).
 	// Nothing of the gateway's own environment leaks in otherwise.
 	Env []string
+	// Prepare, when set, replaces Unpack as the way code reaches the
+	// instance: it creates c.Dir, puts c's code in it and returns the argv
+	// to start (nil means Command). Compiled kinds build or reuse a binary
+	// here. It runs within the init's time limit (ctx ends there); a
+	// *CodeError fails the init with its message as a developer error.
+	Prepare func(ctx context.Context, c *Config) ([]string, error)
+	// Skeleton runs OpenWhisk's docker-skeleton convention instead of a
+	// launcher: the code directory must hold an executable "exec", and
+	// each activation runs it once with the input as its one argument;
+	// the last line of its stdout is the result. Command is not used.
+	Skeleton bool
+	// Concurrent says the launcher can run several activations at once
+	// (Node.js): with Config.Concurrency above 1 it is started with
+	// __OW_ALLOW_CONCURRENT=true and speaks the tagged protocol.
+	Concurrent bool
 }
 
 // Config is one instance: the code it runs and its limits.
@@ -38,6 +54,10 @@ type Config struct {
 	// LogLimit is the number of log text bytes kept per activation; zero
 	// keeps none and a negative value keeps all.
 	LogLimit int64
+	// Concurrency is the number of activations the instance may run at
+	// once (limits.concurrency). Values above 1 take effect only with a
+	// Concurrent launcher; zero means 1.
+	Concurrency int
 }
 
 // Request is one activation's input and context.

@@ -179,6 +179,47 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 	return rec
 }
 
+// checkComponents refuses, before anything runs, a sequence the caller
+// may no longer run in full: one with a component, at any depth, that the
+// caller cannot read (a package made private after the sequence was
+// created). That is a 403, as upstream's entitlement check on invoke.
+// Missing components are left to the run, where they are application
+// errors. At most a sequence's worth of atomic actions is looked at, as
+// the run stops there too.
+func (s *Service) checkComponents(ctx context.Context, caller string, a *whisk.Action) error {
+	atomic := 0
+	var walk func(a *whisk.Action, depth int) error
+	walk = func(a *whisk.Action, depth int) error {
+		for _, c := range a.Exec.Components {
+			if atomic >= s.maxSequence || depth > s.maxSequence {
+				return nil
+			}
+			p, err := whisk.ParseFullyQualified(c)
+			if err != nil {
+				continue
+			}
+			comp, err := s.actions.ResolveAction(ctx, caller, p)
+			switch {
+			case whisk.IsKind(err, whisk.KindForbidden):
+				return err
+			case err != nil:
+				continue
+			case comp.Exec.Kind == whisk.KindSequence:
+				if err := walk(comp, depth+1); err != nil {
+					return err
+				}
+			default:
+				atomic++
+			}
+		}
+		return nil
+	}
+	if a.Exec.Kind != whisk.KindSequence {
+		return nil
+	}
+	return walk(a, 0)
+}
+
 // memoryOf reads the memory limit a record's limits annotation reports.
 func memoryOf(rec *whisk.Activation) int {
 	var l whisk.Limits

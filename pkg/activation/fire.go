@@ -29,10 +29,14 @@ type ruleLog struct {
 // Otherwise it returns the trigger activation's id at once; every linked
 // rule is then processed in the background (active ones invoke their action
 // through the normal, throttled invoke path) and the trigger activation is
-// recorded with one log entry per rule.
+// recorded with one log entry per rule. A fire over the caller's
+// namespace fire rate fails as throttled (429), before the trigger is read.
 func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath, payload map[string]json.RawMessage, headers http.Header, tid string) (*Outcome, error) {
 	if s.triggers == nil {
 		return nil, whisk.NotFound()
+	}
+	if err := s.throttles.fire(caller); err != nil {
+		return nil, err
 	}
 	t, err := s.triggers.Get(ctx, path)
 	if err != nil {

@@ -34,6 +34,9 @@ type Caller struct {
 	Namespace string
 	Subject   string
 	Key       string // "uuid:key", passed on with provide-api-key
+	// Throttles are the namespace's own limits; nil fields take the
+	// service's defaults.
+	Throttles whisk.Throttles
 }
 
 // Request is one invoke.
@@ -68,6 +71,7 @@ type Service struct {
 	inflight    sync.WaitGroup
 	running     sync.Map // activation id → *running, while in flight
 	now         func() time.Time
+	throttles   *throttles
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
@@ -81,6 +85,9 @@ type Options struct {
 	// OnRecord, if set, sees every top-level record once it is stored.
 	// It must not block.
 	OnRecord func(*whisk.Activation)
+	// Throttles are the per-namespace limits of namespaces that set none;
+	// nil fields mean OpenWhisk's (DefaultThrottles).
+	Throttles whisk.Throttles
 }
 
 // New returns a Service.
@@ -95,21 +102,36 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 		opts.Logf = func(string, ...any) {}
 	}
 	return &Service{actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
-		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now}
+		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
+		throttles: newThrottles(opts.Throttles, time.Now)}
 }
 
 // Invoke starts an activation of the action at req.Path on behalf of
 // caller. A blocking invoke returns the record if it completes within the
 // wait; otherwise (and for non-blocking invokes) the record is nil and the
-// activation goes on, durably recorded as pending.
-func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (*Outcome, error) {
+// activation goes on, durably recorded as pending. An invoke over the
+// caller's namespace rate or concurrent limit fails as throttled (429);
+// one admitted counts as in flight until its record is complete.
+func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Outcome, err error) {
 	received := s.now()
+	done, err := s.throttles.invoke(caller)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			done() // refused: it is not in flight
+		}
+	}()
 	a, err := s.actions.ResolveAction(ctx, caller.Namespace, req.Path)
 	if err != nil {
 		return nil, err
 	}
 	if a.FinalViolation(req.Payload) {
 		return nil, whisk.Invalid(whisk.MsgReservedParameters)
+	}
+	if err := s.checkComponents(ctx, caller.Namespace, a); err != nil {
+		return nil, err
 	}
 	input := req.Input
 	if len(input) == 0 {
@@ -123,6 +145,7 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (*Outc
 		received: received, acked: make(chan struct{}), done: make(chan struct{}),
 	}
 	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
+		defer done()
 		return s.execute(r.context(), a, input, req.Payload, r.id, "", true, new(int))
 	})
 }

@@ -141,13 +141,13 @@ func newHarness(t testing.TB) *harness {
 	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, controller.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: 150 * time.Millisecond, Clock: clock,
 	})
-	if err := events.InstallCatalog(ctx, st); err != nil {
+	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv, inv := ctrl.API, ctrl.Invoker
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
-	go func() { _ = ctrl.Scheduler.Start(schedCtx); close(schedDone) }()
+	go func() { _ = ctrl.RunAlarms(schedCtx); close(schedDone) }()
 	t.Cleanup(func() { stopSched(); <-schedDone })
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

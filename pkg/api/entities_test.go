@@ -164,7 +164,7 @@ func TestEntitlements(t *testing.T) {
 	mustStatus(t, do(t, h, "POST", ns+"/actions/seq?blocking=true", guestAuth, `{}`), 200)
 	mustStatus(t, do(t, h, "PUT", on+"/packages/shared?overwrite=true", other, `{"publish":false}`), 200)
 	r = do(t, h, "POST", ns+"/actions/seq?blocking=true", guestAuth, `{}`)
-	if r.status != 502 || !strings.Contains(string(r.body), "not authorized") {
+	if r.status != 403 || !strings.Contains(string(r.body), "not authorized") {
 		t.Errorf("sequence over a now private package: %d %s", r.status, r.body)
 	}
 }

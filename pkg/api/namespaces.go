@@ -90,5 +90,5 @@ func entityPath(c echo.Context, nameParam string) (whisk.EntityPath, error) {
 // caller is the activation caller of the request.
 func caller(c echo.Context) activation.Caller {
 	id := identity(c)
-	return activation.Caller{Namespace: id.Namespace, Subject: id.Subject, Key: id.Key}
+	return activation.Caller{Namespace: id.Namespace, Subject: id.Subject, Key: id.Key, Throttles: id.Throttles}
 }

@@ -17,6 +17,10 @@ func (s *Server) routes() {
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
 
+	// Action code for runtimes that fetch it at boot (knative mode); the
+	// bearer token is the credential.
+	e.GET("/api/v1/code/:digest", s.getCode)
+
 	// Web actions: anonymous unless the action asks otherwise, with CORS
 	// of their own.
 	e.Any("/api/v1/web/:namespace/:package/*", s.web)

@@ -11,15 +11,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // Config is everything `kwhisk serve` is told.
 type Config struct {
 	Listen   string // host:port of the API
 	DataDir  string // database and runtime work dirs
-	Platform string // "local"
+	Platform string // "local" or "knative"
 	// APIHost is what actions see as __OW_API_HOST; defaults to
 	// http://<listen>.
 	APIHost string
@@ -31,6 +36,36 @@ type Config struct {
 	// EventsSink, if set, receives a CloudEvent per completed activation;
 	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
 	EventsSink string
+
+	// Throttles are the per-namespace limits of namespaces that set none
+	// (serve), or the limits to set (admin namespace limits). A nil field
+	// was not given: serve then applies OpenWhisk's (60 invokes and 60
+	// fires a minute, 30 invokes in flight).
+	Throttles whisk.Throttles
+
+	// Local mode's supervisor. IdleTimeout stops instances unused that
+	// long (default 10 minutes, as OpenWhisk); MaxInstances caps the
+	// instances on the host and MaxActionInstances those of one action
+	// version (0: the platform's defaults, 64 and 16); StemCells is the
+	// number of prewarmed launchers kept per popular kind (default 1).
+	IdleTimeout        time.Duration
+	MaxInstances       int
+	MaxActionInstances int
+	StemCells          int
+
+	// Knative mode (--platform knative). Kubeconfig is the client
+	// configuration ("" means in-cluster). Action Services go into
+	// KubeNamespace, or with NamespacePerOWNamespace into one namespace
+	// per OpenWhisk namespace named KubeNamespace-<ns>. RuntimesDir holds
+	// one file per kind, named <family>-<version> (nodejs-20), containing
+	// its runtime image (the ko-resolved runtime ConfigMap, mounted), and
+	// "blackbox" for the proxy image of --docker actions. Annotations are
+	// default revision annotations (autoscaling.knative.dev/...).
+	Kubeconfig              string
+	KubeNamespace           string
+	NamespacePerOWNamespace bool
+	RuntimesDir             string
+	Annotations             map[string]string
 }
 
 // Default returns the configuration with every default filled in.
@@ -42,6 +77,10 @@ func Default() Config {
 		Platform:     "local",
 		BlockingWait: 60 * time.Second,
 		DrainTimeout: 30 * time.Second,
+		IdleTimeout:  10 * time.Minute,
+		StemCells:    1,
+
+		KubeNamespace: "kwhisk-actions",
 	}
 }
 
@@ -63,6 +102,18 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
+	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
+	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
+	fs.Var(optInt{&c.Throttles.FiresPerMinute}, "fires-per-minute", "trigger fires a namespace may make per calendar minute (default 60)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "local mode: stop action instances unused for this long")
+	fs.IntVar(&c.MaxInstances, "max-instances", c.MaxInstances, "local mode: most action instances on this host (0: 64)")
+	fs.IntVar(&c.MaxActionInstances, "max-action-instances", c.MaxActionInstances, "local mode: most instances of one action version (0: 16)")
+	fs.IntVar(&c.StemCells, "stem-cells", c.StemCells, "local mode: prewarmed launchers kept per popular kind")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "knative mode: kubeconfig file (default: in-cluster)")
+	fs.StringVar(&c.KubeNamespace, "kube-namespace", c.KubeNamespace, "knative mode: Kubernetes namespace of action Services (the prefix with --namespace-per-ow-namespace)")
+	fs.BoolVar(&c.NamespacePerOWNamespace, "namespace-per-ow-namespace", c.NamespacePerOWNamespace, "knative mode: one Kubernetes namespace per OpenWhisk namespace")
+	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "knative mode: directory of runtime images, one file per kind")
+	fs.Var(annotations{&c.Annotations}, "annotations", "knative mode: default revision annotations, key=value,...")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -96,8 +147,15 @@ func (c *Config) Validate() error {
 	}
 	switch c.Platform {
 	case "local":
+	case "knative":
+		if c.RuntimesDir == "" {
+			return &UsageError{"invalid value for flag --runtimes-dir: required with --platform knative"}
+		}
+		if !dnsLabel.MatchString(c.KubeNamespace) || len(c.KubeNamespace) > 40 {
+			return &UsageError{fmt.Sprintf("invalid value %q for flag --kube-namespace: want a DNS label of at most 40 characters", c.KubeNamespace)}
+		}
 	default:
-		return &UsageError{fmt.Sprintf("invalid value %q for flag --platform: want local", c.Platform)}
+		return &UsageError{fmt.Sprintf("invalid value %q for flag --platform: want local or knative", c.Platform)}
 	}
 	if c.BlockingWait <= 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --blocking-wait: must be positive", c.BlockingWait)}
@@ -109,6 +167,24 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.EventsSink); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &UsageError{fmt.Sprintf("invalid value %q for flag --events-sink: want an http(s) URL", c.EventsSink)}
 		}
+	}
+	for _, t := range []struct {
+		flag string
+		v    *int
+	}{
+		{"invocations-per-minute", c.Throttles.InvocationsPerMinute},
+		{"concurrent-invocations", c.Throttles.ConcurrentInvocations},
+		{"fires-per-minute", c.Throttles.FiresPerMinute},
+		{"max-instances", &c.MaxInstances},
+		{"max-action-instances", &c.MaxActionInstances},
+		{"stem-cells", &c.StemCells},
+	} {
+		if t.v != nil && *t.v < 0 {
+			return &UsageError{fmt.Sprintf("invalid value %d for flag --%s: must not be negative", *t.v, t.flag)}
+		}
+	}
+	if c.IdleTimeout <= 0 {
+		return &UsageError{fmt.Sprintf("invalid value %s for flag --idle-timeout: must be positive", c.IdleTimeout)}
 	}
 	if c.APIHost == "" {
 		if host == "" || host == "0.0.0.0" || host == "::" {
@@ -128,6 +204,59 @@ func IsUsage(err error) bool {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// optInt is an int flag that stays nil unless given.
+type optInt struct{ p **int }
+
+func (o optInt) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return strconv.Itoa(**o.p)
+}
+
+func (o optInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*o.p = &n
+	return nil
+}
+
+// dnsLabel is a Kubernetes namespace name (DNS-1123 label).
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// annotations is a key=value,... flag.
+type annotations struct{ m *map[string]string }
+
+func (a annotations) String() string {
+	if a.m == nil || len(*a.m) == 0 {
+		return ""
+	}
+	var kv []string
+	for k, v := range *a.m {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+func (a annotations) Set(s string) error {
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%q is not key=value", kv)
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	*a.m = m
+	return nil
 }
 
 type discard struct{}

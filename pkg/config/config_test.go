@@ -45,3 +45,40 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestThrottleAndSupervisorFlags(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Throttles.InvocationsPerMinute != nil || c.Throttles.ConcurrentInvocations != nil || c.Throttles.FiresPerMinute != nil {
+		t.Errorf("throttles without flags = %+v, want all unset", c.Throttles)
+	}
+	if c.IdleTimeout != 10*time.Minute || c.StemCells != 1 || c.MaxInstances != 0 || c.MaxActionInstances != 0 {
+		t.Errorf("supervisor defaults = %v, %d, %d, %d", c.IdleTimeout, c.StemCells, c.MaxInstances, c.MaxActionInstances)
+	}
+	c, err = Parse([]string{"--invocations-per-minute", "1000", "--fires-per-minute=0", "--idle-timeout", "30s", "--stem-cells", "2", "--max-instances", "8"},
+		env(map[string]string{"KWHISK_CONCURRENT_INVOCATIONS": "7", "KWHISK_FIRES_PER_MINUTE": "5"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{*c.Throttles.InvocationsPerMinute, *c.Throttles.ConcurrentInvocations, *c.Throttles.FiresPerMinute, c.IdleTimeout, c.StemCells, c.MaxInstances}
+	want := []any{1000, 7, 0, 30 * time.Second, 2, 8}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("parsed %v, want %v", got, want)
+			break
+		}
+	}
+	for _, args := range [][]string{
+		{"--concurrent-invocations", "-1"},
+		{"--invocations-per-minute", "many"},
+		{"--idle-timeout", "0s"},
+		{"--stem-cells", "-2"},
+	} {
+		name := strings.TrimPrefix(args[0], "--")
+		if _, err := Parse(args, env(nil)); err == nil || !IsUsage(err) || !strings.Contains(err.Error(), name) {
+			t.Errorf("Parse(%v) = %v, want a usage error naming %s", args, err, name)
+		}
+	}
+}

@@ -44,16 +44,26 @@ func (r reader) GetTrigger(ctx context.Context, path whisk.EntityPath) (*whisk.T
 }
 
 // DefaultThrottles are OpenWhisk's shipped per-namespace defaults.
-var DefaultThrottles = whisk.Throttles{
-	InvocationsPerMinute:  intp(60),
-	ConcurrentInvocations: intp(30),
-	FiresPerMinute:        intp(60),
+var DefaultThrottles = activation.DefaultThrottles
+
+// withDefaults fills the unset fields of t from DefaultThrottles.
+func withDefaults(t whisk.Throttles) whisk.Throttles {
+	pick := func(v, def *int) *int {
+		if v != nil {
+			return v
+		}
+		return def
+	}
+	return whisk.Throttles{
+		InvocationsPerMinute:  pick(t.InvocationsPerMinute, DefaultThrottles.InvocationsPerMinute),
+		ConcurrentInvocations: pick(t.ConcurrentInvocations, DefaultThrottles.ConcurrentInvocations),
+		FiresPerMinute:        pick(t.FiresPerMinute, DefaultThrottles.FiresPerMinute),
+	}
 }
 
-func intp(n int) *int { return &n }
-
 // Options configure the controller. Zero values: OpenWhisk's 60 s
-// blocking wait, no broker (local mode), the wall clock, logs discarded.
+// blocking wait, no broker (local mode), the wall clock, logs discarded,
+// OpenWhisk's throttles.
 type Options struct {
 	// Tokens sign and check the per-trigger event subscriber tokens.
 	Tokens *events.Tokens
@@ -65,6 +75,10 @@ type Options struct {
 	// OnRecord sees every top-level activation record (events out).
 	OnRecord func(*whisk.Activation)
 	Logf     func(string, ...any)
+	// Throttles are the limits of namespaces that set none of their own;
+	// nil fields mean DefaultThrottles (60 invokes and 60 fires a minute,
+	// 30 invokes in flight).
+	Throttles whisk.Throttles
 }
 
 // New wires the collections, the activation service, the event ingress,
@@ -83,9 +97,10 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 	rules := entity.NewRules(st, triggers, resolver)
 	feeds := events.NewFeeds(st)
 	builtins := &lateRunner{}
+	throttles := withDefaults(opts.Throttles)
 	invoker := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Logf: opts.Logf,
+		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: throttles,
 	})
 	sched := events.NewScheduler(feeds, invoker, opts.Clock, opts.Logf)
 	builtins.Runner = events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
@@ -94,7 +109,7 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Runtimes: plat, Throttles: DefaultThrottles, Logf: opts.Logf,
+		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Runtimes: plat, Throttles: throttles, Logf: opts.Logf,
 	})
 	return &Controller{API: srv, Invoker: invoker, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
 }
@@ -103,12 +118,14 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 // service, sit in front of the platform the service runs on.
 type lateRunner struct{ activation.Runner }
 
-// Start installs the catalog, loads the alarms, and runs the scheduler
-// until ctx ends.
-func (c *Controller) Start(ctx context.Context) error {
-	if err := events.InstallCatalog(ctx, c.store); err != nil {
-		return err
-	}
+// Install writes the built-in catalog (the feed packages) into the store.
+func (c *Controller) Install(ctx context.Context) error {
+	return events.InstallCatalog(ctx, c.store)
+}
+
+// RunAlarms loads every alarm registration and fires alarms until ctx
+// ends. With several gateway replicas only the leader may run it.
+func (c *Controller) RunAlarms(ctx context.Context) error {
 	nss, err := c.store.ListNamespaces(ctx)
 	if err != nil {
 		return err

@@ -174,13 +174,23 @@ func (s *Actions) resolveExec(ctx context.Context, self whisk.EntityPath, p *whi
 		e.Code = &code
 		e.Binary = whisk.IsBinaryCode(code)
 	}
-	switch kind {
-	case whisk.KindSequence, whisk.KindBlackbox:
+	if kind == whisk.KindSequence {
 		return e, whisk.Malformed(s.unsupported(kind))
 	}
 	rt, ok := s.lookup(kind)
 	if !ok {
 		return e, whisk.Malformed(s.unsupported(kind))
+	}
+	if kind == whisk.KindBlackbox {
+		// A docker image runs only where the platform runs images; native
+		// code (a zip or script with an exec) runs wherever blackbox does.
+		switch {
+		case e.Image == "":
+			return e, whisk.Malformed("'image' must be a string defined in 'exec' for 'blackbox' actions")
+		case rt.CodeOnly && strings.TrimSpace(e.CodeString()) == "":
+			return e, whisk.Invalid("docker images need the knative platform")
+		}
+		return e, nil
 	}
 	if rt.Deprecated {
 		return e, whisk.Invalid("The '%s' runtime is no longer supported. You may read and delete but not update or invoke this action.", rt.Kind)

@@ -2,22 +2,30 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // AdminUsage describes the admin commands.
-const AdminUsage = `usage: kwhisk admin namespace create NAME | list | delete NAME  [--data-dir DIR]`
+const AdminUsage = `usage: kwhisk admin namespace create NAME | list | delete NAME | ` +
+	`limits NAME [--invocations-per-minute N] [--concurrent-invocations N] [--fires-per-minute N] [--reset]  [--data-dir DIR]`
 
 // Admin runs `kwhisk admin ...` against the store in the data dir.
 func Admin(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
 	var pos []string
 	var flags []string
+	reset := false
 	for i := 0; i < len(args); i++ {
+		if args[i] == "--reset" || args[i] == "-reset" {
+			reset = true
+			continue
+		}
 		if len(args[i]) > 1 && args[i][0] == '-' {
 			flags = append(flags, args[i])
 			if i+1 < len(args) && !hasValue(args[i]) {
@@ -66,6 +74,11 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 		for _, ns := range list {
 			fmt.Fprintf(out, "%s\t%s\n", ns.Name, ns.UUID)
 		}
+	case pos[1] == "limits" && len(pos) == 3:
+		if err := auth.Bootstrap(ctx, st); err != nil {
+			return err
+		}
+		return setLimits(ctx, st, pos[2], cfg.Throttles, reset, out)
 	case pos[1] == "delete" && len(pos) == 3:
 		if err := st.DeleteNamespace(ctx, pos[2]); err != nil {
 			return fmt.Errorf("delete namespace %s: %w", pos[2], err)
@@ -74,6 +87,41 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 	default:
 		return &config.UsageError{Msg: AdminUsage}
 	}
+	return nil
+}
+
+// setLimits sets the limits given (all of them cleared first with reset)
+// on the namespace name and prints the limits it then has of its own, as
+// JSON; limits it does not set are the gateway's (`kwhisk serve` flags).
+// A running gateway applies the change within its credential cache time.
+func setLimits(ctx context.Context, st auth.Namespaces, name string, set whisk.Throttles, reset bool, out io.Writer) error {
+	ns, err := st.GetNamespace(ctx, name)
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", name, err)
+	}
+	changed := reset
+	if reset {
+		ns.Throttles = whisk.Throttles{}
+	}
+	for _, f := range []struct{ from, to **int }{
+		{&set.InvocationsPerMinute, &ns.Throttles.InvocationsPerMinute},
+		{&set.ConcurrentInvocations, &ns.Throttles.ConcurrentInvocations},
+		{&set.FiresPerMinute, &ns.Throttles.FiresPerMinute},
+	} {
+		if *f.from != nil {
+			*f.to, changed = *f.from, true
+		}
+	}
+	if changed {
+		if err := st.PutNamespace(ctx, ns); err != nil {
+			return fmt.Errorf("set limits of %s: %w", name, err)
+		}
+	}
+	b, err := json.Marshal(ns.Throttles)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\t%s\n", name, b)
 	return nil
 }
 

@@ -46,14 +46,24 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
-	plat, err := local.New(local.Options{
-		WorkDir: filepath.Join(cfg.DataDir, "runtimes"),
-		APIHost: cfg.APIHost,
-	})
-	if err != nil {
-		return fmt.Errorf("start local platform: %w", err)
+	var plat controller.Platform
+	var kn *knativeMode // nil in local mode
+	if cfg.Platform == "knative" {
+		if kn, err = newKnativeMode(cfg, st, logger.Printf); err != nil {
+			return fmt.Errorf("start knative platform: %w", err)
+		}
+		plat = kn.platform
+	} else {
+		lp, err := local.New(local.Options{
+			WorkDir: filepath.Join(cfg.DataDir, "runtimes"),
+			APIHost: cfg.APIHost,
+		})
+		if err != nil {
+			return fmt.Errorf("start local platform: %w", err)
+		}
+		defer lp.Close()
+		plat = lp
 	}
-	defer plat.Close()
 
 	tokens, err := events.LoadTokens(filepath.Join(cfg.DataDir, "events.key"))
 	if err != nil {
@@ -65,19 +75,25 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
 		onRecord = emitter.Emit
 	}
-	ctrl := controller.New(st, plat, controller.Options{
+	ctrl := controller.New(kn.wrap(st), plat, controller.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
+		Subscriber: kn.subscriberOrNil(),
 	})
-	// Background parts: the alarm scheduler (with the catalog it needs)
-	// and the activation emitter; they stop when the gateway does.
+	kn.attach(ctrl)
+	if err := ctrl.Install(ctx); err != nil {
+		return err
+	}
+	// Background parts: the alarm scheduler and the activation emitter;
+	// they stop when the gateway does.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
 	defer func() { stopBackground(); background.Wait() }()
+	kn.start(bgCtx, &background)
 	background.Add(1)
 	go func() {
 		defer background.Done()
-		if err := ctrl.Start(bgCtx); err != nil {
-			logger.Printf("controller: %v", err)
+		if err := ctrl.RunAlarms(bgCtx); err != nil {
+			logger.Printf("alarms: %v", err)
 		}
 	}()
 	if emitter != nil {

@@ -77,4 +77,8 @@ type Runtime struct {
 	Deprecated  bool   `json:"deprecated"`
 	Attached    bool   `json:"attached"`
 	RequireMain bool   `json:"requireMain"`
+	// CodeOnly marks a blackbox kind that runs only code (native zips
+	// and scripts, by the docker-skeleton convention), not docker images:
+	// the platform cannot pull and run them. Local mode sets it.
+	CodeOnly bool `json:"-"`
 }

@@ -12,20 +12,30 @@ import (
 
 // Interpreter is a language runtime found on the host.
 type Interpreter struct {
-	Family  string // "nodejs" or "python"
-	Path    string // absolute path of the executable itself (not a shim)
-	Version string // e.g. "20.20.2", "3.11.7"
+	Family  string // "nodejs", "python", "go" or "blackbox"
+	Path    string // absolute path of the executable itself (not a shim); "" for blackbox
+	Version string // e.g. "20.20.2", "3.11.7", "1.26.8"; "" for blackbox
+	// Env holds variables the runtime needs from the host, e.g. GOCACHE
+	// for go, so builds reuse the toolchain's warm cache.
+	Env []string
 }
 
-// Kind returns the OpenWhisk kind the interpreter runs: "nodejs:<major>"
-// or "python:<major>.<minor>".
+// Kind returns the OpenWhisk kind the interpreter runs: "nodejs:<major>",
+// "python:<major>.<minor>", "go:<major>.<minor>" or "blackbox".
 func (it Interpreter) Kind() string {
+	if it.Family == blackbox {
+		return blackbox
+	}
 	parts := strings.SplitN(it.Version, ".", 3)
-	if it.Family == "python" && len(parts) >= 2 {
+	if (it.Family == "python" || it.Family == "go") && len(parts) >= 2 {
 		return it.Family + ":" + parts[0] + "." + parts[1]
 	}
 	return it.Family + ":" + parts[0]
 }
+
+// blackbox is the family, and the kind, of native code (docker-skeleton
+// actions with code), which needs no interpreter.
+const blackbox = "blackbox"
 
 // family is what local mode knows about one language.
 type family struct {
@@ -33,6 +43,9 @@ type family struct {
 	lang  string // for messages
 	exe   string // looked up on PATH
 	probe []string
+	// parse reads the probe's output lines; nil means two lines: the
+	// executable's path and its version.
+	parse func(lines []string) (*Interpreter, bool)
 }
 
 var families = []family{
@@ -47,6 +60,27 @@ var families = []family{
 	},
 }
 
+// toolchains are probed like families, but Missing does not explain their
+// kinds: a go kind the host cannot run is simply not offered.
+var toolchains = []family{
+	{
+		name: "go", lang: "Go", exe: "go",
+		probe: []string{"env", "GOROOT", "GOVERSION", "GOCACHE"},
+		parse: func(lines []string) (*Interpreter, bool) {
+			if len(lines) != 3 || !strings.HasPrefix(lines[0], "/") || !strings.HasPrefix(lines[1], "go1.") {
+				return nil, false
+			}
+			// GOVERSION may carry a suffix: "go1.26.8 X:nodwarf5".
+			version, _, _ := strings.Cut(strings.TrimPrefix(lines[1], "go"), " ")
+			it := &Interpreter{Family: "go", Path: lines[0] + "/bin/go", Version: version}
+			if lines[2] != "" && lines[2] != "off" {
+				it.Env = []string{"GOCACHE=" + lines[2]}
+			}
+			return it, true
+		},
+	},
+}
+
 func familyOf(name string) *family {
 	for i := range families {
 		if families[i].name == name {
@@ -56,14 +90,15 @@ func familyOf(name string) *family {
 	return nil
 }
 
-// Detect looks up node and python3 on PATH and asks each for its real path
-// and version. An interpreter that is absent is simply not returned; one
-// that is present but does not answer is reported in the error, and the
-// others are still returned.
+// Detect looks up node, python3 and go on PATH and asks each for its real
+// path and version; native code (blackbox) needs nothing and is always
+// found. An interpreter that is absent is simply not returned; one that is
+// present but does not answer is reported in the error, and the others are
+// still returned.
 func Detect(ctx context.Context) ([]Interpreter, error) {
 	found, problems := detect(ctx)
 	var errs []error
-	for _, f := range families {
+	for _, f := range append(families[:len(families):len(families)], toolchains...) {
 		errs = append(errs, problems[f.name])
 	}
 	return found, errors.Join(errs...)
@@ -72,11 +107,12 @@ func Detect(ctx context.Context) ([]Interpreter, error) {
 // detect probes every family at once; problems maps a family to why its
 // interpreter did not answer.
 func detect(ctx context.Context) (found []Interpreter, problems map[string]error) {
-	its := make([]*Interpreter, len(families))
-	errs := make([]error, len(families))
+	all := append(families[:len(families):len(families)], toolchains...)
+	its := make([]*Interpreter, len(all))
+	errs := make([]error, len(all))
 	var wg sync.WaitGroup
-	for i := range families {
-		wg.Go(func() { its[i], errs[i] = families[i].detect(ctx) })
+	for i := range all {
+		wg.Go(func() { its[i], errs[i] = all[i].detect(ctx) })
 	}
 	wg.Wait()
 	problems = map[string]error{}
@@ -85,10 +121,10 @@ func detect(ctx context.Context) (found []Interpreter, problems map[string]error
 			found = append(found, *it)
 		}
 		if errs[i] != nil {
-			problems[families[i].name] = errs[i]
+			problems[all[i].name] = errs[i]
 		}
 	}
-	return found, problems
+	return append(found, Interpreter{Family: blackbox}), problems
 }
 
 // detect returns nil, nil when the executable is not on PATH.
@@ -105,6 +141,12 @@ func (f *family) detect(ctx context.Context) (*Interpreter, error) {
 		return nil, fmt.Errorf("%s at %s: %w: %s", f.exe, path, err, strings.TrimSpace(stderr.String()))
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if f.parse != nil {
+		if it, ok := f.parse(lines); ok {
+			return it, nil
+		}
+		return nil, fmt.Errorf("%s at %s: unexpected version output %q", f.exe, path, out)
+	}
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/") || lines[1] == "" {
 		return nil, fmt.Errorf("%s at %s: unexpected version output %q", f.exe, path, out)
 	}

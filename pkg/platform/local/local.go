@@ -24,6 +24,7 @@ const (
 	DefaultMaxInstancesPerAction = 16
 	DefaultMaxInstances          = 64
 	DefaultIdleTimeout           = 10 * time.Minute
+	DefaultMaxQueue              = 1000
 )
 
 // Options configure a local platform.
@@ -40,7 +41,21 @@ type Options struct {
 	// MaxInstances caps the instances on the host; 0 means 64.
 	MaxInstances int
 	// IdleTimeout stops instances unused for that long; 0 means 10 minutes.
+	// An instance running an activation is never stopped for being idle.
 	IdleTimeout time.Duration
+	// MaxQueue caps the activations of one action version waiting for an
+	// instance when its caps are reached; 0 means 1000. Beyond it, and
+	// past an activation's deadline, Run fails as unavailable.
+	MaxQueue int
+	// StemCells is the number of prewarmed launchers (stem cells) kept for
+	// the default kind of each of nodejs and python, for actions with the
+	// default limits; 0 means none.
+	StemCells int
+	// NoMemoryLimits turns memory limits off; by default they are enforced
+	// with cgroup v2 where the host delegates it, else with rlimits.
+	NoMemoryLimits bool
+	// Logf reports background failures (stem cells); nil discards them.
+	Logf func(format string, args ...any)
 	// Interpreters are the language runtimes to offer, the first of each
 	// family being its default; nil means what Detect finds.
 	Interpreters []Interpreter
@@ -53,16 +68,22 @@ type Platform struct {
 	apiHost  string
 	idle     time.Duration
 	kinds    map[string]*actionloop.Launcher
+	families map[string]string // kind → family
 	runtimes []platform.Runtime
 	interps  []Interpreter
 	problems map[string]string // family → why its interpreter is unusable
 	seq      atomic.Uint64
+	logf     func(format string, args ...any)
 
-	pools    *pools
-	stopping sync.WaitGroup // background stops
-	bg       struct {
+	pools   *pools
+	stems   *stems
+	limiter *limiter
+	ctx     context.Context // of background starts; Close cancels it
+	cancel  context.CancelFunc
+	work    sync.WaitGroup // background starts and stops
+	bg      struct {
 		sync.Mutex
-		closed bool    // no more background stops
+		closed bool    // no more background work
 		errs   []error // of stops, for Close
 	}
 	quit     chan struct{} // ends the reaper
@@ -73,8 +94,9 @@ type Platform struct {
 
 var _ platform.Platform = (*Platform)(nil)
 
-// New prepares the work directory and the launchers of the interpreters
-// and starts the idle reaper. Close releases everything.
+// New prepares the work directory and the launchers of the interpreters,
+// starts the idle reaper and, in the background, the stem cells. Close
+// releases everything.
 func New(opts Options) (*Platform, error) {
 	if opts.WorkDir == "" {
 		return nil, errors.New("local: no work directory")
@@ -85,9 +107,16 @@ func New(opts Options) (*Platform, error) {
 		idle:     orDefault(opts.IdleTimeout, DefaultIdleTimeout),
 		kinds:    map[string]*actionloop.Launcher{},
 		problems: map[string]string{},
-		pools:    newPools(orDefault(opts.MaxInstances, DefaultMaxInstances), orDefault(opts.MaxInstancesPerAction, DefaultMaxInstancesPerAction)),
-		quit:     make(chan struct{}),
-		reaped:   make(chan struct{}),
+		families: map[string]string{},
+		logf:     opts.Logf,
+		pools: newPools(orDefault(opts.MaxInstances, DefaultMaxInstances), orDefault(opts.MaxInstancesPerAction, DefaultMaxInstancesPerAction),
+			orDefault(opts.MaxQueue, DefaultMaxQueue)),
+		stems:  newStems(opts.StemCells),
+		quit:   make(chan struct{}),
+		reaped: make(chan struct{}),
+	}
+	if p.logf == nil {
+		p.logf = func(string, ...any) {}
 	}
 	p.interps = opts.Interpreters
 	if p.interps == nil {
@@ -119,13 +148,24 @@ func New(opts Options) (*Platform, error) {
 			return nil, fmt.Errorf("local: %w", err)
 		}
 		p.kinds[kind] = l
-		p.runtimes = append(p.runtimes, platform.Runtime{
+		p.runtimes = append(p.runtimes, runtimeOf(it, platform.Runtime{
 			Family:  it.Family,
 			Kind:    kind,
 			Default: !p.hasFamily(it.Family),
-		})
+		}))
+	}
+	p.limiter = newLimiter(opts.NoMemoryLimits)
+	p.ctx, p.cancel = context.WithCancel(context.Background()) // New has no caller context; Close ends it
+	for _, rt := range p.runtimes {
+		p.families[rt.Kind] = rt.Family
+		if rt.Default && opts.StemCells > 0 && (rt.Family == "nodejs" || rt.Family == "python") {
+			p.stems.specs[rt.Kind] = &stemSpec{kind: rt.Kind, family: rt.Family, limits: stemLimits}
+		}
 	}
 	go p.reap()
+	for _, spec := range p.stems.specs {
+		p.refill(spec)
+	}
 	return p, nil
 }
 
@@ -159,13 +199,15 @@ func launcher(it Interpreter, dir string) (*actionloop.Launcher, error) {
 	case "python":
 		script, name, source, command = string(pylauncher.Script), pylauncher.ScriptName, pylauncher.CodeFile, pylauncher.Command
 	default:
-		return nil, fmt.Errorf("no launcher for family %q", it.Family)
+		return otherLauncher(it, dir) // go and blackbox: kinds.go
 	}
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return nil, err
 	}
-	return &actionloop.Launcher{Command: command(it.Path, path), Source: source, Env: env}, nil
+	// Node.js runs several activations at once for actions whose
+	// concurrency limit is above 1.
+	return &actionloop.Launcher{Command: command(it.Path, path), Source: source, Env: env, Concurrent: it.Family == "nodejs"}, nil
 }
 
 // Runtimes lists one kind per interpreter; the first of each family is its
@@ -202,12 +244,13 @@ func (p *Platform) Missing(kind string) string {
 	return fmt.Sprintf("The runtime '%s' needs %s, but this host has no '%s' on its PATH.", kind, f.lang, f.exe)
 }
 
-// Run runs one activation on a warm instance of a's version, or on a new
-// one when all are busy, waiting for one to free up when the caps are
-// reached (until ctx ends or req.Deadline passes).
+// Run runs one activation on an instance of a's version with a free slot:
+// a warm one, else a new one (from a stem cell when one fits). When the
+// caps are reached it waits in the version's queue until a slot frees up,
+// ctx ends or req.Deadline passes. It never retries an activation that
+// may have reached the action's code.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
-	l := p.kinds[a.Kind]
-	if l == nil {
+	if p.kinds[a.Kind] == nil {
 		msg := p.Missing(a.Kind)
 		if msg == "" {
 			msg = "The runtime '" + a.Kind + "' is not supported by this platform."
@@ -217,35 +260,81 @@ func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 			StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(msg),
 		}}, nil
 	}
-	inst, pl, evicted, err := p.pools.acquire(ctx, a, req.Deadline)
-	p.stopLater(evicted)
-	if err != nil {
-		return nil, err
-	}
-
-	res := &platform.Result{}
-	if inst == nil {
-		start := time.Now()
-		li, failed, err := actionloop.Start(ctx, l, p.config(a))
-		if err != nil || failed != nil {
-			p.pools.failed(pl)
-			if err != nil {
-				return nil, fmt.Errorf("start %s: %w", a.Path, err)
+	for {
+		g, err := p.acquire(ctx, a, req.Deadline)
+		switch {
+		case err != nil:
+			return nil, err
+		case g.err != nil:
+			if errors.Is(g.err, errClosed) {
+				return nil, errClosed
 			}
+			return nil, fmt.Errorf("start %s: %w", a.Path, g.err)
+		case g.failed != nil:
+			f := g.failed
 			return &platform.Result{
-				Start: failed.Start, End: failed.End, InitTime: failed.End.Sub(failed.Start), Cold: true,
-				Timeout: failed.Timeout, Response: failed.Response, Logs: failed.Logs,
+				Start: f.Start, End: f.End, InitTime: f.End.Sub(f.Start), Cold: true,
+				Timeout: f.Timeout, Response: f.Response, Logs: f.Logs,
 			}, nil
 		}
-		inst = &instance{Instance: li, pool: pl}
-		if !p.pools.started(inst) {
-			p.stopLater([]*instance{inst})
-			return nil, errClosed
+		res, retry, err := p.runOn(ctx, g, a, req)
+		if !retry {
+			return res, err
 		}
-		res.Start, res.InitTime, res.Cold = start, time.Since(start), true
 	}
+}
 
-	out, err := inst.Run(ctx, &actionloop.Request{
+// acquire gets a slot for one activation of a, waiting in the queue when
+// there is none, until ctx ends or until passes.
+func (p *Platform) acquire(ctx context.Context, a *platform.Action, until time.Time) (grant, error) {
+	g, w, fx, err := p.pools.enqueue(a, p.slots(a))
+	p.apply(fx)
+	if err != nil || w == nil {
+		return g, err
+	}
+	var expired <-chan time.Time
+	if !until.IsZero() {
+		t := time.NewTimer(time.Until(until))
+		defer t.Stop()
+		expired = t.C
+	}
+	for {
+		select {
+		case g := <-w.ch:
+			return g, nil
+		case <-ctx.Done():
+			if g, ok, _ := p.pools.withdraw(w, false); ok && g.inst != nil {
+				p.apply(p.pools.release(g.inst, true, time.Now()))
+			}
+			return grant{}, ctx.Err()
+		case <-expired:
+			g, ok, covered := p.pools.withdraw(w, true)
+			switch {
+			case ok:
+				return g, nil // granted just in time
+			case covered:
+				expired = nil // an instance is starting for it: its init has its own limit
+				continue
+			}
+			return grant{}, whisk.Errorf(whisk.KindUnavailable, "No instance of %s became free before the activation's deadline.", a.Path)
+		}
+	}
+}
+
+// slots is how many activations an instance of a is expected to take.
+func (p *Platform) slots(a *platform.Action) int {
+	if l := p.kinds[a.Kind]; l != nil && l.Concurrent && a.Limits.Concurrency > 1 {
+		return a.Limits.Concurrency
+	}
+	return 1
+}
+
+// runOn runs the activation on the instance g granted. retry says the
+// instance turned out unusable before the request reached it, so another
+// may take it.
+func (p *Platform) runOn(ctx context.Context, g grant, a *platform.Action, req *platform.RunRequest) (*platform.Result, bool, error) {
+	inst := g.inst
+	out, err := inst.proc.Run(ctx, &actionloop.Request{
 		Value:         req.Value,
 		Namespace:     req.Namespace,
 		ActionName:    a.Path.FullyQualified(),
@@ -255,45 +344,92 @@ func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 		APIKey:        req.APIKey,
 		Deadline:      req.Deadline,
 	})
-	if p.pools.release(inst, time.Now()) {
-		p.stopLater([]*instance{inst})
+	if err == nil && exhausted(out.Response, out.Logs, inst.limit) {
+		out.Response = whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(MsgMemoryExhausted)}
 	}
+	p.apply(p.pools.release(inst, err == nil, time.Now()))
 	switch {
+	case errors.Is(err, actionloop.ErrUnusable):
+		return nil, true, nil // it never reached the launcher
 	case errors.Is(err, actionloop.ErrStopped):
-		return nil, errClosed
+		return nil, false, errClosed
 	case err != nil:
-		return nil, fmt.Errorf("run %s: %w", a.Path, err)
+		return nil, false, fmt.Errorf("run %s: %w", a.Path, err)
 	}
-	if !res.Cold {
-		res.Start = out.Start
+	res := &platform.Result{Start: out.Start, End: out.End, Timeout: out.Timeout, Response: out.Response, Logs: out.Logs}
+	if c := g.cold; c != nil {
+		res.Start, res.InitTime, res.Cold = c.start, c.initTime, true
+		if len(c.logs) > 0 {
+			res.Logs = append(append(make([]string, 0, len(c.logs)+len(out.Logs)), c.logs...), out.Logs...)
+		}
 	}
-	res.End, res.Timeout, res.Response, res.Logs = out.End, out.Timeout, out.Response, out.Logs
-	return res, nil
+	return res, false, nil
+}
+
+// start starts an instance for pl in the background and hands it, or its
+// failure, to the pool.
+func (p *Platform) start(pl *pool) {
+	inst, failed, err := p.launch(p.ctx, pl.action)
+	if err != nil && p.ctx.Err() != nil {
+		err = errClosed
+	}
+	p.apply(p.pools.started(pl, inst, failed, err, time.Now()))
+}
+
+// launch makes a new instance of a: from a stem cell when one fits, else
+// by starting a launcher with the code.
+func (p *Platform) launch(ctx context.Context, a *platform.Action) (*instance, *actionloop.Outcome, error) {
+	limits := effectiveLimits(a.Limits)
+	timeout := time.Duration(limits.Timeout) * time.Millisecond
+	if st, spec := p.stems.take(a); spec != nil {
+		defer p.refill(spec)
+		if st != nil {
+			return p.load(ctx, st, a, timeout)
+		}
+	}
+	start := time.Now()
+	l, lim, err := p.limiter.limit(p.kinds[a.Kind], p.families[a.Kind], limits.Memory)
+	if err != nil {
+		return nil, nil, err
+	}
+	li, failed, err := actionloop.Start(ctx, l, p.config(a))
+	if err != nil || failed != nil {
+		if failed != nil && exhausted(failed.Response, failed.Logs, lim) {
+			failed.Response = whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(MsgMemoryExhausted)}
+		}
+		if rerr := lim.release(); rerr != nil && err == nil && failed == nil {
+			err = rerr
+		}
+		return nil, failed, err
+	}
+	return &instance{proc: li, limit: lim, cold: &coldStart{start: start, initTime: time.Since(start)}}, nil, nil
+}
+
+// instanceConfig is the configuration of a new instance with limits,
+// without code.
+func (p *Platform) instanceConfig(l whisk.Limits) *actionloop.Config {
+	l = effectiveLimits(l)
+	return &actionloop.Config{
+		Dir:         filepath.Join(p.instDir, strconv.FormatUint(p.seq.Add(1), 10)),
+		APIHost:     p.apiHost,
+		Timeout:     time.Duration(l.Timeout) * time.Millisecond,
+		LogLimit:    int64(max(l.Logs, 0)) << 20,
+		Concurrency: l.Concurrency,
+	}
 }
 
 func (p *Platform) config(a *platform.Action) *actionloop.Config {
-	timeout := a.Limits.Timeout
-	if timeout <= 0 {
-		timeout = whisk.DefaultBounds.DefaultTimeout
-	}
-	return &actionloop.Config{
-		Dir:      filepath.Join(p.instDir, strconv.FormatUint(p.seq.Add(1), 10)),
-		Code:     a.Code,
-		Binary:   a.Binary,
-		Main:     a.Main,
-		Env:      a.Env,
-		APIHost:  p.apiHost,
-		Timeout:  time.Duration(timeout) * time.Millisecond,
-		LogLimit: int64(max(a.Limits.Logs, 0)) << 20,
-	}
+	c := p.instanceConfig(a.Limits)
+	c.Code, c.Binary, c.Main, c.Env = a.Code, a.Binary, a.Main, a.Env
+	return c
 }
 
 // Remove stops the instances of every version of the action at path, idle
-// ones at once and busy ones when their activation ends, and waits for
-// those activations (until ctx ends).
+// ones at once and busy ones when their activations (queued ones
+// included) end, and waits for those activations (until ctx ends).
 func (p *Platform) Remove(ctx context.Context, path whisk.EntityPath) error {
-	stop, drained := p.pools.remove(path)
-	p.stopLater(stop)
+	fx, drained := p.pools.remove(path)
+	p.apply(fx)
 	for _, ch := range drained {
 		select {
 		case <-ch:
@@ -304,27 +440,56 @@ func (p *Platform) Remove(ctx context.Context, path whisk.EntityPath) error {
 	return nil
 }
 
+// Stats reports the supervisor's counts.
+func (p *Platform) Stats() Stats {
+	st := p.pools.stats()
+	st.Stems = p.stems.count()
+	return st
+}
+
+// MemoryLimits names how memory limits are enforced: "cgroup2",
+// "rlimit" or "off".
+func (p *Platform) MemoryLimits() string { return p.limiter.Mode() }
+
+// WaitStems waits until the stem cells of every kind that has them are
+// ready (or found not to work), or ctx ends.
+func (p *Platform) WaitStems(ctx context.Context) error {
+	return p.stems.wait(ctx)
+}
+
+// apply carries out what the pools asked for: stops and starts.
+func (p *Platform) apply(fx effects) {
+	p.stopLater(fx.stop)
+	for _, pl := range fx.starts {
+		if !p.background(func() { p.start(pl) }) {
+			p.apply(p.pools.started(pl, nil, nil, errClosed, time.Now()))
+		}
+	}
+}
+
+// background runs f in a goroutine Close waits for; once Close has begun
+// it runs nothing and reports false.
+func (p *Platform) background(f func()) bool {
+	p.bg.Lock()
+	defer p.bg.Unlock()
+	if p.bg.closed {
+		return false
+	}
+	p.work.Add(1)
+	go func() {
+		defer p.work.Done()
+		f()
+	}()
+	return true
+}
+
 // stopLater stops instances in the background; Close waits for them and
 // reports what failed. Once Close has begun, it stops them right away.
 func (p *Platform) stopLater(insts []*instance) {
-	if len(insts) == 0 {
-		return
-	}
-	p.bg.Lock()
-	closed := p.bg.closed
-	if !closed {
-		p.stopping.Add(len(insts))
-	}
-	p.bg.Unlock()
 	for _, inst := range insts {
-		if closed {
+		if !p.background(func() { p.stopped(inst.Stop()) }) {
 			p.stopped(inst.Stop())
-			continue
 		}
-		go func() {
-			defer p.stopping.Done()
-			p.stopped(inst.Stop())
-		}()
 	}
 }
 
@@ -347,29 +512,36 @@ func (p *Platform) reap() {
 		case <-p.quit:
 			return
 		case now := <-t.C:
-			p.stopLater(p.pools.reap(now.Add(-p.idle)))
+			p.apply(p.pools.reap(now.Add(-p.idle)))
 		}
 	}
 }
 
-// Close stops every instance, busy ones included (their Run returns an
-// error), and waits for them to exit; each stop is bounded by actionloop.
-// Run fails after Close.
+// Close stops every instance and stem cell, busy ones included (their
+// Run returns an error), fails the queued activations and waits for the
+// processes to exit; each stop is bounded by actionloop. Run fails after
+// Close.
 func (p *Platform) Close() error {
 	p.closing.Do(func() {
 		close(p.quit)
 		<-p.reaped
 		insts := p.pools.close()
-		errs := make([]error, len(insts))
+		cells := p.stems.close()
+		p.cancel() // starts in progress give up
+		errs := make([]error, len(insts)+len(cells))
 		var wg sync.WaitGroup
 		for i, inst := range insts {
 			wg.Go(func() { errs[i] = inst.Stop() })
+		}
+		for i, st := range cells {
+			wg.Go(func() { errs[len(insts)+i] = st.stop() })
 		}
 		wg.Wait()
 		p.bg.Lock()
 		p.bg.closed = true
 		p.bg.Unlock()
-		p.stopping.Wait()
+		p.work.Wait()
+		errs = append(errs, p.limiter.close())
 		p.bg.Lock()
 		p.closeErr = errors.Join(append(errs, p.bg.errs...)...)
 		p.bg.Unlock()

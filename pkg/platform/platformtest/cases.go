@@ -3,14 +3,20 @@ package platformtest
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
+	golauncher "github.com/kwhisk/kwhisk/runtimes/go/launcher"
 )
 
 // Messages the suite expects verbatim (OpenWhisk's).
@@ -22,10 +28,15 @@ const (
 )
 
 type testCase struct {
-	name string
-	only string // a family, or "" for all
-	run  func(t *testing.T, s *suite)
+	name   string
+	only   string   // a family, or "" for all
+	except []string // families the case does not apply to
+	run    func(t *testing.T, s *suite)
 }
+
+// noInit are the families whose code runs no init of its own: native code
+// is a program started per activation.
+var noInit = []string{"blackbox"}
 
 var cases = []testCase{
 	{name: "HelloWithParamsAndLogs", run: func(t *testing.T, s *suite) {
@@ -73,7 +84,7 @@ var cases = []testCase{
 			wantResponse(t, res, whisk.StatusApplicationError, `{"error":`+v+`}`)
 		}
 	}},
-	{name: "ThrownException", run: func(t *testing.T, s *suite) {
+	{name: "ThrownException", except: noInit, run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "throw"), `{}`)
 		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"An error has occurred: Extraordinary exception"}`)
 		if lines := logText(t, res); !contains(lines, "stdout: about to throw") {
@@ -89,17 +100,17 @@ var cases = []testCase{
 		res := s.run(t, a, `{}`)
 		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"`+msgMissingCode+`"}`)
 	}},
-	{name: "InitError", run: func(t *testing.T, s *suite) {
+	{name: "InitError", except: noInit, run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "initerror"), `{}`)
 		if res.Response.StatusCode != whisk.StatusDeveloperError {
 			t.Fatalf("statusCode = %d, want 2 (result %s)", res.Response.StatusCode, res.Response.Result)
 		}
-		want := map[string]string{"nodejs": "ReferenceError", "python": "NameError"}[s.family]
+		want := map[string]string{"nodejs": "ReferenceError", "python": "NameError", "go": "undefined: notDefinedAnywhere"}[s.family]
 		if msg := errorText(t, res); !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %s", msg, want)
 		}
 	}},
-	{name: "ExitDuringInit", run: func(t *testing.T, s *suite) {
+	{name: "ExitDuringInit", except: noInit, run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "exitinit"), `{}`)
 		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"`+msgInitExited+`"}`)
 		if !res.Cold {
@@ -119,7 +130,7 @@ var cases = []testCase{
 			t.Error("the run after an exit reused the dead instance")
 		}
 	}},
-	{name: "InitTimeout", run: func(t *testing.T, s *suite) {
+	{name: "InitTimeout", except: noInit, run: func(t *testing.T, s *suite) {
 		a := s.action(t, "hanginit")
 		a.Limits.Timeout = 500
 		res := s.run(t, a, `{}`)
@@ -146,7 +157,7 @@ var cases = []testCase{
 			t.Errorf("run after a timeout: Cold %v, Timeout %v; want a fresh instance", next.Cold, next.Timeout)
 		}
 	}},
-	{name: "EntryPoint", run: func(t *testing.T, s *suite) {
+	{name: "EntryPoint", except: noInit, run: func(t *testing.T, s *suite) {
 		a := s.action(t, "niam")
 		a.Main = "niam"
 		wantResponse(t, s.run(t, a, `{"n":7}`), whisk.StatusSuccess, `{"entry":"niam","n":7}`)
@@ -295,6 +306,93 @@ var cases = []testCase{
 	{name: "ModuleExports", only: "nodejs", run: func(t *testing.T, s *suite) {
 		wantResponse(t, s.run(t, s.action(t, "exported"), `{"n":21}`), whisk.StatusSuccess, `{"doubled":42}`)
 	}},
+	{name: "MissingEntryPoint", except: noInit, run: func(t *testing.T, s *suite) {
+		a := s.action(t, "niam")
+		a.Main = "nowhere"
+		res := s.run(t, a, `{}`)
+		if res.Response.StatusCode != whisk.StatusDeveloperError {
+			t.Fatalf("statusCode = %d, want 2 (result %s)", res.Response.StatusCode, res.Response.Result)
+		}
+		if msg, want := errorText(t, res), "nowhere"; !strings.Contains(strings.ToLower(msg), want) {
+			t.Errorf("error %q does not name the entry point %q", msg, want)
+		}
+	}},
+	{name: "Signatures", only: "go", run: func(t *testing.T, s *suite) {
+		a := s.action(t, "signatures")
+		wantResponse(t, s.run(t, a, `{"name":"Jane"}`), whisk.StatusSuccess, `{"greeting":"Hi Jane","hasDeadline":true}`)
+		wantResponse(t, s.run(t, a, `{"fail":true}`), whisk.StatusApplicationError, `{"error":"failed on purpose"}`)
+		wantResponse(t, s.run(t, a, `{"name":7}`), whisk.StatusDeveloperError,
+			`{"error":"The action input does not fit the entry point's parameter: json: cannot unmarshal number into Go struct field input.name of type string"}`)
+	}},
+	{name: "PrebuiltExec", only: "go", run: func(t *testing.T, s *suite) {
+		files := prebuilt(t, map[string]string{"main.go": prebuiltSource})
+		files["greeting.txt"] = []byte("Hello from a prebuilt exec,")
+		res := s.run(t, s.zipFiles(t, files), `{"name":"Jane"}`)
+		wantResponse(t, res, whisk.StatusSuccess, `{"prebuilt":"Hello from a prebuilt exec, Jane"}`)
+	}},
+	{name: "MissingExec", only: "blackbox", run: func(t *testing.T, s *suite) {
+		res := s.run(t, s.zipFiles(t, map[string][]byte{"run.sh": []byte("#!/bin/sh\necho '{}'\n")}), `{}`)
+		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"The action's code has no executable named 'exec' at its root."}`)
+		if !res.Cold {
+			t.Error("a failed init is not a cold start")
+		}
+	}},
+	{name: "NotAProgram", only: "blackbox", run: func(t *testing.T, s *suite) {
+		a := s.action(t, "echo")
+		a.Code = "echo '{}'\n"
+		wantResponse(t, s.run(t, a, `{}`), whisk.StatusDeveloperError,
+			`{"error":"The action's 'exec' is neither a script starting with #! nor an executable binary."}`)
+	}},
+	{name: "ExitStatusIgnored", only: "blackbox", run: func(t *testing.T, s *suite) {
+		res := s.run(t, s.action(t, "exitcode"), `{}`)
+		wantResponse(t, res, whisk.StatusSuccess, `{"exited":1}`)
+		if diff := cmp.Diff([]string{"stdout: a log line"}, logText(t, res)); diff != "" {
+			t.Errorf("logs (-want +got):\n%s", diff)
+		}
+	}},
+}
+
+// prebuiltSource reads a file shipped beside the exec.
+const prebuiltSource = `package main
+
+import (
+	"os"
+	"strings"
+)
+
+func Main(params map[string]string) (map[string]string, error) {
+	b, err := os.ReadFile("greeting.txt")
+	return map[string]string{"prebuilt": strings.TrimSpace(string(b)) + " " + params["name"]}, err
+}
+`
+
+// prebuilt compiles Go sources with the launcher, as a developer would
+// for a zip with an exec, and returns the exec as the zip's one file.
+func prebuilt(t *testing.T, sources map[string]string) map[string][]byte {
+	t.Helper()
+	goExe, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go toolchain to prebuild an exec with")
+	}
+	out, err := exec.Command(goExe, "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatalf("go env GOVERSION: %v", err)
+	}
+	dir := t.TempDir()
+	for name, src := range sources {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := golauncher.Options{Go: goExe, Version: strings.TrimPrefix(strings.TrimSpace(string(out)), "go"), Env: os.Environ()}
+	if err := golauncher.Compile(context.Background(), o, dir, "main"); err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"exec": b}
 }
 
 // envOf decodes an env action's result.

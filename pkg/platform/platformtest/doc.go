@@ -4,6 +4,7 @@
 // and checks results, status codes, OpenWhisk's error messages, log lines,
 // cold and warm starts, limits and concurrency.
 //
-// It may import the standard library, go-cmp, pkg/whisk and pkg/platform,
+// It may import the standard library, go-cmp, pkg/whisk, pkg/platform and
+// runtimes/go/launcher (to prebuild a Go exec),
 // and is imported only by tests.
 package platformtest

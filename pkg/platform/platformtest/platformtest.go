@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -24,27 +26,33 @@ import (
 //go:embed all:actions
 var actions embed.FS
 
-// extensions maps the families the suite has actions for to their source
-// file extension.
-var extensions = map[string]string{"nodejs": ".js", "python": ".py"}
+// sources says where the suite's actions of each family are: their
+// directory under actions/ (the go tool skips names starting with "_", so
+// the Go actions are no package of this module) and file extension.
+var sources = map[string]struct{ dir, ext string }{
+	"nodejs":   {"nodejs", ".js"},
+	"python":   {"python", ".py"},
+	"go":       {"_go", ".go"},
+	"blackbox": {"blackbox", ".sh"},
+}
 
 // Run runs the conformance suite. newPlatform makes a platform and
 // registers its cleanup with t; Run calls it once per kind. Every kind the
 // platform advertises is exercised when the suite has actions for its
-// family (nodejs, python); others are logged and skipped.
+// family (nodejs, python, go, blackbox); others are logged and skipped.
 func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
 	rts := newPlatform(t).Runtimes()
 	t.Run("Runtimes", func(t *testing.T) { checkRuntimes(t, rts) })
 	for _, rt := range rts {
-		ext, ok := extensions[rt.Family]
+		src, ok := sources[rt.Family]
 		if !ok {
 			t.Logf("no conformance actions for family %q: %s not tested", rt.Family, rt.Kind)
 			continue
 		}
 		t.Run(rt.Kind, func(t *testing.T) {
-			s := &suite{p: newPlatform(t), kind: rt.Kind, family: rt.Family, ext: ext, seq: new(atomic.Int64)}
+			s := &suite{p: newPlatform(t), kind: rt.Kind, family: rt.Family, dir: src.dir, ext: src.ext, seq: new(atomic.Int64)}
 			for _, c := range cases {
-				if c.only != "" && c.only != rt.Family {
+				if (c.only != "" && c.only != rt.Family) || slices.Contains(c.except, rt.Family) {
 					continue
 				}
 				t.Run(c.name, func(t *testing.T) {
@@ -67,7 +75,11 @@ func checkRuntimes(t *testing.T, rts []platform.Runtime) {
 			t.Errorf("kind %q listed twice", rt.Kind)
 		}
 		kinds[rt.Kind] = true
-		if ok, _ := regexp.MatchString(`^`+regexp.QuoteMeta(rt.Family)+`:[0-9][0-9.]*$`, rt.Kind); !ok {
+		if rt.Kind == whisk.KindBlackbox {
+			if rt.Family != whisk.KindBlackbox {
+				t.Errorf("kind blackbox has family %q, want blackbox", rt.Family)
+			}
+		} else if ok, _ := regexp.MatchString(`^`+regexp.QuoteMeta(rt.Family)+`:[0-9][0-9.]*$`, rt.Kind); !ok {
 			t.Errorf("kind %q is not <family>:<version> of family %q", rt.Kind, rt.Family)
 		}
 		if _, ok := defaults[rt.Family]; !ok {
@@ -89,6 +101,7 @@ type suite struct {
 	p      platform.Platform
 	kind   string
 	family string
+	dir    string // of its actions, under actions/
 	ext    string
 	seq    *atomic.Int64
 }
@@ -97,7 +110,7 @@ type suite struct {
 // named action file of the kind's family.
 func (s *suite) action(t *testing.T, name string) *platform.Action {
 	t.Helper()
-	b, err := actions.ReadFile("actions/" + s.family + "/" + name + s.ext)
+	b, err := actions.ReadFile("actions/" + s.dir + "/" + name + s.ext)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,30 +128,45 @@ func (s *suite) action(t *testing.T, name string) *platform.Action {
 // zipAction is action for a directory of files, sent as a base64 zip.
 func (s *suite) zipAction(t *testing.T, dir string) *platform.Action {
 	t.Helper()
-	a := s.action(t, "echo")
-	root := "actions/" + s.family + "/" + dir
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	root := "actions/" + s.dir + "/" + dir
+	files := map[string][]byte{}
 	err := fs.WalkDir(actions, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := actions.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel := p[len(root)+1:]
-		w, err := zw.Create(path.Clean(rel))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+		files[path.Clean(p[len(root)+1:])] = b
 		return err
 	})
-	if err == nil {
-		err = zw.Close()
-	}
 	if err != nil {
+		t.Fatal(err)
+	}
+	return s.zipFiles(t, files)
+}
+
+// zipFiles is action for the given files, sent as a base64 zip; exec is
+// stored as executable, the others are not.
+func (s *suite) zipFiles(t *testing.T, files map[string][]byte) *platform.Action {
+	t.Helper()
+	a := s.action(t, "echo")
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names := slices.Sorted(maps.Keys(files))
+	for _, name := range names {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(0o644)
+		if name == "exec" {
+			h.SetMode(0o755)
+		}
+		w, err := zw.CreateHeader(h)
+		if err == nil {
+			_, err = w.Write(files[name])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	a.Code, a.Binary = base64.StdEncoding.EncodeToString(buf.Bytes()), true

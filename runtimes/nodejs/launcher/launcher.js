@@ -125,7 +125,23 @@ function load() {
   return fn;
 }
 
-const main = load();
+// Stem cells (local mode's prewarmed launchers, pkg/platform/local/stem.go):
+// started with __OW_STEM=1, the launcher loads no code until its first
+// request, {"value":{"main":"<entry point>","env":{<init parameters>}}},
+// which sets the environment and loads the code as at start, answering
+// {"ok":true} after the sentinels, or failing as at start.
+const stem = process.env.__OW_STEM === '1';
+delete process.env.__OW_STEM;
+let main = stem ? null : load();
+
+function loadStem(req) {
+  const v = req.value || {};
+  for (const [k, val] of Object.entries(v.env || {})) process.env[k] = String(val);
+  if (typeof v.main === 'string' && v.main !== '') process.env.__OW_MAIN = v.main;
+  main = load();
+  finish({ ok: true });
+}
+const concurrent = process.env.__OW_ALLOW_CONCURRENT === 'true';
 let owKeys = [];
 
 // setEnv exposes every non-value key of the request as __OW_<KEY> and
@@ -147,16 +163,39 @@ function developerError(msg) {
   return { error: msg, __ow_developer_error: true };
 }
 
-function finish(result) {
+function serialize(result) {
   let out;
   try {
     out = JSON.stringify(result === undefined ? {} : result);
   } catch (e) {
     out = JSON.stringify(developerError('An error has occurred: ' + message(e)));
   }
+  return out === undefined ? '' : out;
+}
+
+function finish(result) {
+  const out = serialize(result);
   process.stdout.write(SENTINEL);
   process.stderr.write(SENTINEL);
-  writeAll(RESULT_FD, (out === undefined ? '' : out) + '\n');
+  writeAll(RESULT_FD, out + '\n');
+}
+
+// call runs main on the request's value and hands what it returns, throws
+// or resolves to done; it returns a promise when main did.
+function call(req, done) {
+  let r;
+  try {
+    r = main(req.value === undefined ? {} : req.value);
+  } catch (e) {
+    process.stderr.write(describe(e) + '\n');
+    done(developerError('An error has occurred: ' + message(e)));
+    return undefined;
+  }
+  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
+    return Promise.resolve(r).then(done, (e) => done({ error: serializeError(e) }));
+  }
+  done(r);
+  return undefined;
 }
 
 // run handles one request line; it returns a promise when main did.
@@ -168,20 +207,9 @@ function run(line) {
     finish(developerError('The action input is not valid JSON: ' + message(e)));
     return undefined;
   }
+  if (main === null) return loadStem(req);
   setEnv(req);
-  let r;
-  try {
-    r = main(req.value === undefined ? {} : req.value);
-  } catch (e) {
-    process.stderr.write(describe(e) + '\n');
-    finish(developerError('An error has occurred: ' + message(e)));
-    return undefined;
-  }
-  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
-    return Promise.resolve(r).then(finish, (e) => finish({ error: serializeError(e) }));
-  }
-  finish(r);
-  return undefined;
+  return call(req, finish);
 }
 
 const pending = [];
@@ -200,6 +228,129 @@ function pump() {
   }
 }
 
+// The concurrent protocol (pkg/actionloop/concurrent.go): requests and
+// results carry a number, "<n> <json>", and every line an activation writes
+// on stdout or stderr starts with \x1f<n>\x1f. AsyncLocalStorage tells
+// which activation is writing, and gives each its own __OW_* variables.
+let store;
+
+function concurrentMode() {
+  const { AsyncLocalStorage } = require('async_hooks');
+  const { StringDecoder } = require('string_decoder');
+  store = new AsyncLocalStorage();
+
+  // tagged cuts what an activation writes into tagged lines; the rest of a
+  // line waits for its newline or the activation's end.
+  const tag = (act, fd, s, flush) => {
+    const text = act.part[fd] + s;
+    const lines = text.split('\n');
+    act.part[fd] = flush ? '' : lines.pop();
+    if (flush && lines[lines.length - 1] === '') lines.pop();
+    let out = '';
+    for (const l of lines) out += act.tag + l + '\n';
+    return out;
+  };
+  for (const [stream, fd] of [[process.stdout, 0], [process.stderr, 1]]) {
+    const write = stream.write.bind(stream);
+    stream.__owWrite = write;
+    stream.write = function (chunk, encoding, cb) {
+      const act = store.getStore();
+      if (act === undefined) return write(chunk, encoding, cb);
+      if (typeof encoding === 'function') {
+        cb = encoding;
+        encoding = undefined;
+      }
+      let s;
+      if (typeof chunk === 'string') {
+        s = encoding && encoding !== 'utf8' && encoding !== 'utf-8' ? Buffer.from(chunk, encoding).toString('utf8') : chunk;
+      } else {
+        if (!act.dec[fd]) act.dec[fd] = new StringDecoder('utf8');
+        s = act.dec[fd].write(Buffer.from(chunk.buffer ? chunk : String(chunk)));
+      }
+      const out = tag(act, fd, s, false);
+      if (out === '') {
+        if (cb) process.nextTick(cb);
+        return true;
+      }
+      return write(out, cb);
+    };
+  }
+
+  // Each activation sees its own __OW_* variables through process.env.
+  const env = process.env;
+  const own = (k) => {
+    const act = store.getStore();
+    return act !== undefined && typeof k === 'string' && Object.prototype.hasOwnProperty.call(act.env, k) ? act : undefined;
+  };
+  process.env = new Proxy(env, {
+    get: (t, k) => (own(k) ? own(k).env[k] : t[k]),
+    set: (t, k, v) => {
+      const act = own(k);
+      if (act) act.env[k] = String(v);
+      else t[k] = v;
+      return true;
+    },
+    has: (t, k) => own(k) !== undefined || k in t,
+    deleteProperty: (t, k) => {
+      const act = own(k);
+      if (act) delete act.env[k];
+      else delete t[k];
+      return true;
+    },
+    ownKeys: (t) => {
+      const keys = Reflect.ownKeys(t);
+      const act = store.getStore();
+      if (act !== undefined) for (const k of Object.keys(act.env)) if (!keys.includes(k)) keys.push(k);
+      return keys;
+    },
+    getOwnPropertyDescriptor: (t, k) => {
+      const act = own(k);
+      if (act) return { value: act.env[k], writable: true, enumerable: true, configurable: true };
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
+  });
+
+  const end = (act, result) => {
+    const out = serialize(result);
+    const outs = [process.stdout, process.stderr];
+    for (let fd = 0; fd < 2; fd++) {
+      let rest = act.dec[fd] ? act.dec[fd].end() : '';
+      const text = tag(act, fd, rest, true);
+      outs[fd].__owWrite(text + act.tag + SENTINEL);
+    }
+    writeAll(RESULT_FD, act.id + ' ' + out + '\n');
+  };
+
+  return (line) => {
+    const sp = line.indexOf(' ');
+    const id = line.slice(0, sp);
+    const act = { id, tag: '\x1f' + id + '\x1f', part: ['', ''], dec: [null, null], env: {}, done: false };
+    const done = (result) => {
+      if (act.done) return;
+      act.done = true;
+      end(act, result);
+    };
+    let req;
+    try {
+      req = JSON.parse(line.slice(sp + 1));
+    } catch (e) {
+      done(developerError('The action input is not valid JSON: ' + message(e)));
+      return;
+    }
+    for (const k in req) {
+      if (k === 'value') continue;
+      const v = req[k];
+      act.env['__OW_' + k.toUpperCase()] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+    store.run(act, () => call(req, done));
+  };
+}
+
+const dispatch = concurrent ? concurrentMode() : (line) => {
+  pending.push(line);
+  pump();
+};
+
 let parts = [];
 process.stdin.on('data', (chunk) => {
   let start = 0;
@@ -207,15 +358,14 @@ process.stdin.on('data', (chunk) => {
   while ((i = chunk.indexOf(10, start)) !== -1) {
     if (parts.length > 0) {
       parts.push(chunk.subarray(start, i));
-      pending.push(Buffer.concat(parts).toString('utf8'));
+      dispatch(Buffer.concat(parts).toString('utf8'));
       parts = [];
     } else {
-      pending.push(chunk.toString('utf8', start, i));
+      dispatch(chunk.toString('utf8', start, i));
     }
     start = i + 1;
   }
   if (start < chunk.length) parts.push(chunk.subarray(start));
-  pump();
 });
 process.stdin.on('end', () => process.exit(0));
 

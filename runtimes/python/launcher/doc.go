@@ -3,5 +3,5 @@
 // over stdin and fd 3 (see pkg/actionloop). The gateway writes the script to
 // disk for local mode; runtime images ship the same bytes.
 //
-// It imports only the standard library (embed).
+// It imports only the standard library and pkg/actionloop.
 package launcher

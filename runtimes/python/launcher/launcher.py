@@ -93,8 +93,33 @@ def call(fn, value):
         return developer_error("An error has occurred: " + str(exc))
 
 
-def main():
+def load_stem(line):
+    """Loads the code a stem cell's first request names (see main)."""
+    try:
+        value = json.loads(line).get("value") or {}
+        env = value.get("env") or {}
+        for k, v in env.items():
+            os.environ[k] = v if isinstance(v, str) else json.dumps(v)
+    except (ValueError, AttributeError) as exc:
+        fail("Initialization has failed due to: " + str(exc))
+    if value.get("main"):
+        os.environ["__OW_MAIN"] = value["main"]
     fn = load()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    write_all(1, SENTINEL)
+    write_all(2, SENTINEL)
+    write_all(RESULT_FD, b'{"ok":true}\n')
+    return fn
+
+
+def main():
+    # Stem cells (local mode's prewarmed launchers, pkg/platform/local/stem.go):
+    # started with __OW_STEM=1, the launcher loads no code until its first
+    # request, {"value":{"main":"<entry point>","env":{<init parameters>}}},
+    # which sets the environment and loads the code as at start, answering
+    # {"ok":true} after the sentinels, or failing as at start.
+    fn = None if os.environ.pop("__OW_STEM", "") == "1" else load()
     write_all(RESULT_FD, b'{"ok":true}\n')
     env = os.environ
     stdin = sys.stdin.buffer
@@ -103,6 +128,9 @@ def main():
         line = stdin.readline()
         if not line:
             return
+        if fn is None:
+            fn = load_stem(line)
+            continue
         try:
             req = json.loads(line)
             if not isinstance(req, dict):

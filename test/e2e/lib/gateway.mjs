@@ -2,7 +2,7 @@
 // port and a private data dir, talk to it through the openwhisk npm client
 // or plain fetch, and poll (with a deadline) instead of sleeping.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -16,6 +16,8 @@ import openwhisk from 'openwhisk';
 export const GUEST_UUID = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502';
 export const GUEST_KEY = '123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP';
 export const GUEST_AUTH = `${GUEST_UUID}:${GUEST_KEY}`;
+// The other identity every deployment bootstraps; it owns /whisk.system.
+export const SYSTEM_AUTH = '789c46b1-71f6-4ed5-8c54-816aa4f8c502:abczO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP';
 
 export const MSG = {
   notFound: 'The requested resource does not exist.',
@@ -25,6 +27,7 @@ export const MSG = {
   illegalName: 'The name of the entity contains illegal characters.',
   execUndefined: 'exec undefined',
   reserved: 'Request defines parameters that are not allowed (e.g., reserved properties).',
+  notAuthorized: 'The supplied authentication is not authorized to access this resource.',
   timeoutParam: 'Timeout must be number of milliseconds up to 60000.',
 };
 
@@ -224,6 +227,23 @@ export class Gateway {
     return exit;
   }
 
+  /**
+   * createNamespace runs `kwhisk admin namespace create NAME` on this
+   * gateway's data dir (the gateway may be running) and returns the new
+   * namespace's "uuid:key".
+   */
+  async createNamespace(name) {
+    const out = await new Promise((resolve, reject) => {
+      execFile(kwhiskBin(), ['admin', 'namespace', 'create', name, '--data-dir', this.dataDir],
+        { timeout: 20000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`kwhisk admin namespace create ${name} failed: ${err.message}\n${stderr}`));
+          else resolve(stdout.trim());
+        });
+    });
+    assert.match(out, /^[0-9a-f-]{36}:[A-Za-z0-9]{64}$/, `admin namespace create printed ${JSON.stringify(out)}`);
+    return out;
+  }
+
   /** client returns an openwhisk npm client for this gateway. */
   client(apiKey = GUEST_AUTH) {
     return openwhisk({ apihost: this.apihost, api_key: apiKey });
@@ -368,6 +388,23 @@ export async function createAction(ow, name, file, extra = {}) {
   const code = await readAction(file);
   const kind = extra.kind || (file.endsWith('.py') ? 'python:default' : 'nodejs:default');
   return ow.actions.create({ name, action: code, kind, ...extra });
+}
+
+/** authHeader returns the Basic Authorization header value for "uuid:key". */
+export function authHeader(key = GUEST_AUTH) {
+  return 'Basic ' + Buffer.from(key).toString('base64');
+}
+
+/**
+ * waitForActivations polls the full records (docs=true) of the caller's
+ * activations named name (`action` or `pkg/action`) started at or after
+ * since, until at least count exist, and returns them newest first.
+ */
+export function waitForActivations(ow, { name, since, count = 1, timeout = 20000 }) {
+  return waitFor(async () => {
+    const list = await ow.activations.list({ name, since, docs: true, limit: 200 });
+    return list.length >= count ? list : undefined;
+  }, { timeout, what: `${count} activation(s) of ${name} since ${since}` });
 }
 
 /** pollActivation polls activations.get until the record exists. */

@@ -1,0 +1,141 @@
+package actionloop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// proxyPatience is how long the proxy waits for the action's image to
+// listen at boot.
+const proxyPatience = 2 * time.Minute
+
+// proxy serves a blackbox action whose own image runs beside the runtime
+// (KWHISK_BLACKBOX_URL): it speaks OpenWhisk's container protocol to it,
+// as the invoker would. The image's output is not the runtime's to read,
+// so activations carry no logs.
+type proxy struct {
+	url    string
+	client *http.Client
+}
+
+// init posts the action's /init, waiting for the image to listen; it
+// returns the Outcome of an init that failed.
+func (p *proxy) init(ctx context.Context, a *ActionEnv, cfg *Config, start time.Time) *Outcome {
+	value := map[string]any{"name": path.Base(a.Name), "main": orMain(a.Main), "binary": a.Binary}
+	if cfg.Code != "" {
+		value["code"] = cfg.Code
+	}
+	if len(cfg.Env) > 0 {
+		value["env"] = cfg.Env
+	}
+	body, err := json.Marshal(map[string]any{"value": value})
+	if err != nil {
+		return failedInit(start, developerError(err.Error()), false)
+	}
+	ictx, cancel := context.WithTimeout(ctx, proxyPatience+cfg.Timeout)
+	defer cancel()
+	giveUp := time.Now().Add(proxyPatience)
+	pause := fetchBackoff
+	for {
+		status, answer, err := p.post(ictx, "/init", body)
+		switch {
+		case err == nil && status == http.StatusOK:
+			return nil
+		case err == nil:
+			return failedInit(start, initAnswer(answer), false)
+		case ictx.Err() != nil:
+			return failedInit(start, developerError(InitTimeoutMessage(cfg.Timeout)), true)
+		case time.Now().After(giveUp):
+			return failedInit(start, developerError(MsgInitExited), false)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ictx.Done():
+			t.Stop()
+		}
+		pause = min(pause*2, fetchMaxPause)
+	}
+}
+
+func orMain(m string) string {
+	if m == "" {
+		return "main"
+	}
+	return m
+}
+
+func failedInit(start time.Time, resp whisk.Response, timedOut bool) *Outcome {
+	return &Outcome{Start: start, End: time.Now(), Response: resp, Timeout: timedOut, Logs: []string{}}
+}
+
+// initAnswer maps an /init answer other than 200, as the invoker does.
+func initAnswer(b []byte) whisk.Response {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && len(e.Error) > 0 && string(e.Error) != "null" {
+		return whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: wrapError(e.Error)}
+	}
+	return developerError("The action failed during initialization: " + string(b))
+}
+
+// run posts one activation to the image and maps its answer.
+func (p *proxy) run(ctx context.Context, body *runBody, cfg *Config) envelope {
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	req, err := json.Marshal(body)
+	var resp whisk.Response
+	timedOut := false
+	if err == nil {
+		var status int
+		var answer []byte
+		status, answer, err = p.post(rctx, "/run", req)
+		switch {
+		case err != nil:
+		case status == http.StatusOK:
+			resp = response(answer, len(answer))
+		default:
+			resp = response(answer, len(answer))
+			if resp.StatusCode == whisk.StatusApplicationError {
+				resp.StatusCode = whisk.StatusDeveloperError
+			} else if resp.StatusCode == whisk.StatusSuccess {
+				resp = developerError(MsgInvalidResponse + ": " + string(answer))
+			}
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		resp, timedOut = developerError(RunTimeoutMessage(cfg.Timeout)), true
+	default:
+		resp = developerError(MsgRunExited)
+	}
+	return envelope{Response: resp, Logs: []string{}, Timeout: timedOut, Start: start.UnixMilli(), End: time.Now().UnixMilli()}
+}
+
+// post sends body to the image's path and returns the status and the
+// first MaxResultBytes+1 bytes of the answer.
+func (p *proxy) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResultBytes+1))
+	return resp.StatusCode, b, err
+}

@@ -1,0 +1,714 @@
+package actionloop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// The environment of a runtime image (docs/runtime-protocol.md).
+const (
+	EnvPort       = "PORT"
+	EnvAction     = "KWHISK_ACTION"
+	EnvCodeURL    = "KWHISK_CODE_URL"
+	EnvCodeToken  = "KWHISK_CODE_TOKEN"
+	EnvBlackbox   = "KWHISK_BLACKBOX_URL"
+	EnvAPIHost    = "__OW_API_HOST"
+	EnvListenFDs  = "LISTEN_FDS"
+	DefaultPort   = "8080"
+	maxBodyBytes  = 64 << 20 // a run or init body: parameters or code
+	shutdownGrace = 30 * time.Second
+)
+
+// MsgInitTwice is the 403 of a second /init.
+const MsgInitTwice = "Cannot initialize the action more than once."
+
+// MsgNotInitialized is the 403 of a classic /run before /init.
+const MsgNotInitialized = "The action has not been initialized."
+
+// ActionEnv is KWHISK_ACTION: the action a Knative revision runs.
+type ActionEnv struct {
+	Name    string            `json:"name"` // fully qualified: "/ns/pkg/a"
+	Version string            `json:"version"`
+	Kind    string            `json:"kind"`
+	Main    string            `json:"main"`
+	Binary  bool              `json:"binary"`
+	Code    *string           `json:"code,omitempty"` // nil: fetch it from KWHISK_CODE_URL
+	Digest  string            `json:"digest"`         // "sha256:<hex>" of Code as stored
+	Image   string            `json:"image,omitempty"`
+	Limits  *whisk.Limits     `json:"limits,omitempty"`
+	Env     map[string]string `json:"env,omitempty"` // init parameters
+}
+
+// MainOptions configure a runtime image's main.
+type MainOptions struct {
+	// Launcher makes the family's launcher. dir is a directory it may
+	// write to (scripts, build caches); env is the environment instances
+	// start from. It is not called in blackbox proxy mode.
+	Launcher func(ctx context.Context, dir string, env []string) (*Launcher, error)
+	// Environ is the process environment (os.Environ()).
+	Environ []string
+	// Stdout and Stderr receive the activations' logs in classic mode,
+	// where OpenWhisk's invoker reads them from the container; nil means
+	// os.Stdout and os.Stderr. Knative mode returns logs with each result
+	// and writes only its own failures to Stderr.
+	Stdout, Stderr io.Writer
+}
+
+// Main runs a runtime image until ctx ends: it reads the environment,
+// makes the launcher, listens on $PORT and, in Knative mode, initialises
+// the action at boot. It returns when the server has shut down.
+func Main(ctx context.Context, o MainOptions) error {
+	env := map[string]string{}
+	for _, kv := range o.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	ln, err := listen(env)
+	if err != nil {
+		return err
+	}
+	s, err := NewServer(ctx, ServerOptions{
+		Launcher: o.Launcher, Env: env, Stdout: o.Stdout, Stderr: o.Stderr,
+	})
+	if err != nil {
+		_ = ln.Close() // the server error matters
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// listen listens on $PORT, or takes the socket a supervisor passed as fd
+// 3 with LISTEN_FDS=1 (systemd's socket activation), so a harness can
+// connect before the runtime has started.
+func listen(env map[string]string) (net.Listener, error) {
+	if env[EnvListenFDs] == "1" {
+		f := os.NewFile(3, "listener")
+		ln, err := net.FileListener(f)
+		_ = f.Close() // FileListener holds its own copy
+		return ln, err
+	}
+	port := env[EnvPort]
+	if port == "" {
+		port = DefaultPort
+	}
+	return net.Listen("tcp", ":"+port)
+}
+
+// ServerOptions configure a Server; see MainOptions.
+type ServerOptions struct {
+	Launcher       func(ctx context.Context, dir string, env []string) (*Launcher, error)
+	Env            map[string]string // the process environment
+	Stdout, Stderr io.Writer
+	// WorkDir holds the launcher's files and the instances; "" means a
+	// new temporary directory, removed at shutdown.
+	WorkDir string
+}
+
+// Server serves one action over HTTP: in Knative mode the one named by
+// KWHISK_ACTION, initialised at boot; in classic mode the one /init
+// brings. It keeps one launcher instance, replaced after it turns
+// unusable.
+type Server struct {
+	l       *Launcher
+	work    string
+	ownWork bool
+	apiHost string
+	action  *ActionEnv // Knative mode; nil in classic mode
+	codeURL string
+	token   string
+	proxy   *proxy // blackbox proxy mode
+	stdout  io.Writer
+	stderr  io.Writer
+	client  *http.Client
+	ready   atomic.Bool
+	booted  chan struct{} // closed when the boot init has ended
+	seq     atomic.Uint64
+
+	startMu sync.Mutex // one start at a time
+	initMu  sync.Mutex // one classic /init at a time
+	state   serverState
+}
+
+// serverState is the mutable part of a Server.
+type serverState struct {
+	mu       sync.Mutex
+	cfg      *Config  // the action's code and limits, once known
+	failed   *Outcome // the boot init's failure, answered to every run
+	inst     *Instance
+	initTime time.Duration // of inst, until a run reports it
+	inflight map[*Instance]int
+	retired  map[*Instance]bool // unusable; stopped when their runs end
+}
+
+// NewServer reads the environment and makes the launcher.
+func NewServer(ctx context.Context, o ServerOptions) (*Server, error) {
+	s := &Server{
+		apiHost: o.Env[EnvAPIHost],
+		codeURL: o.Env[EnvCodeURL],
+		token:   o.Env[EnvCodeToken],
+		stdout:  orWriter(o.Stdout, os.Stdout),
+		stderr:  orWriter(o.Stderr, os.Stderr),
+		client:  &http.Client{Timeout: 5 * time.Minute},
+		booted:  make(chan struct{}),
+		work:    o.WorkDir,
+	}
+	s.state.inflight = map[*Instance]int{}
+	s.state.retired = map[*Instance]bool{}
+	if raw := o.Env[EnvAction]; raw != "" {
+		var a ActionEnv
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvAction, err)
+		}
+		if a.Code == nil && s.codeURL == "" {
+			return nil, fmt.Errorf("%s has no code and %s is not set", EnvAction, EnvCodeURL)
+		}
+		s.action = &a
+	}
+	if s.work == "" {
+		dir, err := os.MkdirTemp("", "kwhisk-runtime-")
+		if err != nil {
+			return nil, err
+		}
+		s.work, s.ownWork = dir, true
+	}
+	for _, d := range []string{"instances", "launcher"} {
+		if err := os.MkdirAll(filepath.Join(s.work, d), 0o700); err != nil {
+			s.removeWork()
+			return nil, err
+		}
+	}
+	if url := o.Env[EnvBlackbox]; url != "" && s.action != nil {
+		s.proxy = &proxy{url: strings.TrimRight(url, "/"), client: &http.Client{}}
+		return s, nil
+	}
+	if o.Launcher == nil {
+		return nil, errors.New("actionloop: no launcher")
+	}
+	l, err := o.Launcher(ctx, filepath.Join(s.work, "launcher"), instanceEnv(o.Env))
+	if err != nil {
+		s.removeWork()
+		return nil, err
+	}
+	s.l = l
+	return s, nil
+}
+
+func orWriter(w, def io.Writer) io.Writer {
+	if w == nil {
+		return def
+	}
+	return w
+}
+
+// instanceEnv is what instances inherit from the runtime's environment:
+// the path, the locale and the Go toolchain's settings, never the
+// KWHISK_* variables (the code token).
+func instanceEnv(env map[string]string) []string {
+	out := []string{"PATH=" + env["PATH"]}
+	if env["PATH"] == "" {
+		out[0] = "PATH=/usr/local/bin:/usr/bin:/bin"
+	}
+	lang := env["LANG"]
+	if lang == "" {
+		lang = "C.UTF-8"
+	}
+	out = append(out, "LANG="+lang)
+	// The toolchain's settings matter to the go runtime's builds, e.g. a
+	// prewarmed GOCACHE in the image.
+	for _, k := range []string{"TZ", "GOROOT", "GOCACHE", "GOPATH"} {
+		if v := env[k]; v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// Serve answers on ln until ctx ends, initialising the action at boot in
+// Knative mode, then drains: readiness fails, requests in flight finish
+// (up to 30 s), instances stop.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if s.action != nil {
+		go s.boot(ctx)
+	} else {
+		close(s.booted)
+		s.ready.Store(true)
+	}
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		s.ready.Store(false)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+	}
+	<-s.booted
+	return errors.Join(err, s.stopAll())
+}
+
+// Handler routes /ready, /init and /run.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", s.serveReady)
+	mux.HandleFunc("POST /init", s.serveInit)
+	mux.HandleFunc("POST /run", s.serveRun)
+	return mux
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, errorResult("initializing"))
+		return
+	}
+	writeJSON(w, http.StatusOK, json.RawMessage(`{"ok":true}`))
+}
+
+// boot initialises the Knative action: code inline or fetched and
+// verified, then the instance. A failure is kept and answered to every
+// run; either way the server becomes ready.
+func (s *Server) boot(ctx context.Context) {
+	defer close(s.booted)
+	defer s.ready.Store(true)
+	start := time.Now()
+	a := s.action
+	code, failure := s.actionCode(ctx, a)
+	if failure != "" {
+		fmt.Fprintf(s.stderr, "kwhisk runtime: %s\n", failure)
+		s.state.mu.Lock()
+		s.state.failed = &Outcome{
+			Start: start, End: time.Now(),
+			Response: whisk.Response{StatusCode: whisk.StatusWhiskError, Result: errorResult(failure)},
+			Logs:     []string{formatLine(time.Now(), stderr, []byte(failure))},
+		}
+		s.state.mu.Unlock()
+		return
+	}
+	limits := whisk.DefaultBounds.Defaults()
+	if a.Limits != nil {
+		limits = *a.Limits
+	}
+	cfg := &Config{
+		Code: code, Binary: a.Binary, Main: a.Main, Env: a.Env, APIHost: s.apiHost,
+		Timeout:     time.Duration(max(limits.Timeout, 0)) * time.Millisecond,
+		LogLimit:    int64(max(limits.Logs, 0)) << 20,
+		Concurrency: limits.Concurrency,
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Duration(whisk.DefaultBounds.DefaultTimeout) * time.Millisecond
+	}
+	if s.proxy != nil {
+		s.state.mu.Lock()
+		s.state.cfg = cfg
+		s.state.mu.Unlock()
+		if out := s.proxy.init(ctx, a, cfg, start); out != nil {
+			s.state.mu.Lock()
+			s.state.failed = out
+			s.state.mu.Unlock()
+		}
+		return
+	}
+	s.state.mu.Lock()
+	s.state.cfg = cfg
+	s.state.mu.Unlock()
+	if out, err := s.start(ctx, nil); err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintf(s.stderr, "kwhisk runtime: init: %v\n", err)
+		}
+	} else if out != nil {
+		s.state.mu.Lock()
+		s.state.failed = out
+		s.state.mu.Unlock()
+	}
+}
+
+// actionCode returns the action's code, fetching and verifying it when
+// it is not inline, or why it cannot be had.
+func (s *Server) actionCode(ctx context.Context, a *ActionEnv) (string, string) {
+	var code string
+	if a.Code != nil {
+		code = *a.Code
+	} else {
+		var err error
+		if code, err = fetchCode(ctx, s.client, s.codeURL, s.token); err != nil {
+			return "", "Unable to fetch the action's code: " + err.Error()
+		}
+	}
+	if a.Digest != "" {
+		if got := Digest(code); got != a.Digest {
+			return "", "The action's code does not match its digest: got " + got + ", want " + a.Digest + "."
+		}
+	}
+	return code, ""
+}
+
+// start starts an instance for the action unless a usable one appeared
+// meanwhile (stale names the instance the caller found unusable). It
+// returns the Outcome of a failed init, or an error of the runtime.
+func (s *Server) start(ctx context.Context, stale *Instance) (*Outcome, error) {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	s.state.mu.Lock()
+	cfg := s.state.cfg
+	if cur := s.state.inst; cur != nil && (cur != stale && cur.Usable()) {
+		s.state.mu.Unlock()
+		return nil, nil
+	}
+	old := s.state.inst
+	s.state.inst = nil
+	stop := s.retire(old)
+	s.state.mu.Unlock()
+	if stop {
+		go func() { _ = old.Stop() }() // its failure shows in no activation
+	}
+	if cfg == nil {
+		return nil, errors.New("no action")
+	}
+	c := *cfg
+	c.Dir = filepath.Join(s.work, "instances", strconv.FormatUint(s.seq.Add(1), 10))
+	begin := time.Now()
+	inst, failed, err := Start(ctx, s.l, &c)
+	if err != nil || failed != nil {
+		return failed, err
+	}
+	s.state.mu.Lock()
+	s.state.inst, s.state.initTime = inst, time.Since(begin)
+	s.state.mu.Unlock()
+	return nil, nil
+}
+
+// retire takes an unusable instance out of service; it reports whether
+// the caller must stop it now (no run in flight). Called with state.mu.
+func (s *Server) retire(inst *Instance) bool {
+	if inst == nil || s.state.retired[inst] {
+		return false
+	}
+	if s.state.inflight[inst] == 0 {
+		return true
+	}
+	s.state.retired[inst] = true
+	return false
+}
+
+// acquire returns the instance to run on, starting one when there is
+// none, with the init time to report (once per instance); or the Outcome
+// of an init that failed.
+func (s *Server) acquire(ctx context.Context) (*Instance, time.Duration, *Outcome, error) {
+	for range 3 {
+		s.state.mu.Lock()
+		switch inst := s.state.inst; {
+		case s.state.failed != nil:
+			out := s.state.failed
+			s.state.mu.Unlock()
+			return nil, 0, out, nil
+		case inst != nil && inst.Usable():
+			s.state.inflight[inst]++
+			initTime := s.state.initTime
+			s.state.initTime = 0
+			s.state.mu.Unlock()
+			return inst, initTime, nil, nil
+		case s.state.cfg == nil:
+			s.state.mu.Unlock()
+			return nil, 0, nil, errNotInitialized
+		default:
+			s.state.mu.Unlock()
+			out, err := s.start(ctx, inst)
+			if err != nil || out != nil {
+				return nil, 0, out, err
+			}
+		}
+	}
+	return nil, 0, nil, errors.New("actionloop: no usable instance")
+}
+
+var errNotInitialized = errors.New(MsgNotInitialized)
+
+// release ends a run on inst, stopping it when it was retired and this
+// was its last run.
+func (s *Server) release(inst *Instance) {
+	s.state.mu.Lock()
+	s.state.inflight[inst]--
+	stop := false
+	if s.state.inflight[inst] == 0 {
+		delete(s.state.inflight, inst)
+		if s.state.retired[inst] {
+			delete(s.state.retired, inst)
+			stop = true
+		}
+	}
+	s.state.mu.Unlock()
+	if stop {
+		go func() { _ = inst.Stop() }() // its failure shows in no activation
+	}
+}
+
+// stopAll stops every instance and removes a temporary work directory.
+func (s *Server) stopAll() error {
+	s.state.mu.Lock()
+	insts := []*Instance{}
+	if s.state.inst != nil {
+		insts = append(insts, s.state.inst)
+	}
+	for inst := range s.state.inflight {
+		if inst != s.state.inst {
+			insts = append(insts, inst)
+		}
+	}
+	s.state.inst = nil
+	s.state.mu.Unlock()
+	var errs []error
+	for _, inst := range insts {
+		errs = append(errs, inst.Stop())
+	}
+	s.removeWork()
+	return errors.Join(errs...)
+}
+
+func (s *Server) removeWork() {
+	if s.ownWork {
+		_ = os.RemoveAll(s.work) // a temporary directory: nothing to report
+	}
+}
+
+// runBody is OpenWhisk's /run body.
+type runBody struct {
+	Value         json.RawMessage `json:"value"`
+	Namespace     string          `json:"namespace"`
+	ActionName    string          `json:"action_name"`
+	ActionVersion string          `json:"action_version"`
+	ActivationID  string          `json:"activation_id"`
+	TransactionID string          `json:"transaction_id"`
+	Deadline      json.RawMessage `json:"deadline,omitempty"` // epoch ms, a string (or a number)
+	APIKey        string          `json:"api_key,omitempty"`
+}
+
+func (b *runBody) request() *Request {
+	r := &Request{
+		Value: b.Value, Namespace: b.Namespace, ActionName: b.ActionName, ActionVersion: b.ActionVersion,
+		ActivationID: whisk.ActivationID(b.ActivationID), TransactionID: b.TransactionID, APIKey: b.APIKey,
+	}
+	ms := strings.Trim(string(b.Deadline), `"`)
+	if n, err := strconv.ParseInt(ms, 10, 64); err == nil && n > 0 {
+		r.Deadline = time.UnixMilli(n)
+	}
+	return r
+}
+
+// envelope is the Knative /run answer.
+type envelope struct {
+	Response whisk.Response `json:"response"`
+	Logs     []string       `json:"logs"`
+	Timeout  bool           `json:"timeout"`
+	Start    int64          `json:"start"`
+	End      int64          `json:"end"`
+	InitTime *int64         `json:"initTime,omitempty"`
+}
+
+func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
+	var body runBody
+	if err := decodeBody(w, r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorResult("The run request is not valid JSON: "+err.Error()))
+		return
+	}
+	if s.action == nil {
+		s.serveClassicRun(w, r, &body)
+		return
+	}
+	<-s.booted
+	if s.proxy != nil {
+		s.state.mu.Lock()
+		failed, cfg := s.state.failed, s.state.cfg
+		s.state.mu.Unlock()
+		if failed != nil {
+			writeJSON(w, http.StatusOK, initEnvelope(failed))
+			return
+		}
+		writeJSON(w, http.StatusOK, s.proxy.run(r.Context(), &body, cfg))
+		return
+	}
+	out, initTime, failed, err := s.runOnce(r.Context(), body.request())
+	switch {
+	case failed != nil:
+		writeJSON(w, http.StatusOK, initEnvelope(failed))
+		return
+	case err != nil:
+		if r.Context().Err() == nil {
+			fmt.Fprintf(s.stderr, "kwhisk runtime: run: %v\n", err)
+		}
+		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+		return
+	}
+	env := envelope{Response: out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli()}
+	if initTime > 0 {
+		ms := max(initTime.Milliseconds(), 1)
+		env.InitTime = &ms
+	}
+	writeJSON(w, http.StatusOK, env)
+}
+
+// runOnce runs req on an instance, moving to a new one when the instance
+// turned unusable before the request reached it.
+func (s *Server) runOnce(ctx context.Context, req *Request) (*Outcome, time.Duration, *Outcome, error) {
+	for range 3 {
+		inst, initTime, failed, err := s.acquire(ctx)
+		if err != nil || failed != nil {
+			return nil, 0, failed, err
+		}
+		out, err := inst.Run(ctx, req)
+		s.release(inst)
+		if errors.Is(err, ErrUnusable) {
+			continue // never reached the action: safe to run elsewhere
+		}
+		return out, initTime, nil, err
+	}
+	return nil, 0, nil, errors.New("actionloop: no usable instance")
+}
+
+// initEnvelope answers a run with a failed init: it reports the init's
+// duration, and starts and ends now.
+func initEnvelope(out *Outcome) envelope {
+	now := time.Now().UnixMilli()
+	ms := max(out.End.Sub(out.Start).Milliseconds(), 1)
+	logs := out.Logs
+	if logs == nil {
+		logs = []string{}
+	}
+	return envelope{Response: out.Response, Logs: logs, Timeout: out.Timeout, Start: now, End: now, InitTime: &ms}
+}
+
+// initBody is OpenWhisk's /init body.
+type initBody struct {
+	Value struct {
+		Name   string            `json:"name"`
+		Main   string            `json:"main"`
+		Code   string            `json:"code"`
+		Binary bool              `json:"binary"`
+		Env    map[string]string `json:"env"`
+	} `json:"value"`
+}
+
+// serveInit is the classic /init: once, with OpenWhisk's answers.
+func (s *Server) serveInit(w http.ResponseWriter, r *http.Request) {
+	if s.action != nil {
+		writeJSON(w, http.StatusForbidden, errorResult(MsgInitTwice))
+		return
+	}
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	s.state.mu.Lock()
+	done := s.state.cfg != nil
+	s.state.mu.Unlock()
+	if done {
+		writeJSON(w, http.StatusForbidden, errorResult(MsgInitTwice))
+		return
+	}
+	var body initBody
+	if err := decodeBody(w, r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorResult("The init request is not valid JSON: "+err.Error()))
+		return
+	}
+	v := body.Value
+	cfg := &Config{Code: v.Code, Binary: v.Binary, Main: v.Main, Env: v.Env, APIHost: s.apiHost, LogLimit: -1}
+	s.state.mu.Lock()
+	s.state.cfg = cfg
+	s.state.mu.Unlock()
+	failed, err := s.start(r.Context(), nil)
+	if err != nil || failed != nil {
+		s.state.mu.Lock()
+		s.state.cfg = nil // a failed init may be retried
+		s.state.mu.Unlock()
+	}
+	switch {
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+	case failed != nil:
+		s.writeLogs(failed.Logs)
+		writeJSON(w, http.StatusBadGateway, failed.Response.Result)
+	default:
+		writeJSON(w, http.StatusOK, json.RawMessage(`{"ok":true}`))
+	}
+}
+
+// serveClassicRun answers OpenWhisk's /run: the bare result, 200 for a
+// success or an application error and 502 for a developer error; the
+// logs go to stdout and stderr, each followed by the sentinel.
+func (s *Server) serveClassicRun(w http.ResponseWriter, r *http.Request, body *runBody) {
+	out, _, failed, err := s.runOnce(r.Context(), body.request())
+	if failed != nil {
+		out = failed
+	}
+	switch {
+	case errors.Is(err, errNotInitialized):
+		writeJSON(w, http.StatusForbidden, errorResult(MsgNotInitialized))
+		return
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+		return
+	}
+	s.writeLogs(out.Logs)
+	status := http.StatusOK
+	if out.Response.StatusCode >= whisk.StatusDeveloperError {
+		status = http.StatusBadGateway
+	}
+	writeJSON(w, status, out.Response.Result)
+}
+
+// writeLogs writes log lines as the action wrote them, then the sentinels.
+func (s *Server) writeLogs(lines []string) {
+	var out, errs bytes.Buffer
+	for _, l := range lines {
+		if len(l) < timestampWidth {
+			continue
+		}
+		switch rest := l[timestampWidth:]; {
+		case strings.HasPrefix(rest, streamTags[stdout]):
+			out.WriteString(rest[len(streamTags[stdout]):] + "\n")
+		case strings.HasPrefix(rest, streamTags[stderr]):
+			errs.WriteString(rest[len(streamTags[stderr]):] + "\n")
+		}
+	}
+	out.WriteString(Sentinel + "\n")
+	errs.WriteString(Sentinel + "\n")
+	_, _ = s.stdout.Write(out.Bytes()) // the container's own streams: nowhere to report
+	_, _ = s.stderr.Write(errs.Bytes())
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	return dec.Decode(v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.Write(errorResult("encode response: " + err.Error()))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes()) // the client is gone if this fails
+}

@@ -1,0 +1,180 @@
+package knative
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// Messages of activations that failed between the gateway and the runtime
+// (OpenWhisk's wording, as local mode reports them).
+const (
+	MsgRunExited      = "The action did not produce a valid response and exited unexpectedly."
+	MsgLogsIncomplete = "The action did not initialize or run as expected. Log data might be missing."
+)
+
+// MaxResponseBytes bounds what the gateway reads of a run response: the
+// result (1 MB), the logs (up to the 10 MB log limit) and their framing.
+const MaxResponseBytes = 32 << 20
+
+// RunMargin is how long past the activation's deadline the gateway waits
+// for the runtime, which enforces the time limit itself and reports it.
+const RunMargin = 15 * time.Second
+
+// runRequest is the body of POST /run (docs/runtime-protocol.md).
+type runRequest struct {
+	Value         json.RawMessage `json:"value"`
+	Namespace     string          `json:"namespace"`
+	ActionName    string          `json:"action_name"`
+	ActionVersion string          `json:"action_version"`
+	ActivationID  string          `json:"activation_id"`
+	TransactionID string          `json:"transaction_id"`
+	Deadline      string          `json:"deadline,omitempty"`
+	APIKey        string          `json:"api_key,omitempty"`
+}
+
+// runResponse is its answer.
+type runResponse struct {
+	Response *struct {
+		StatusCode int             `json:"statusCode"`
+		Result     json.RawMessage `json:"result"`
+	} `json:"response"`
+	Logs     []string `json:"logs"`
+	Timeout  bool     `json:"timeout"`
+	Start    int64    `json:"start"`
+	End      int64    `json:"end"`
+	InitTime *int64   `json:"initTime"`
+}
+
+// invoke sends the activation to the revision at url, once. Failures
+// before the request was sent are the platform's (an error); the
+// connection lost after it was sent means the action's process died, a
+// developer error as in local mode; the runtime past the time limit and
+// margin is a timeout.
+func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+	body, err := json.Marshal(runRequest{
+		Value: value(req.Value), Namespace: req.Namespace, ActionName: a.Path.FullyQualified(),
+		ActionVersion: a.Version, ActivationID: string(req.ActivationID), TransactionID: req.TransactionID,
+		Deadline: deadline(req.Deadline), APIKey: req.APIKey,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode run request: %w", err)
+	}
+	runCtx := ctx
+	var limitHit func() bool
+	if !req.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, req.Deadline.Add(RunMargin))
+		defer cancel()
+		limitHit = func() bool { return ctx.Err() == nil && runCtx.Err() != nil }
+	}
+	var sent atomic.Bool
+	runCtx = httptrace.WithClientTrace(runCtx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { sent.Store(i.Err == nil) },
+	})
+	hreq, err := http.NewRequestWithContext(runCtx, http.MethodPost, strings.TrimRight(url, "/")+"/run", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("run request to %s: %w", url, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("X-Request-Id", req.TransactionID)
+	start := time.Now()
+
+	resp, err := p.client.Do(hreq)
+	var raw []byte
+	if err == nil {
+		raw, err = io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+		_ = resp.Body.Close() // fully read or failed; nothing more to learn
+	}
+	switch {
+	case err == nil:
+	case limitHit != nil && limitHit():
+		return lost(start, true, timeoutMessage(a)), nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case sent.Load():
+		return lost(start, false, MsgRunExited), nil
+	default:
+		return nil, fmt.Errorf("send activation to %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("revision at %s answered %s: %.200s", url, resp.Status, raw)
+	}
+	if len(raw) > MaxResponseBytes {
+		return nil, fmt.Errorf("revision at %s answered more than %d bytes", url, MaxResponseBytes)
+	}
+	var out runResponse
+	if err := json.Unmarshal(raw, &out); err != nil || out.Response == nil {
+		return nil, fmt.Errorf("revision at %s answered an invalid run response: %v: %.200s", url, err, raw)
+	}
+	return result(&out), nil
+}
+
+// result maps a run response onto the platform's result. A response with
+// initTime is the revision's first run: a cold start, which began with
+// the init.
+func result(out *runResponse) *platform.Result {
+	res := &platform.Result{
+		Start:    time.UnixMilli(out.Start),
+		End:      time.UnixMilli(out.End),
+		Timeout:  out.Timeout,
+		Response: whisk.Response{StatusCode: out.Response.StatusCode, Result: out.Response.Result},
+		Logs:     out.Logs,
+	}
+	if out.InitTime != nil {
+		res.Cold = true
+		// Millisecond resolution must not make a cold start look warm.
+		res.InitTime = max(time.Duration(*out.InitTime)*time.Millisecond, time.Millisecond)
+		res.Start = res.Start.Add(-time.Duration(*out.InitTime) * time.Millisecond)
+	}
+	if res.End.Before(res.Start) {
+		res.End = res.Start
+	}
+	if res.Logs == nil {
+		res.Logs = []string{}
+	}
+	return res
+}
+
+// lost is the result of an activation whose answer never came.
+func lost(start time.Time, timeout bool, msg string) *platform.Result {
+	now := time.Now()
+	return &platform.Result{
+		Start: start, End: now, Timeout: timeout,
+		Response: whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(msg)},
+		Logs:     []string{now.UTC().Format("2006-01-02T15:04:05.000000000Z") + " stderr: " + MsgLogsIncomplete},
+	}
+}
+
+func timeoutMessage(a *platform.Action) string {
+	ms := a.Limits.Timeout
+	if ms <= 0 {
+		ms = whisk.DefaultBounds.DefaultTimeout
+	}
+	return "The action exceeded its time limits of " + strconv.Itoa(ms) + " milliseconds."
+}
+
+func value(v json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(v)) == 0 {
+		return json.RawMessage(`{}`)
+	}
+	return v
+}
+
+func deadline(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}

@@ -1,0 +1,351 @@
+package knative
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// Environment of the runtime container (docs/runtime-protocol.md).
+const (
+	EnvAction    = "KWHISK_ACTION"
+	EnvCodeURL   = "KWHISK_CODE_URL"
+	EnvCodeToken = "KWHISK_CODE_TOKEN"
+	EnvAPIHost   = "__OW_API_HOST"
+	// EnvBlackbox tells the runtime proxy of a blackbox action where the
+	// user's image listens (OpenWhisk's /init and /run), inside the pod.
+	EnvBlackbox = "KWHISK_BLACKBOX_URL"
+)
+
+// Container names in an action's pod.
+const (
+	// RuntimeContainer serves /run: the language runtime, or the proxy
+	// in front of a blackbox image.
+	RuntimeContainer = "runtime"
+	// ActionContainer is the user's own image of a blackbox action.
+	ActionContainer = "action"
+)
+
+// Ports: a blackbox image listens on 8080, as OpenWhisk's containers do,
+// so the proxy beside it serves on BlackboxProxyPort.
+const (
+	RuntimePort       = 8080
+	BlackboxPort      = 8080
+	BlackboxProxyPort = 8081
+)
+
+// DefaultInlineCodeLimit is the largest code that travels in the
+// Service's environment; larger code is fetched from the gateway.
+const DefaultInlineCodeLimit = 32 << 10
+
+// Revision timeouts: Knative cuts a request at timeoutSeconds, so it gets
+// the action's limit and a margin for the runtime to report the timeout
+// itself; Knative's default cap is 600 s.
+const (
+	TimeoutMargin         = 10
+	MaxRevisionTimeoutSec = 600
+)
+
+// actionAnnotations are the autoscaling.knative.dev keys an action's own
+// annotations may set on its revisions.
+var actionAnnotations = map[string]bool{
+	"autoscaling.knative.dev/min-scale":                          true,
+	"autoscaling.knative.dev/max-scale":                          true,
+	"autoscaling.knative.dev/initial-scale":                      true,
+	"autoscaling.knative.dev/activation-scale":                   true,
+	"autoscaling.knative.dev/scale-down-delay":                   true,
+	"autoscaling.knative.dev/scale-to-zero-pod-retention-period": true,
+	"autoscaling.knative.dev/target":                             true,
+	"autoscaling.knative.dev/target-utilization-percentage":      true,
+	"autoscaling.knative.dev/window":                             true,
+}
+
+// MaxScaleAnnotation is set from the action's instances limit.
+const MaxScaleAnnotation = "autoscaling.knative.dev/max-scale"
+
+// BuildOptions are the gateway's side of an action's Service.
+type BuildOptions struct {
+	// Namespace is the Kubernetes namespace of the Service.
+	Namespace string
+	// Image is the runtime image of the action's kind; for a blackbox
+	// action, the proxy image that runs beside the action's own image.
+	Image string
+	// APIHost is __OW_API_HOST and the base of the code URL.
+	APIHost string
+	// Annotations are the gateway's default revision annotations
+	// (autoscaling.knative.dev/*); the instances limit and the action's
+	// own annotations override them.
+	Annotations map[string]string
+	// ActionAnnotations are the action's annotations; only the keys of
+	// actionAnnotations are used.
+	ActionAnnotations whisk.KeyValues
+	// InlineCodeLimit is the largest code sent inline; 0 means
+	// DefaultInlineCodeLimit, a negative value never inlines.
+	InlineCodeLimit int
+	// CodeToken signs the fetch of code that is not inline: it gets the
+	// action's path and the code digest. Required for such code.
+	CodeToken func(path whisk.EntityPath, digest string) string
+}
+
+// actionEnv is KWHISK_ACTION.
+type actionEnv struct {
+	Name    string            `json:"name"`
+	Version string            `json:"version"`
+	Kind    string            `json:"kind"`
+	Main    string            `json:"main"`
+	Binary  bool              `json:"binary"`
+	Code    *string           `json:"code,omitempty"`
+	Digest  string            `json:"digest"`
+	Image   string            `json:"image,omitempty"`
+	Limits  whisk.Limits      `json:"limits"`
+	Env     map[string]string `json:"env,omitempty"`
+}
+
+// Digest is the content digest of code as the runtime checks it.
+func Digest(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// CodeURL is where a runtime fetches the code with digest from the gateway.
+func CodeURL(apiHost, digest string) string {
+	return strings.TrimRight(apiHost, "/") + "/api/v1/code/" + digest
+}
+
+// MakeService builds the Service that runs version a of an action: its
+// template is the revision of that version, named by its content, and its
+// traffic sends everything to the latest revision and tags this one so an
+// activation can address exactly it.
+func MakeService(a *platform.Action, o BuildOptions) *servingv1.Service {
+	name := ServiceName(a.Path)
+	labels := map[string]string{
+		LabelManagedBy: ManagedBy,
+		LabelNamespace: kube.LabelValue(a.Path.Namespace),
+		LabelAction:    kube.LabelValue(a.Path.Name),
+	}
+	if a.Path.Package != "" {
+		labels[LabelPackage] = kube.LabelValue(a.Path.Package)
+	}
+	svcLabels := map[string]string{LabelVisibility: VisibilityCluster}
+	for k, v := range labels {
+		svcLabels[k] = v
+	}
+
+	digest := Digest(a.Code)
+	tmpl := servingv1.RevisionTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{
+			Labels:      labels,
+			Annotations: revisionAnnotations(a, o, digest),
+		},
+		Spec: servingv1.RevisionSpec{
+			PodSpec:              podSpec(a, o, digest),
+			ContainerConcurrency: ptr(int64(max(a.Limits.Concurrency, 1))),
+			TimeoutSeconds:       ptr(timeoutSeconds(a.Limits.Timeout)),
+		},
+	}
+	content, _ := json.Marshal(tmpl) // plain structs and maps always marshal
+	id := revisionID(append(content, a.Version...))
+	tmpl.Name = RevisionName(name, id)
+
+	return &servingv1.Service{
+		TypeMeta: metav1.TypeMeta{APIVersion: servingv1.SchemeGroupVersion.String(), Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Namespace:   o.Namespace,
+			Labels:      svcLabels,
+			Annotations: map[string]string{AnnotationPath: a.Path.FullyQualified()},
+		},
+		Spec: servingv1.ServiceSpec{
+			ConfigurationSpec: servingv1.ConfigurationSpec{Template: tmpl},
+			RouteSpec: servingv1.RouteSpec{Traffic: []servingv1.TrafficTarget{
+				{LatestRevision: ptr(true), Percent: ptr(int64(100))},
+				{Tag: id, RevisionName: tmpl.Name, LatestRevision: ptr(false), Percent: ptr(int64(0))},
+			}},
+		},
+	}
+}
+
+// revisionAnnotations are the gateway defaults, max-scale from the
+// instances limit, then the action's own autoscaling annotations, and the
+// version and digest.
+func revisionAnnotations(a *platform.Action, o BuildOptions, digest string) map[string]string {
+	m := map[string]string{
+		AnnotationVersion: a.Version,
+		AnnotationDigest:  digest,
+	}
+	for k, v := range o.Annotations {
+		m[k] = v
+	}
+	if a.Limits.Instances != nil && *a.Limits.Instances > 0 {
+		m[MaxScaleAnnotation] = strconv.Itoa(*a.Limits.Instances)
+	}
+	for _, kv := range o.ActionAnnotations {
+		if !actionAnnotations[kv.Key] {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(kv.Value, &s); err != nil {
+			var n json.Number
+			if err := json.Unmarshal(kv.Value, &n); err != nil {
+				continue // neither a string nor a number: not a setting
+			}
+			s = n.String()
+		}
+		m[kv.Key] = s
+	}
+	return m
+}
+
+func timeoutSeconds(ms int) int64 {
+	if ms <= 0 {
+		ms = whisk.DefaultBounds.DefaultTimeout
+	}
+	return min(int64((ms+999)/1000)+TimeoutMargin, MaxRevisionTimeoutSec)
+}
+
+// podSpec is the runtime container, and for a blackbox action the user's
+// image beside it.
+func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
+	env := actionEnv{
+		Name:    a.Path.FullyQualified(),
+		Version: a.Version,
+		Kind:    a.Kind,
+		Main:    a.Main,
+		Binary:  a.Binary,
+		Digest:  digest,
+		Image:   a.Image,
+		Limits:  a.Limits,
+		Env:     a.Env,
+	}
+	if env.Main == "" {
+		env.Main = "main"
+	}
+	limit := o.InlineCodeLimit
+	if limit == 0 {
+		limit = DefaultInlineCodeLimit
+	}
+	inline := len(a.Code) <= limit
+	if inline {
+		code := a.Code
+		env.Code = &code
+	}
+	ev, _ := json.Marshal(env) // plain structs and maps always marshal
+	vars := []corev1.EnvVar{{Name: EnvAction, Value: string(ev)}}
+	if !inline {
+		token := ""
+		if o.CodeToken != nil {
+			token = o.CodeToken(a.Path, digest)
+		}
+		vars = append(vars,
+			corev1.EnvVar{Name: EnvCodeURL, Value: CodeURL(o.APIHost, digest)},
+			corev1.EnvVar{Name: EnvCodeToken, Value: token})
+	}
+	vars = append(vars, corev1.EnvVar{Name: EnvAPIHost, Value: o.APIHost})
+
+	memory := resources(a.Limits.Memory)
+	runtime := corev1.Container{
+		Name:  RuntimeContainer,
+		Image: o.Image,
+		Env:   vars,
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			HTTPGet: &corev1.HTTPGetAction{Path: "/ready"},
+		}},
+	}
+	spec := corev1.PodSpec{EnableServiceLinks: ptr(false)}
+	if a.Kind != whisk.KindBlackbox {
+		runtime.Ports = []corev1.ContainerPort{{ContainerPort: RuntimePort}}
+		runtime.Resources = memory
+		spec.Containers = []corev1.Container{runtime}
+		return spec
+	}
+	runtime.Ports = []corev1.ContainerPort{{ContainerPort: BlackboxProxyPort}}
+	runtime.Env = append(runtime.Env, corev1.EnvVar{
+		Name: EnvBlackbox, Value: "http://127.0.0.1:" + strconv.Itoa(BlackboxPort),
+	})
+	action := corev1.Container{
+		Name:      ActionContainer,
+		Image:     a.Image,
+		Env:       []corev1.EnvVar{{Name: EnvAPIHost, Value: o.APIHost}},
+		Resources: memory,
+	}
+	spec.Containers = []corev1.Container{runtime, action}
+	return spec
+}
+
+// resources requests and limits the action's memory (in MB, as OpenWhisk
+// counts it), so the scheduler reserves what the action may use.
+func resources(mb int) corev1.ResourceRequirements {
+	if mb <= 0 {
+		mb = whisk.DefaultBounds.DefaultMemory
+	}
+	q := resource.MustParse(strconv.Itoa(mb) + "Mi")
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceMemory: q},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: q},
+	}
+}
+
+// Tagged returns the revision tag of the Service's template: the tag its
+// own traffic gives the template's revision, or "".
+func Tagged(svc *servingv1.Service) string {
+	for _, t := range svc.Spec.Traffic {
+		if t.RevisionName == svc.Spec.Template.Name && t.Tag != "" {
+			return t.Tag
+		}
+	}
+	return ""
+}
+
+// MergeTraffic returns the traffic of want (from MakeService) with up to
+// keep more tags of have's traffic: the tags of older revisions that
+// in-flight activations of older versions may still address. have's tags
+// are kept in their order (newest first, as MergeTraffic writes them) and
+// none twice.
+func MergeTraffic(want, have []servingv1.TrafficTarget, keep int) []servingv1.TrafficTarget {
+	out := append([]servingv1.TrafficTarget(nil), want...)
+	seen := map[string]bool{}
+	for _, t := range want {
+		if t.Tag != "" {
+			seen[t.Tag] = true
+			seen["rev:"+t.RevisionName] = true
+		}
+	}
+	for _, t := range have {
+		if keep == 0 {
+			break
+		}
+		if t.Tag == "" || t.RevisionName == "" || seen[t.Tag] || seen["rev:"+t.RevisionName] {
+			continue
+		}
+		seen[t.Tag], seen["rev:"+t.RevisionName] = true, true
+		out = append(out, servingv1.TrafficTarget{
+			Tag: t.Tag, RevisionName: t.RevisionName, LatestRevision: ptr(false), Percent: ptr(int64(0)),
+		})
+		keep--
+	}
+	return out
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,275 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// MsgMemoryExhausted is the developer error of an activation that ran out
+// of memory, as OpenWhisk words it.
+const MsgMemoryExhausted = "The action exhausted its memory and was aborted."
+
+// Memory limits, in the order they are tried:
+//
+//   - cgroup v2, when the gateway's cgroup offers the memory controller and
+//     lets it be delegated: one child cgroup per instance with memory.max
+//     set to the action's limit and no swap; the launcher's shell prelude
+//     moves itself into it before exec, so everything the action starts
+//     is counted and an OOM kill shows in memory.events;
+//   - otherwise rlimits set by the same prelude: RLIMIT_DATA at the limit
+//     for Python; for Node.js, whose V8 reserves far more address space
+//     than it uses (RLIMIT_AS would break it), V8's old space is capped at
+//     the limit with --max-old-space-size and RLIMIT_DATA leaves room for
+//     the rest of the runtime.
+//
+// Either way Node.js gets --max-old-space-size, so V8 fails cleanly before
+// the kernel steps in.
+const (
+	memoryOff = iota
+	memoryRlimit
+	memoryCgroup
+)
+
+// nodeDataHeadroom is what RLIMIT_DATA allows Node.js beyond its heap
+// limit: the runtime's own data (about 50 MB), young generation, buffers.
+const nodeDataHeadroom = 128
+
+// limiter applies actions' memory limits to their launchers.
+type limiter struct {
+	mode   int
+	parent string // cgroup v2 directory holding one child per instance
+	seq    atomic.Uint64
+}
+
+// memLimit is one instance's memory limit.
+type memLimit struct {
+	cgroup string // its cgroup directory; "" with rlimits
+}
+
+// newLimiter picks the best mechanism the host allows; off disables
+// memory limits.
+func newLimiter(off bool) *limiter {
+	if off {
+		return &limiter{mode: memoryOff}
+	}
+	if dir, err := delegateCgroup("/proc/self/mountinfo", "/proc/self/cgroup", os.Getpid()); err == nil {
+		return &limiter{mode: memoryCgroup, parent: dir}
+	}
+	return &limiter{mode: memoryRlimit}
+}
+
+// Mode names the mechanism, for logs and docs: "cgroup2", "rlimit" or
+// "off".
+func (m *limiter) Mode() string {
+	switch m.mode {
+	case memoryCgroup:
+		return "cgroup2"
+	case memoryRlimit:
+		return "rlimit"
+	}
+	return "off"
+}
+
+// delegateCgroup finds the gateway's cgroup v2 directory from the mount
+// table and /proc/self/cgroup, makes sure it offers the memory controller
+// and creates a child that hands it on to per-instance cgroups.
+func delegateCgroup(mountinfo, selfCgroup string, pid int) (string, error) {
+	mount, err := cgroup2Mount(mountinfo)
+	if err != nil {
+		return "", err
+	}
+	own, err := os.ReadFile(selfCgroup)
+	if err != nil {
+		return "", err
+	}
+	var rel string
+	found := false
+	for line := range strings.SplitSeq(string(own), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			rel, found = p, true
+		}
+	}
+	if !found {
+		return "", errors.New("no cgroup v2 membership")
+	}
+	base := filepath.Join(mount, filepath.Clean("/"+rel))
+	ctrl, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
+	if err != nil {
+		return "", err
+	}
+	if !hasWord(string(ctrl), "memory") {
+		return "", errors.New("the memory controller is not available")
+	}
+	if err := writeFile(filepath.Join(base, "cgroup.subtree_control"), "+memory"); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(base, "kwhisk-"+strconv.Itoa(pid))
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+memory"); err != nil {
+		_ = os.Remove(dir) // empty; the error above is what matters
+		return "", err
+	}
+	return dir, nil
+}
+
+// cgroup2Mount returns where the cgroup v2 hierarchy is mounted.
+func cgroup2Mount(mountinfo string) (string, error) {
+	b, err := os.ReadFile(mountinfo)
+	if err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		// "<id> <parent> <major:minor> <root> <mount point> <options> [<optional>...] - <fstype> <source> <super options>"
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		fields := strings.Fields(pre)
+		if len(fields) >= 5 {
+			return fields[4], nil
+		}
+	}
+	return "", errors.New("no cgroup v2 mount")
+}
+
+func hasWord(s, w string) bool {
+	for _, f := range strings.Fields(s) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
+func writeFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// limit returns l with a's memory limit applied, and the limit to release
+// when the instance stops. family is the launcher's language family.
+func (m *limiter) limit(l *actionloop.Launcher, family string, memoryMB int) (*actionloop.Launcher, *memLimit, error) {
+	if m.mode == memoryOff || memoryMB <= 0 || (family != "nodejs" && family != "python") {
+		return l, nil, nil
+	}
+	out := *l
+	if family == "nodejs" {
+		out.Env = append(append([]string(nil), l.Env...), "NODE_OPTIONS=--max-old-space-size="+strconv.Itoa(memoryMB))
+	}
+	lim := &memLimit{}
+	var prelude []string
+	switch m.mode {
+	case memoryCgroup:
+		dir := filepath.Join(m.parent, "i"+strconv.FormatUint(m.seq.Add(1), 10))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("memory cgroup: %w", err)
+		}
+		lim.cgroup = dir
+		if err := writeFile(filepath.Join(dir, "memory.max"), strconv.Itoa(memoryMB<<20)); err != nil {
+			_ = lim.release() // the error above is what matters
+			return nil, nil, fmt.Errorf("memory cgroup: %w", err)
+		}
+		_ = writeFile(filepath.Join(dir, "memory.swap.max"), "0") // absent without swap accounting
+		prelude = []string{"/bin/sh", "-c", `echo $$ >"$0/cgroup.procs" && exec "$@"`, dir}
+	case memoryRlimit:
+		kb := memoryMB << 10
+		if family == "nodejs" {
+			kb = (memoryMB + nodeDataHeadroom) << 10
+		}
+		prelude = []string{"/bin/sh", "-c", "ulimit -d " + strconv.Itoa(kb) + ` && exec "$@"`, "sh"}
+	}
+	out.Command = append(prelude, l.Command...)
+	return &out, lim, nil
+}
+
+// oomKilled reports whether the kernel killed a process of the limit's
+// cgroup for lack of memory.
+func (lim *memLimit) oomKilled() bool {
+	if lim == nil || lim.cgroup == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(lim.cgroup, "memory.events"))
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if n, ok := strings.CutPrefix(line, "oom_kill "); ok && n != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// release kills whatever is left in the limit's cgroup and removes it.
+func (lim *memLimit) release() error {
+	if lim == nil || lim.cgroup == "" {
+		return nil
+	}
+	_ = writeFile(filepath.Join(lim.cgroup, "cgroup.kill"), "1") // absent before Linux 5.14
+	var err error
+	for range 50 {
+		if err = os.Remove(lim.cgroup); err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, syscall.EBUSY) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond) // the killed processes are on their way out
+	}
+	return fmt.Errorf("remove memory cgroup: %w", err)
+}
+
+// close removes the cgroup that held the instances' cgroups.
+func (m *limiter) close() error {
+	if m.mode != memoryCgroup {
+		return nil
+	}
+	if err := os.Remove(m.parent); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove memory cgroup: %w", err)
+	}
+	return nil
+}
+
+// exhausted reports whether a developer error came from running out of
+// memory: an OOM kill in the instance's cgroup, V8 giving up on its heap,
+// or Python's MemoryError.
+func exhausted(resp whisk.Response, logs []string, lim *memLimit) bool {
+	if resp.StatusCode != whisk.StatusDeveloperError {
+		return false
+	}
+	if lim.oomKilled() {
+		return true
+	}
+	for _, line := range logs {
+		_, text, ok := strings.Cut(line, " stderr: ")
+		if !ok {
+			continue
+		}
+		if strings.Contains(text, "JavaScript heap out of memory") || text == "MemoryError" || strings.HasPrefix(text, "MemoryError:") {
+			return true
+		}
+	}
+	return false
+}

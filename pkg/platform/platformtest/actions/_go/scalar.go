@@ -1,0 +1,5 @@
+package main
+
+func Main() string {
+	return "a string"
+}

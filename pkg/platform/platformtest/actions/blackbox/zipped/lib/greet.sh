@@ -1,0 +1,1 @@
+greet() { printf 'Hello from a zip, %s!' "$1"; }

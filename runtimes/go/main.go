@@ -1,0 +1,24 @@
+// Command go is the runtime image of the go kinds (a Go toolchain in the image): it serves one action over HTTP, as
+// docs/runtime-protocol.md describes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/runtimes/go/launcher"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := actionloop.Main(ctx, actionloop.MainOptions{Launcher: launcher.ForImage, Environ: os.Environ()})
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,455 @@
+// Package runtimes_test runs the runtime images' mains as processes, with
+// the environment a Knative Service gives them, and drives them over HTTP:
+// the platform conformance suite through a platform made of such
+// processes, and the protocol's own cases.
+package runtimes_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/platform/local"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// families maps a kind's family to its runtime main under runtimes/.
+var families = map[string]string{"nodejs": "nodejs", "python": "python", "go": "go", "blackbox": "native"}
+
+// bins holds the mains, built once by TestMain.
+var bins string
+
+// goCache is the toolchain's build cache, which the go image would have
+// prewarmed; it keeps the go runtime's builds fast here too.
+var goCache string
+
+func TestMain(m *testing.M) {
+	code, err := buildMains()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code(m))
+}
+
+func buildMains() (func(*testing.M) int, error) {
+	dir, err := os.MkdirTemp("", "kwhisk-mains-")
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"build", "-o", dir + "/"}
+	for _, main := range families {
+		args = append(args, "./"+main)
+	}
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the mains: %v\n%s", err, out)
+	}
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOCACHE: %v", err)
+	}
+	bins, goCache = dir, strings.TrimSpace(string(out))
+	return func(m *testing.M) int {
+		defer os.RemoveAll(dir)
+		return m.Run()
+	}, nil
+}
+
+// codeServer serves code by digest with a bearer token, as the gateway's
+// GET /api/v1/code/{digest} does.
+type codeServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	codes map[string]string
+	auth  []string // the Authorization headers seen
+	hold  chan struct{}
+}
+
+const codeToken = "test-token"
+
+func newCodeServer(t *testing.T) *codeServer {
+	cs := &codeServer{codes: map[string]string{}}
+	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.mu.Lock()
+		cs.auth = append(cs.auth, r.Header.Get("Authorization"))
+		code, ok := cs.codes[strings.TrimPrefix(r.URL.Path, "/api/v1/code/")]
+		hold := cs.hold
+		cs.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
+		switch {
+		case r.Header.Get("Authorization") != "Bearer "+codeToken:
+			http.Error(w, `{"error":"bad token"}`, http.StatusUnauthorized)
+		case !ok:
+			http.NotFound(w, r)
+		default:
+			_, _ = io.WriteString(w, code) // the runtime reports a short body as a digest mismatch
+		}
+	}))
+	t.Cleanup(cs.Close)
+	return cs
+}
+
+// add stores code and returns its URL.
+func (cs *codeServer) add(code string) string {
+	d := actionloop.Digest(code)
+	cs.mu.Lock()
+	cs.codes[d] = code
+	cs.mu.Unlock()
+	return cs.URL + "/api/v1/code/" + d
+}
+
+// proc is one runtime main process.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+// syncBuffer keeps what a process writes and hands out its lines.
+type syncBuffer struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	part  []byte
+	lines chan string
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{lines: make(chan string, 4096)} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.part = append(b.part, p...)
+	for {
+		i := bytes.IndexByte(b.part, '\n')
+		if i < 0 {
+			break
+		}
+		select {
+		case b.lines <- string(b.part[:i]):
+		default: // nobody reads this process's lines
+		}
+		b.part = b.part[i+1:]
+	}
+	return b.b.Write(p)
+}
+
+// next returns the next n lines written, failing after a generous wait.
+func (b *syncBuffer) next(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	limit := time.NewTimer(10 * time.Second)
+	defer limit.Stop()
+	for len(out) < n {
+		select {
+		case l := <-b.lines:
+			out = append(out, l)
+		case <-limit.C:
+			t.Fatalf("got lines %q, then nothing more", out)
+		}
+	}
+	return out
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// startMain starts the main of family with env added to a Knative
+// Service's (PORT, __OW_API_HOST); it listens on a socket the test opened,
+// so requests may be sent at once.
+func startMain(t *testing.T, family string, env ...string) *proc {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	_ = ln.Close() // the child has its own copy in f
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := &proc{url: "http://" + ln.Addr().String(), stdout: newSyncBuffer(), stderr: newSyncBuffer(), exited: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(bins, families[family]))
+	p.cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "GOCACHE=" + goCache,
+		"PORT=8080", "__OW_API_HOST=http://gateway.test", "LISTEN_FDS=1",
+		"K_SERVICE=ow-test", "K_REVISION=ow-test-00001", "K_CONFIGURATION=ow-test",
+	}, env...)
+	p.cmd.ExtraFiles = []*os.File{f}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait() // the exit status is checked by stop
+		close(p.exited)
+	}()
+	return p
+}
+
+// stop ends the process as Kubernetes does: SIGTERM, then SIGKILL.
+func (p *proc) stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM) // fails only when it has exited
+	t := time.NewTimer(20 * time.Second)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+		_ = p.cmd.Process.Kill() // reported below
+		<-p.exited
+		return fmt.Errorf("runtime did not stop on SIGTERM; stderr:\n%s", p.stderr)
+	}
+	if !p.cmd.ProcessState.Success() {
+		return fmt.Errorf("runtime exited with %v; stderr:\n%s", p.cmd.ProcessState, p.stderr)
+	}
+	return nil
+}
+
+// post sends body to path and returns the status and the answer.
+func (p *proc) post(ctx context.Context, path string, body any) (int, []byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+func (p *proc) ready(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get(p.url + "/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close() // only the status matters
+	return resp.StatusCode
+}
+
+// envelope is the Knative /run answer.
+type envelope struct {
+	Response struct {
+		StatusCode int             `json:"statusCode"`
+		Result     json.RawMessage `json:"result"`
+	} `json:"response"`
+	Logs     []string `json:"logs"`
+	Timeout  bool     `json:"timeout"`
+	Start    int64    `json:"start"`
+	End      int64    `json:"end"`
+	InitTime *int64   `json:"initTime"`
+}
+
+// actionEnv is KWHISK_ACTION for a, with its code inline, or in cs when
+// cs is not nil.
+func actionEnv(a *platform.Action, cs *codeServer) []string {
+	env := actionloop.ActionEnv{
+		Name: a.Path.FullyQualified(), Version: a.Version, Kind: a.Kind, Main: a.Main, Binary: a.Binary,
+		Digest: actionloop.Digest(a.Code), Image: a.Image, Limits: &a.Limits, Env: a.Env,
+	}
+	if env.Main == "" {
+		env.Main = "main"
+	}
+	var vars []string
+	if cs == nil {
+		code := a.Code
+		env.Code = &code
+	} else {
+		vars = append(vars, "KWHISK_CODE_URL="+cs.add(a.Code), "KWHISK_CODE_TOKEN="+codeToken)
+	}
+	b, _ := json.Marshal(env) // plain values always marshal
+	return append(vars, "KWHISK_ACTION="+string(b))
+}
+
+// runBody is the /run body of req.
+func runBody(a *platform.Action, req *platform.RunRequest) map[string]any {
+	body := map[string]any{
+		"value": req.Value, "namespace": req.Namespace, "action_name": a.Path.FullyQualified(),
+		"action_version": a.Version, "activation_id": string(req.ActivationID), "transaction_id": req.TransactionID,
+	}
+	if len(req.Value) == 0 {
+		body["value"] = json.RawMessage(`{}`)
+	}
+	if !req.Deadline.IsZero() {
+		body["deadline"] = strconv.FormatInt(req.Deadline.UnixMilli(), 10)
+	}
+	if req.APIKey != "" {
+		body["api_key"] = req.APIKey
+	}
+	return body
+}
+
+// imagePlatform runs every action version in a runtime main of its own,
+// as Knative runs a revision: binary code is fetched from a code server,
+// text code travels inline.
+type imagePlatform struct {
+	t     *testing.T
+	codes *codeServer
+	rts   []platform.Runtime
+
+	mu     sync.Mutex
+	procs  map[string]*proc // by action key
+	paths  map[string]whisk.EntityPath
+	closed bool
+}
+
+var _ platform.Platform = (*imagePlatform)(nil)
+
+// interpreters are detected once, as local mode does.
+var interpreters = sync.OnceValues(func() ([]local.Interpreter, error) {
+	return local.Detect(context.Background())
+})
+
+func newImagePlatform(t *testing.T) *imagePlatform {
+	its, err := interpreters()
+	if err != nil {
+		t.Fatalf("Detect: %v", err)
+	}
+	p := &imagePlatform{t: t, codes: newCodeServer(t), procs: map[string]*proc{}, paths: map[string]whisk.EntityPath{}}
+	seen := map[string]bool{}
+	for _, it := range its {
+		if seen[it.Family] {
+			continue
+		}
+		seen[it.Family] = true
+		p.rts = append(p.rts, platform.Runtime{Family: it.Family, Kind: it.Kind(), Default: true})
+	}
+	t.Cleanup(func() {
+		if err := p.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
+}
+
+func (p *imagePlatform) Runtimes() []platform.Runtime { return p.rts }
+
+func (p *imagePlatform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+	family, _, _ := strings.Cut(a.Kind, ":")
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errors.New("closed")
+	}
+	pr := p.procs[a.Key]
+	if pr == nil {
+		var cs *codeServer
+		if a.Binary {
+			cs = p.codes
+		}
+		pr = startMain(p.t, family, actionEnv(a, cs)...)
+		p.procs[a.Key], p.paths[a.Key] = pr, a.Path
+	}
+	p.mu.Unlock()
+	status, body, err := pr.post(ctx, "/run", runBody(a, req))
+	if err != nil {
+		return nil, fmt.Errorf("%w; stderr:\n%s", err, pr.stderr)
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("/run answered %d: %s; stderr:\n%s", status, body, pr.stderr)
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("/run answered %.200s: %w", body, err)
+	}
+	return result(&env), nil
+}
+
+// result maps an envelope as the knative platform does.
+func result(env *envelope) *platform.Result {
+	res := &platform.Result{
+		Start: time.UnixMilli(env.Start), End: time.UnixMilli(env.End), Timeout: env.Timeout,
+		Response: whisk.Response{StatusCode: env.Response.StatusCode, Result: env.Response.Result}, Logs: env.Logs,
+	}
+	if env.InitTime != nil {
+		res.Cold = true
+		res.InitTime = max(time.Duration(*env.InitTime)*time.Millisecond, time.Millisecond)
+		res.Start = res.Start.Add(-time.Duration(*env.InitTime) * time.Millisecond)
+	}
+	return res
+}
+
+func (p *imagePlatform) Remove(ctx context.Context, path whisk.EntityPath) error {
+	p.mu.Lock()
+	var stop []*proc
+	for key, pr := range p.procs {
+		if p.paths[key] == path {
+			stop = append(stop, pr)
+			delete(p.procs, key)
+		}
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, pr := range stop {
+		errs = append(errs, pr.stop())
+	}
+	return errors.Join(errs...)
+}
+
+func (p *imagePlatform) close() error {
+	p.mu.Lock()
+	p.closed = true
+	procs := p.procs
+	p.procs = nil
+	p.mu.Unlock()
+	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, pr := range procs {
+		wg.Go(func() {
+			if err := pr.stop(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// newImage is a stand-in for a blackbox action's own image: an HTTP server
+// with OpenWhisk's /init and /run; it returns its URL.
+func newImage(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, body []byte)) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		handle(w, r, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -1,0 +1,7 @@
+// Package launcher is the native runtime (kind blackbox with code, the
+// CLI's --native): it has no launcher process, as actionloop runs such code
+// by OpenWhisk's docker-skeleton convention (Launcher.Skeleton), one
+// process of the code's exec per activation.
+//
+// It imports only the standard library and pkg/actionloop.
+package launcher

@@ -1,0 +1,31 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+)
+
+// Setup writes the launcher script into dir and returns how to start it
+// with the interpreter at exe; env is what every instance starts from.
+func Setup(exe, dir string, env []string) (*actionloop.Launcher, error) {
+	script := filepath.Join(dir, ScriptName)
+	if err := os.WriteFile(script, Script, 0o600); err != nil {
+		return nil, err
+	}
+	return &actionloop.Launcher{Command: Command(exe, script), Source: CodeFile, Env: env}, nil
+}
+
+// ForImage is the runtime image's launcher: python3 on PATH, the script in
+// dir.
+func ForImage(_ context.Context, dir string, env []string) (*actionloop.Launcher, error) {
+	exe, err := exec.LookPath("python3")
+	if err != nil {
+		return nil, fmt.Errorf("python runtime: %w", err)
+	}
+	return Setup(exe, dir, env)
+}

@@ -1,0 +1,24 @@
+// Command python is the runtime image of the python kinds (python3 on the image's PATH): it serves one action over HTTP, as
+// docs/runtime-protocol.md describes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/runtimes/python/launcher"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := actionloop.Main(ctx, actionloop.MainOptions{Launcher: launcher.ForImage, Environ: os.Environ()})
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,183 @@
+package kubetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+)
+
+// harness is the cluster every test of the package shares; nil when
+// KWHISK_KUBE_BIN is not set.
+var env *harness
+
+type harness struct {
+	dir     string
+	root    string // the repository
+	cluster *cluster
+	admin   *rest.Config
+	gateway *rest.Config // the gateway's service account
+	serving servingclient.Interface
+	core    kubernetes.Interface
+	knative *fakeKnative
+	kwhisk  string // gateway binary
+
+	// runtimes maps the kinds of the runtime mains that exist (nodejs:20,
+	// python:3.11 …) to their images; missing lists the mains absent.
+	runtimes map[string]string
+	missing  []string
+}
+
+// actionsNamespace is the namespace of action Services in config/.
+const actionsNamespace = "kwhisk-actions"
+
+// fakeKind is the kind the gateway tests run on the fake runtime.
+const fakeKind = "fake:1"
+
+// families are the runtime mains the harness builds when present, with
+// the kind each image is registered for.
+var families = []struct{ family, kind string }{{"nodejs", "nodejs:20"}, {"python", "python:3.11"}}
+
+func TestMain(m *testing.M) {
+	bin := os.Getenv("KWHISK_KUBE_BIN")
+	if bin == "" {
+		os.Exit(m.Run())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := setup(ctx, bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kube harness:", err)
+		if h != nil {
+			h.teardown(cancel)
+		}
+		os.Exit(1)
+	}
+	env = h
+	code := m.Run()
+	h.teardown(cancel)
+	os.Exit(code)
+}
+
+func setup(ctx context.Context, bin string) (*harness, error) {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "kwhisk-kube-")
+	if err != nil {
+		return nil, err
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return nil, err
+	}
+	h := &harness{dir: dir, root: root, runtimes: map[string]string{}}
+	if h.cluster, err = startCluster(ctx, bin, dir); err != nil {
+		return h, err
+	}
+	h.admin, h.gateway = h.cluster.config(adminToken), h.cluster.config(gatewayToken)
+	if h.serving, err = servingclient.NewForConfig(h.admin); err != nil {
+		return h, err
+	}
+	if h.core, err = kubernetes.NewForConfig(h.admin); err != nil {
+		return h, err
+	}
+	fmt.Fprintf(os.Stderr, "kube harness: API server ready in %s (state in %s)\n", time.Since(start).Round(time.Millisecond), dir)
+
+	if err := h.install(ctx); err != nil {
+		return h, err
+	}
+	binaries, err := h.build(ctx)
+	if err != nil {
+		return h, err
+	}
+	h.knative = newFakeKnative(h.serving, binaries, dir)
+	go h.knative.run(ctx)
+	fmt.Fprintf(os.Stderr, "kube harness: ready in %s; runtime mains missing: %v\n", time.Since(start).Round(time.Millisecond), h.missing)
+	return h, nil
+}
+
+// install applies Knative Serving's CRDs from its module, the Trigger
+// stand-in, and config/.
+func (h *harness) install(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "knative.dev/serving").Output()
+	if err != nil {
+		return fmt.Errorf("find knative.dev/serving: %w", err)
+	}
+	crds, err := readYAMLDir(filepath.Join(strings.TrimSpace(string(out)), "config", "core", "300-resources"))
+	if err != nil {
+		return err
+	}
+	trig, err := readYAMLDir("testdata")
+	if err != nil {
+		return err
+	}
+	crds = append(crds, trig...)
+	a, err := newApplier(h.admin)
+	if err != nil {
+		return err
+	}
+	if err := a.apply(ctx, crds); err != nil {
+		return err
+	}
+	if err := a.waitEstablished(ctx, crds); err != nil {
+		return err
+	}
+	cfg, err := readYAMLDir(filepath.Join(h.root, "config"))
+	if err != nil {
+		return err
+	}
+	return a.apply(ctx, cfg)
+}
+
+// build compiles the gateway and the runtime mains that exist; it maps
+// each runtime's image to its binary.
+func (h *harness) build(ctx context.Context) (map[string]string, error) {
+	bins := filepath.Join(h.dir, "bin")
+	h.kwhisk = filepath.Join(bins, "kwhisk")
+	targets := [][2]string{{h.kwhisk, "./cmd/kwhisk"}}
+	binaries := map[string]string{}
+	for _, f := range families {
+		if _, err := os.Stat(filepath.Join(h.root, "runtimes", f.family, "main.go")); err != nil {
+			h.missing = append(h.missing, "runtimes/"+f.family)
+			continue
+		}
+		image := "kwhisk.test/runtime-" + f.family
+		out := filepath.Join(bins, "runtime-"+f.family)
+		targets = append(targets, [2]string{out, "./runtimes/" + f.family})
+		binaries[image] = out
+		h.runtimes[f.kind] = image
+	}
+	for _, t := range targets {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", t[0], t[1])
+		cmd.Dir = h.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build %s: %w\n%s", t[1], err, out)
+		}
+	}
+	return binaries, nil
+}
+
+func (h *harness) teardown(cancel context.CancelFunc) {
+	cancel()
+	if h.cluster != nil {
+		h.cluster.stop()
+	}
+	if os.Getenv("KWHISK_KUBE_KEEP") == "" {
+		_ = os.RemoveAll(h.dir)
+	}
+}
+
+// need returns the harness, or skips the test without one.
+func need(t *testing.T) *harness {
+	t.Helper()
+	if env == nil {
+		t.Skip("no API server: set KWHISK_KUBE_BIN (make test-kube builds and sets it)")
+	}
+	return env
+}

@@ -1,0 +1,477 @@
+package kubetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+
+	"github.com/kwhisk/kwhisk/pkg/eventing"
+	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/platform/knative"
+	"github.com/kwhisk/kwhisk/pkg/platform/platformtest"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// brokenKind runs on an image the fake Knative cannot pull.
+const brokenKind = "broken:1"
+
+// memActions is an in-memory action store.
+type memActions struct {
+	mu sync.Mutex
+	m  map[string]*whisk.Action
+}
+
+func (s *memActions) put(a *whisk.Action) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*whisk.Action{}
+	}
+	s.m[a.Path().String()] = a
+}
+
+func (s *memActions) GetAction(_ context.Context, p whisk.EntityPath) (*whisk.Action, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.m[p.String()]; a != nil {
+		return a, nil
+	}
+	return nil, whisk.NotFound()
+}
+
+func (s *memActions) ListActions(context.Context) ([]*whisk.Action, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*whisk.Action
+	for _, a := range s.m {
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// newPlatform starts a knative platform as the gateway's service account,
+// with a code route on loopback standing in for the gateway's.
+func newPlatform(t *testing.T, h *harness, images map[string]string, actions *memActions) *knative.Platform {
+	t.Helper()
+	return newPlatformWith(t, h.gateway, images, actions)
+}
+
+func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, actions *memActions) *knative.Platform {
+	t.Helper()
+	serving, err := servingclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	var p *knative.Platform
+	code := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		digest, _ := strings.CutPrefix(r.URL.Path, "/api/v1/code/")
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		c, err := p.Code(r.Context(), digest, token)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write([]byte(c))
+	}))
+	t.Cleanup(code.Close)
+	opts := knative.Options{
+		Serving: serving, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
+		CodeKey: key, ReadyTimeout: time.Minute, Logf: t.Logf,
+	}
+	if actions != nil {
+		opts.Actions = actions
+	}
+	p, err = knative.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p
+}
+
+var seq atomic.Int64
+
+// fakeAction is a fresh action of the fake kind, stored in actions.
+func fakeAction(t *testing.T, actions *memActions, code string) (*whisk.Action, *platform.Action) {
+	t.Helper()
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())) + "-" + itoa(seq.Add(1))
+	a := &whisk.Action{
+		Namespace: "guest", Name: name, Exec: whisk.Exec{Kind: fakeKind, Code: &code}, Version: whisk.DefaultVersion,
+		Limits: whisk.DefaultBounds.Defaults(), Updated: time.Now().UnixMilli(),
+	}
+	if actions != nil {
+		actions.put(a)
+	}
+	return a, knative.FromWhisk(a)
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func run(t *testing.T, p platform.Platform, a *platform.Action, value string) *platform.Result {
+	t.Helper()
+	res, err := p.Run(context.Background(), a, &platform.RunRequest{
+		Value: json.RawMessage(value), Namespace: "guest", ActivationID: whisk.NewActivationID(),
+		TransactionID: "tid", Deadline: time.Now().Add(time.Duration(a.Limits.Timeout) * time.Millisecond),
+	})
+	if err != nil {
+		t.Fatalf("Run(%s@%s): %v", a.Path, a.Version, err)
+	}
+	return res
+}
+
+// resultOf decodes a fake runtime's result.
+func resultOf(t *testing.T, res *platform.Result) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(res.Response.Result, &m); err != nil || res.Response.StatusCode != whisk.StatusSuccess {
+		t.Fatalf("status %d, result %s (%v)", res.Response.StatusCode, res.Response.Result, err)
+	}
+	return m
+}
+
+func TestConformance(t *testing.T) {
+	h := need(t)
+	if len(h.runtimes) == 0 {
+		t.Skipf("no runtime mains to run (missing: %v)", h.missing)
+	}
+	if len(h.missing) > 0 {
+		t.Logf("runtime mains missing, their kinds untested: %v", h.missing)
+	}
+	platformtest.Run(t, func(t *testing.T) platform.Platform { return newPlatform(t, h, h.runtimes, nil) })
+}
+
+func TestRunColdThenWarm(t *testing.T) {
+	h := need(t)
+	actions := &memActions{}
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
+	_, a := fakeAction(t, actions, "small code")
+
+	first := run(t, p, a, `{"n":1}`)
+	got := resultOf(t, first)
+	if !first.Cold || first.InitTime <= 0 || got["fetched"] != false || got["runVersion"] != "0.0.1" {
+		t.Errorf("first run: Cold %v InitTime %v result %v; want a cold start with inline code", first.Cold, first.InitTime, got)
+	}
+	if len(first.Logs) != 1 || !strings.Contains(first.Logs[0], " stdout: fake run ") {
+		t.Errorf("logs %q, want the runtime's line", first.Logs)
+	}
+	second := run(t, p, a, `{"n":2}`)
+	if second.Cold || second.InitTime != 0 || resultOf(t, second)["value"].(map[string]any)["n"] != 2.0 {
+		t.Errorf("second run: Cold %v InitTime %v; want warm", second.Cold, second.InitTime)
+	}
+
+	svc, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(), knative.ServiceName(a.Path), metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("Service of the action: %v", err)
+	}
+	want := map[string]string{
+		knative.LabelManagedBy: knative.ManagedBy, knative.LabelNamespace: "guest", knative.LabelAction: a.Path.Name,
+		knative.LabelVisibility: knative.VisibilityCluster,
+	}
+	if diff := cmp.Diff(want, svc.Labels); diff != "" {
+		t.Errorf("Service labels (-want, +got):\n%s", diff)
+	}
+	if svc.Annotations[knative.AnnotationPath] != "/guest/"+a.Path.Name {
+		t.Errorf("path annotation %q", svc.Annotations[knative.AnnotationPath])
+	}
+	if _, err := h.serving.ServingV1().Revisions(actionsNamespace).Get(context.Background(), svc.Spec.Template.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("revision %s: %v", svc.Spec.Template.Name, err)
+	}
+}
+
+func TestVersionsRunOnTheirOwnRevision(t *testing.T) {
+	h := need(t)
+	actions := &memActions{}
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
+	stored, v1 := fakeAction(t, actions, "version one")
+	run(t, p, v1, `{}`)
+
+	two := "version two, longer"
+	stored2 := *stored
+	stored2.Exec.Code, stored2.Version, stored2.Updated = &two, stored.Version.Bump(), stored.Updated+1
+	actions.put(&stored2)
+	v2 := knative.FromWhisk(&stored2)
+	res := run(t, p, v2, `{}`)
+	if got := resultOf(t, res); !res.Cold || got["version"] != "0.0.2" || got["codeBytes"] != float64(len(two)) {
+		t.Errorf("v2 run: Cold %v result %v; want a cold start of 0.0.2", res.Cold, got)
+	}
+
+	// An activation of v1 still in flight after the update runs v1.
+	res = run(t, p, v1, `{}`)
+	if got := resultOf(t, res); got["version"] != "0.0.1" || got["codeBytes"] != float64(len("version one")) {
+		t.Errorf("v1 run after the update: result %v; want version 0.0.1's revision", got)
+	}
+	svc, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(), knative.ServiceName(v1.Path), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, tt := range svc.Spec.Traffic {
+		if tt.Tag != "" {
+			tags = append(tags, tt.RevisionName)
+		}
+	}
+	if len(tags) != 2 || svc.Spec.Template.Annotations[knative.AnnotationVersion] != "0.0.2" {
+		t.Errorf("template version %s, tagged revisions %v; want 0.0.2 and both revisions tagged",
+			svc.Spec.Template.Annotations[knative.AnnotationVersion], tags)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	h := need(t)
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
+	_, a := fakeAction(t, nil, "code")
+	run(t, p, a, `{}`)
+	if err := p.Remove(context.Background(), a.Path); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	_, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(), knative.ServiceName(a.Path), metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("Service after Remove: %v, want not found", err)
+	}
+	if err := p.Remove(context.Background(), a.Path); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+	if res := run(t, p, a, `{}`); !res.Cold {
+		t.Error("run after Remove was warm")
+	}
+}
+
+func TestLargeCodeIsFetched(t *testing.T) {
+	h := need(t)
+	actions := &memActions{}
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
+	big := strings.Repeat("x", knative.DefaultInlineCodeLimit+1)
+	stored, a := fakeAction(t, actions, big)
+	got := resultOf(t, run(t, p, a, `{}`))
+	if got["fetched"] != true || got["codeBytes"] != float64(len(big)) {
+		t.Errorf("result %v; want the code fetched from the gateway", got)
+	}
+	svc, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(), knative.ServiceName(a.Path), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(svc.Spec.Template.Spec.Containers[0].Env[0].Value); n > 4096 {
+		t.Errorf("%s is %d bytes: the code went inline", knative.EnvAction, n)
+	}
+
+	// Code replaced under the same digest's token is not served: the
+	// runtime's init fails rather than running other code.
+	other := strings.Repeat("y", len(big))
+	stored.Exec.Code = &other
+	_, b := fakeAction(t, nil, big)
+	b.Path = a.Path
+	b.Key += "-again"
+	b.Version = "0.0.9"
+	res := run(t, p, b, `{}`)
+	if res.Response.StatusCode != whisk.StatusDeveloperError || !strings.Contains(string(res.Response.Result), "404") {
+		t.Errorf("run with code changed since: %d %s; want a developer error from the failed fetch", res.Response.StatusCode, res.Response.Result)
+	}
+}
+
+func TestRevisionFailure(t *testing.T) {
+	h := need(t)
+	p := newPlatform(t, h, map[string]string{brokenKind: unpullableImage}, nil)
+	_, a := fakeAction(t, nil, "code")
+	a.Kind = brokenKind
+	res := run(t, p, a, `{}`)
+	if res.Response.StatusCode != whisk.StatusDeveloperError || !strings.Contains(string(res.Response.Result), "Unable to fetch image") {
+		t.Errorf("result %d %s; want a developer error naming the image failure", res.Response.StatusCode, res.Response.Result)
+	}
+}
+
+func TestUnsupportedKind(t *testing.T) {
+	h := need(t)
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
+	_, a := fakeAction(t, nil, "code")
+	a.Kind = "cobol:85"
+	res := run(t, p, a, `{}`)
+	if res.Response.StatusCode != whisk.StatusDeveloperError || !strings.Contains(string(res.Response.Result), "cobol:85") {
+		t.Errorf("result %d %s; want a developer error naming the kind", res.Response.StatusCode, res.Response.Result)
+	}
+}
+
+func TestAPIServerUnreachable(t *testing.T) {
+	h := need(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(h.gateway)
+	cfg.Host = "https://" + ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	p := newPlatformWith(t, cfg, map[string]string{fakeKind: fakeImage}, nil)
+	_, a := fakeAction(t, nil, "code")
+	start := time.Now()
+	_, err = p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(`{}`), Deadline: time.Now().Add(time.Minute)})
+	if !whisk.IsKind(err, whisk.KindUnavailable) || !strings.Contains(err.Error(), kube.MsgUnreachable) {
+		t.Errorf("Run = %v, want KindUnavailable (503) saying %q", err, kube.MsgUnreachable)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("Run took %s to fail", d)
+	}
+	if err := p.Remove(context.Background(), a.Path); !whisk.IsKind(err, whisk.KindUnavailable) {
+		t.Errorf("Remove = %v, want KindUnavailable", err)
+	}
+}
+
+func TestGatewayRBAC(t *testing.T) {
+	h := need(t)
+	core, err := kubernetes.NewForConfig(h.gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving, err := servingclient.NewForConfig(h.gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		call    func() error
+		allowed bool
+	}{
+		{"list Services in the actions namespace", func() error {
+			_, err := serving.ServingV1().Services(actionsNamespace).List(ctx, metav1.ListOptions{})
+			return err
+		}, true},
+		{"get a Revision", func() error {
+			_, err := serving.ServingV1().Revisions(actionsNamespace).Get(ctx, "none", metav1.GetOptions{})
+			return err
+		}, true},
+		{"list Services elsewhere", func() error {
+			_, err := serving.ServingV1().Services("default").List(ctx, metav1.ListOptions{})
+			return err
+		}, false},
+		{"list Revisions", func() error {
+			_, err := serving.ServingV1().Revisions(actionsNamespace).List(ctx, metav1.ListOptions{})
+			return err
+		}, false},
+		{"read secrets", func() error {
+			_, err := core.CoreV1().Secrets(actionsNamespace).List(ctx, metav1.ListOptions{})
+			return err
+		}, false},
+		{"list pods", func() error {
+			_, err := core.CoreV1().Pods(actionsNamespace).List(ctx, metav1.ListOptions{})
+			return err
+		}, false},
+		{"create Services in the gateway's own namespace", func() error {
+			_, err := serving.ServingV1().Services("kwhisk").Create(ctx, &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+			return err
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			if forbidden := apierrors.IsForbidden(err); forbidden == tc.allowed {
+				t.Errorf("error %v; want allowed = %v", err, tc.allowed)
+			}
+		})
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	h := need(t)
+	actions := &memActions{}
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
+	ctx := context.Background()
+	stored, a := fakeAction(t, actions, "kept")
+	sequence := &whisk.Action{Namespace: "guest", Name: "seq-" + stored.Name, Exec: whisk.Exec{Kind: whisk.KindSequence}}
+	actions.put(sequence)
+
+	// An orphan: a Service of ours whose action is not stored.
+	_, orphan := fakeAction(t, nil, "orphan")
+	orphanSvc := knative.MakeService(orphan, knative.BuildOptions{Namespace: actionsNamespace, Image: fakeImage})
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Create(ctx, orphanSvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Not ours: no managed-by label.
+	foreign := orphanSvc.DeepCopy()
+	foreign.Name, foreign.Labels = "foreign-"+itoa(seq.Add(1)), nil
+	foreign.Spec.Template.Name = foreign.Name + "-v1"
+	foreign.Spec.Traffic = nil
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.Reconcile(ctx); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Get(ctx, orphanSvc.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("orphan Service: %v, want deleted", err)
+	}
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Get(ctx, foreign.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("foreign Service: %v, want untouched", err)
+	}
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Get(ctx, knative.ServiceName(a.Path), metav1.GetOptions{}); err != nil {
+		t.Errorf("stored action's Service: %v, want created", err)
+	}
+	if _, err := h.serving.ServingV1().Services(actionsNamespace).Get(ctx, knative.ServiceName(sequence.Path()), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("sequence's Service: %v, want none", err)
+	}
+	_ = h.serving.ServingV1().Services(actionsNamespace).Delete(ctx, foreign.Name, metav1.DeleteOptions{})
+}
+
+func TestSubscriberTriggers(t *testing.T) {
+	h := need(t)
+	dyn, err := dynamic.NewForConfig(h.gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := eventing.New(dyn, kube.Namespaces{Base: actionsNamespace})
+	ctx := context.Background()
+	path := whisk.EntityPath{Namespace: "guest", Name: "orders"}
+	s := events.Subscription{Trigger: path, Broker: "default", Filters: map[string]string{"type": "order.created"}, URI: "http://kwhisk/api/v1/events/guest/orders"}
+	if err := sub.Subscribe(ctx, s); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	s.Filters["source"] = "/shop"
+	if err := sub.Subscribe(ctx, s); err != nil {
+		t.Fatalf("Subscribe again: %v", err)
+	}
+	admin, err := dynamic.NewForConfig(h.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(ctx, eventing.TriggerName(path), metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("Trigger: %v", err)
+	}
+	want := map[string]any{
+		"broker":     "default",
+		"filter":     map[string]any{"attributes": map[string]any{"type": "order.created", "source": "/shop"}},
+		"subscriber": map[string]any{"uri": s.URI},
+	}
+	if diff := cmp.Diff(want, u.Object["spec"]); diff != "" {
+		t.Errorf("Trigger spec (-want, +got):\n%s", diff)
+	}
+	if err := sub.Unsubscribe(ctx, path); err != nil {
+		t.Fatalf("Unsubscribe: %v", err)
+	}
+	if _, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(ctx, eventing.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("Trigger after Unsubscribe: %v, want not found", err)
+	}
+}
