@@ -2,14 +2,16 @@
 // WskRestBasicTests and WskRestBasicUsageTests): trigger CRUD and the rules
 // map, fire semantics (204 without an active rule; otherwise 202 and a
 // trigger activation with one log entry per linked rule), rule-started
-// activations carrying trigger parameters, payload and __ow_headers, rule
-// CRUD, enable/disable and status across updates, and feeds.
+// activations carrying trigger parameters, payload and __ow_headers and
+// going through the throttled invoke path, rule CRUD, enable/disable and
+// status across updates, and feeds.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import {
-  GUEST_AUTH, HEX32, MSG, assertErrorBody, createAction, kvObject, nextMillisecond, pollActivation, rejectsWith,
-  startGateway, uniqueName, waitForActivations,
+  GUEST_AUTH, HEX32, MSG, assertErrorBody, createAction, kvObject, kwhiskBin, nextMillisecond, pollActivation,
+  rejectsWith, startGateway, uniqueName, waitFor, waitForActivations,
 } from './lib/gateway.mjs';
 
 const TRIGGER_KEYS = ['annotations', 'limits', 'name', 'namespace', 'parameters', 'publish', 'updated', 'version'];
@@ -430,6 +432,40 @@ describe('triggers and rules', { timeout: 120000 }, () => {
     const { __ow_headers: headers, ...result } = rec.response.result;
     assert.deepEqual(result, { tp: 'T', p: 'P' });
     assert.equal(typeof headers, 'object');
+  });
+
+  test('a rule\'s invoke goes through the throttled invoke path', async () => {
+    // A namespace allowed 2 invokes a minute (its own limits, set with
+    // `kwhisk admin namespace limits` before its first request).
+    const key = await gw.createNamespace('throttled');
+    await new Promise((resolve, reject) => {
+      execFile(kwhiskBin(), ['admin', 'namespace', 'limits', 'throttled', '--invocations-per-minute', '2', '--data-dir', gw.dataDir],
+        { timeout: 20000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    });
+    const tow = gw.client(key);
+    await createAction(tow, 'counted', 'echo.js');
+    await tow.triggers.create({ name: 'busy' });
+    await tow.rules.create({ name: 'busy-rule', trigger: 'busy', action: 'counted' });
+    // Use up the minute's invokes, then fire: the rule's invoke is refused.
+    // The calendar minute may turn in between; then go again.
+    const entry = await waitFor(async () => {
+      let admitted = 0;
+      for (;;) {
+        const r = await gw.request('POST', '/api/v1/namespaces/_/actions/counted', { auth: key, body: {} });
+        if (r.status === 429) break;
+        assert.equal(r.status, 202, r.text);
+        admitted += 1;
+        assert.ok(admitted <= 2, 'at most 2 invokes a minute are admitted');
+      }
+      const res = await gw.request('POST', '/api/v1/namespaces/_/triggers/busy', { auth: key, body: {} });
+      assert.equal(res.status, 202, 'a fire is not an invoke');
+      const rec = await pollActivation(tow, res.body.activationId);
+      const e = JSON.parse(rec.logs[0]);
+      return e.success ? undefined : e;
+    }, { timeout: 15000, what: 'a throttled rule invoke' });
+    assert.deepEqual({ ...entry, error: undefined },
+      { statusCode: 1, success: false, rule: 'throttled/busy-rule', action: 'throttled/counted', error: undefined });
+    assert.match(entry.error, /^Too many requests in the last minute \(count: \d+, allowed: 2\)\.$/);
   });
 
   test('feeds: the client-side protocol with an echo feed, and a failing feed leaves no trigger', async () => {
