@@ -1,18 +1,25 @@
 package actionloop_test
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	golauncher "github.com/kwhisk/kwhisk/runtimes/go/launcher"
+	nativelauncher "github.com/kwhisk/kwhisk/runtimes/native/launcher"
 )
 
 func requireInterpreter(tb testing.TB, name string) {
@@ -152,4 +159,128 @@ func benchmarkColdStart(b *testing.B, family, code string) {
 		}
 		b.StartTimer()
 	}
+}
+
+// BenchmarkColdActivation measures a cold activation of a no-op action of
+// each kind: Start (code in place, launcher up, code loaded) and the first
+// Run. Go's binaries come from the compiler's cache, as they do for every
+// instance after the first: "prebuilt" is a zip with an exec, "compiled"
+// source built once before the timed runs. It reports the median.
+func BenchmarkColdActivation(b *testing.B) {
+	kinds := []struct {
+		name, need string
+		setup      func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config)
+	}{
+		{"nodejs", "node", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
+			return launcher("nodejs", work), &actionloop.Config{Code: mustRead("testdata/noop.js")}
+		}},
+		{"python", "python3", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
+			return launcher("python", work), &actionloop.Config{Code: mustRead("testdata/noop.py")}
+		}},
+		{"go-prebuilt", "go", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
+			return goLauncher(b, work), &actionloop.Config{Code: prebuiltZip(b, "testdata/_go/noop.go"), Binary: true}
+		}},
+		{"go-compiled", "go", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
+			return goLauncher(b, work), &actionloop.Config{Code: mustRead("testdata/_go/noop.go")}
+		}},
+		{"native", "sh", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
+			return nativelauncher.Launcher(nil), &actionloop.Config{Code: mustRead("testdata/noop.sh")}
+		}},
+	}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			requireInterpreter(b, k.need)
+			ctx := context.Background()
+			work := b.TempDir()
+			l, base := k.setup(b, work)
+			base.Timeout, base.LogLimit = time.Minute, 10<<20
+			req := &actionloop.Request{Value: json.RawMessage(`{"name":"bench"}`), ActivationID: "0123456789abcdef0123456789abcdef"}
+			n := 0
+			cold := func() time.Duration {
+				n++
+				c := *base
+				c.Dir = filepath.Join(work, strconv.Itoa(n))
+				start := time.Now()
+				inst, failed, err := actionloop.Start(ctx, l, &c)
+				if err != nil || failed != nil {
+					b.Fatal(err, failed)
+				}
+				out, err := inst.Run(ctx, req)
+				took := time.Since(start)
+				if err != nil || out.Response.StatusCode != 0 {
+					b.Fatal(err, out)
+				}
+				if err := inst.Stop(); err != nil {
+					b.Fatal(err)
+				}
+				return took
+			}
+			cold() // fills the caches: the go compiler's, the OS's
+			var times []time.Duration
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				times = append(times, cold())
+				b.StartTimer()
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms-p50")
+			b.ReportMetric(float64(times[len(times)*9/10].Microseconds())/1000, "ms-p90")
+		})
+	}
+}
+
+func goLauncher(b *testing.B, work string) *actionloop.Launcher {
+	goExe, version := goToolchain(b)
+	c := golauncher.NewCompiler(golauncher.Options{
+		Go: goExe, Version: version, CacheDir: filepath.Join(work, "go"), Env: os.Environ(),
+	})
+	return c.Launcher([]string{"PATH=/usr/bin:/bin"})
+}
+
+func goToolchain(tb testing.TB) (string, string) {
+	tb.Helper()
+	goExe, err := exec.LookPath("go")
+	if err != nil {
+		tb.Skip("no go toolchain")
+	}
+	out, err := exec.Command(goExe, "env", "GOVERSION").Output()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return goExe, strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
+}
+
+// prebuiltZip compiles src with the launcher and returns a base64 zip
+// holding the exec.
+func prebuiltZip(tb testing.TB, src string) string {
+	tb.Helper()
+	goExe, version := goToolchain(tb)
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(mustRead(src)), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	o := golauncher.Options{Go: goExe, Version: version, Env: os.Environ()}
+	if err := golauncher.Compile(context.Background(), o, dir, "main"); err != nil {
+		tb.Fatal(err)
+	}
+	exe, err := os.ReadFile(filepath.Join(dir, "exec"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "exec", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err == nil {
+		_, err = w.Write(exe)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }

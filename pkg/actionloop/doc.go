@@ -1,9 +1,10 @@
 // Package actionloop runs OpenWhisk action code in launcher processes: it
 // prepares an instance's code, starts the language launcher, waits for it to
-// load the code, sends it activations one at a time, maps what comes back to
-// OpenWhisk responses and cuts each activation's logs out of the process's
-// stdout and stderr. Local mode embeds it in the gateway; runtime images
-// will serve the same instances over HTTP.
+// load the code, sends it activations (one at a time, or several with the
+// concurrent protocol), maps what comes back to OpenWhisk responses and cuts
+// each activation's logs out of the process's stdout and stderr. Local mode
+// embeds it in the gateway; the runtime images serve the same instances over
+// HTTP (Main, server.go; docs/runtime-protocol.md).
 //
 // It imports only the standard library and pkg/whisk.
 //
@@ -73,4 +74,27 @@
 // An instance runs one activation at a time. After a developer error, a
 // timeout or a lost sentinel it reports itself unusable, and its owner stops
 // it and starts another, as OpenWhisk replaces such containers.
+//
+// # Kinds without a script
+//
+// A Launcher's Prepare hook replaces Unpack: the go kind compiles the code
+// with its launcher (runtimes/go/launcher) or takes a zip's prebuilt exec,
+// caches the binary by code digest and starts it as the launcher. A
+// Skeleton launcher (native code, runtimes/native/launcher) has no process
+// at all: the code must hold an executable "exec", which each activation
+// runs once by OpenWhisk's docker-skeleton convention (the input as the one
+// argument, the last line of stdout as the result, the rest as logs); such
+// an instance is otherwise used like any other.
+//
+// # Concurrency
+//
+// With Config.Concurrency above 1 and a Concurrent launcher (Node.js), the
+// launcher gets __OW_ALLOW_CONCURRENT=true and every line is tagged with a
+// number the gateway picks per activation: "<n> <request>" on stdin,
+// "<n> <result>" on fd 3, and \x1f<n>\x1f before each line of output
+// (sentinels included), so each activation's logs are its own. Run may then
+// be called Capacity times at once. A run past its time limit kills the
+// launcher; the other runs in flight fail as if it had exited. An instance
+// that turned unusable finishes its runs in flight; its owner stops it
+// when they have returned.
 package actionloop

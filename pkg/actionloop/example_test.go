@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	golauncher "github.com/kwhisk/kwhisk/runtimes/go/launcher"
+	nativelauncher "github.com/kwhisk/kwhisk/runtimes/native/launcher"
 )
 
 // A Node.js action: start an instance, run it twice, stop it.
@@ -75,6 +78,73 @@ func Example_python() {
 	// 0 {"greeting":"Hello, Jane!"}
 	// stderr: a line on stderr
 	// stdout: hello Jane
+}
+
+// Native code by the docker-skeleton convention: no launcher, the script
+// runs once per activation.
+func Example_native() {
+	ctx := context.Background()
+	work, _ := os.MkdirTemp("", "actionloop")
+	defer os.RemoveAll(work)
+
+	inst, failed, err := actionloop.Start(ctx, nativelauncher.Launcher([]string{"PATH=/usr/bin:/bin"}), &actionloop.Config{
+		Dir:      filepath.Join(work, "hello"),
+		Code:     mustRead("testdata/hello.sh"),
+		Timeout:  10 * time.Second,
+		LogLimit: 1 << 20,
+	})
+	if err != nil || failed != nil {
+		fmt.Println("start:", err, failed)
+		return
+	}
+	defer inst.Stop()
+	out, err := inst.Run(ctx, &actionloop.Request{Value: json.RawMessage(`{"name":"Jane"}`)})
+	if err != nil {
+		fmt.Println("run:", err)
+		return
+	}
+	fmt.Println(out.Response.StatusCode, string(out.Response.Result))
+	fmt.Println(strings.Join(untimed(out.Logs), "\n"))
+	// Output:
+	// 0 {"greeting":"Hello, Jane!"}
+	// stderr: a line on stderr
+	// stdout: hello Jane
+}
+
+// A Go action, compiled with the launcher at its first init.
+func Example_go() {
+	ctx := context.Background()
+	work, _ := os.MkdirTemp("", "actionloop")
+	defer os.RemoveAll(work)
+
+	goExe, _ := exec.LookPath("go")
+	version, _ := exec.Command(goExe, "env", "GOVERSION").Output()
+	compiler := golauncher.NewCompiler(golauncher.Options{
+		Go: goExe, Version: strings.TrimPrefix(strings.TrimSpace(string(version)), "go"),
+		CacheDir: filepath.Join(work, "cache"), Env: os.Environ(),
+	})
+	inst, failed, err := actionloop.Start(ctx, compiler.Launcher(nil), &actionloop.Config{
+		Dir:      filepath.Join(work, "hello"),
+		Code:     mustRead("testdata/_go/hello.go"),
+		Timeout:  time.Minute,
+		LogLimit: 1 << 20,
+	})
+	if err != nil || failed != nil {
+		fmt.Println("start:", err, failed)
+		return
+	}
+	defer inst.Stop()
+	out, err := inst.Run(ctx, &actionloop.Request{Value: json.RawMessage(`{"name":"Zoë"}`)})
+	if err != nil {
+		fmt.Println("run:", err)
+		return
+	}
+	fmt.Println(out.Response.StatusCode, string(out.Response.Result))
+	fmt.Println(strings.Join(untimed(out.Logs), "\n"))
+	// Output:
+	// 0 {"greeting":"Hello, Zoë!"}
+	// stderr: a line on stderr
+	// stdout: hello Zoë
 }
 
 // An object with an error field is an application error and keeps only that

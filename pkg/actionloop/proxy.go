@@ -45,7 +45,7 @@ func (p *proxy) init(ctx context.Context, a *ActionEnv, cfg *Config, start time.
 	giveUp := time.Now().Add(proxyPatience)
 	pause := fetchBackoff
 	for {
-		status, answer, err := p.post(ictx, "/init", body)
+		status, answer, _, err := p.post(ictx, "/init", body)
 		switch {
 		case err == nil && status == http.StatusOK:
 			return nil
@@ -99,13 +99,14 @@ func (p *proxy) run(ctx context.Context, body *runBody, cfg *Config) envelope {
 	if err == nil {
 		var status int
 		var answer []byte
-		status, answer, err = p.post(rctx, "/run", req)
+		var n int
+		status, answer, n, err = p.post(rctx, "/run", req)
 		switch {
 		case err != nil:
 		case status == http.StatusOK:
-			resp = response(answer, len(answer))
+			resp = response(answer, n)
 		default:
-			resp = response(answer, len(answer))
+			resp = response(answer, n)
 			if resp.StatusCode == whisk.StatusApplicationError {
 				resp.StatusCode = whisk.StatusDeveloperError
 			} else if resp.StatusCode == whisk.StatusSuccess {
@@ -123,19 +124,25 @@ func (p *proxy) run(ctx context.Context, body *runBody, cfg *Config) envelope {
 	return envelope{Response: resp, Logs: []string{}, Timeout: timedOut, Start: start.UnixMilli(), End: time.Now().UnixMilli()}
 }
 
-// post sends body to the image's path and returns the status and the
-// first MaxResultBytes+1 bytes of the answer.
-func (p *proxy) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+// post sends body to the image's path and returns the status, the first
+// MaxResultBytes+1 bytes of the answer and its length.
+func (p *proxy) post(ctx context.Context, path string, body []byte) (int, []byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResultBytes+1))
-	return resp.StatusCode, b, err
+	n := int64(len(b))
+	if err == nil && n > MaxResultBytes {
+		var rest int64
+		rest, err = io.Copy(io.Discard, resp.Body)
+		n += rest
+	}
+	return resp.StatusCode, b, int(n), err
 }

@@ -127,7 +127,27 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 var guestAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(auth.WellKnown[0].UUID+":"+auth.WellKnown[0].Key))
 
+// unthrottled are limits no test reaches: the tests invoke and fire far
+// more often than OpenWhisk's defaults allow (throttle_test.go covers the
+// throttles).
+var unthrottled = func() whisk.Throttles {
+	n := 1 << 30
+	return whisk.Throttles{InvocationsPerMinute: &n, ConcurrentInvocations: &n, FiresPerMinute: &n}
+}()
+
 func newHarness(t testing.TB) *harness {
+	return newHarnessWith(t, harnessOptions{throttles: unthrottled, run: echoRun, blockingWait: 150 * time.Millisecond})
+}
+
+// harnessOptions vary the harness: the gateway's default throttles, the
+// fake runner's function and the blocking wait.
+type harnessOptions struct {
+	throttles    whisk.Throttles
+	run          func(a *platform.Action, req *platform.RunRequest) *platform.Result
+	blockingWait time.Duration
+}
+
+func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kwhisk.db"), sqlite.Options{})
 	if err != nil {
@@ -138,8 +158,8 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: echoRun}}, controller.Options{
-		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: 150 * time.Millisecond, Clock: clock,
+	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: o.run}}, controller.Options{
+		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)

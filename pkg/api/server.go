@@ -82,7 +82,7 @@ type Deps struct {
 	Activations ActivationReader
 	Events      EventIngress // nil: no CloudEvents ingress
 	Runtimes    Runtimes
-	Code        CodeSource // nil: no code route (local mode)
+	Code        CodeSource      // nil: no code route (local mode)
 	Throttles   whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.
 	Logf func(format string, args ...any)

@@ -54,6 +54,10 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, fmt.Errorf("knative serving client: %w", err)
 	}
+	watch, err := servingclient.NewForConfig(kube.WatchConfig(rc))
+	if err != nil {
+		return nil, fmt.Errorf("knative serving client: %w", err)
+	}
 	core, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -72,7 +76,7 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	}
 	namespaces := kube.Namespaces{Base: cfg.KubeNamespace, PerNamespace: cfg.NamespacePerOWNamespace}
 	p, err := knative.New(knative.Options{
-		Serving: serving, Kube: core, Namespaces: namespaces, Images: images, APIHost: cfg.APIHost,
+		Serving: serving, Watch: watch, Kube: core, Namespaces: namespaces, Images: images, APIHost: cfg.APIHost,
 		Annotations: cfg.Annotations, Actions: storeActions{st}, CodeKey: key, Logf: logf,
 	})
 	if err != nil {

@@ -55,8 +55,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		plat = kn.platform
 	} else {
 		lp, err := local.New(local.Options{
-			WorkDir: filepath.Join(cfg.DataDir, "runtimes"),
-			APIHost: cfg.APIHost,
+			WorkDir:               filepath.Join(cfg.DataDir, "runtimes"),
+			APIHost:               cfg.APIHost,
+			IdleTimeout:           cfg.IdleTimeout,
+			MaxInstances:          cfg.MaxInstances,
+			MaxInstancesPerAction: cfg.MaxActionInstances,
+			StemCells:             cfg.StemCells,
+			Logf:                  logger.Printf,
 		})
 		if err != nil {
 			return fmt.Errorf("start local platform: %w", err)
@@ -77,7 +82,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	ctrl := controller.New(kn.wrap(st), plat, controller.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
-		Subscriber: kn.subscriberOrNil(),
+		Subscriber: kn.subscriberOrNil(), Throttles: cfg.Throttles,
 	})
 	kn.attach(ctrl)
 	if err := ctrl.Install(ctx); err != nil {

@@ -13,7 +13,8 @@ import (
 const RequestTimeout = 15 * time.Second
 
 // Config returns the client configuration from the kubeconfig file at
-// path, or the in-cluster service account when path is "".
+// path, or the in-cluster service account when path is "". Its requests
+// time out after RequestTimeout; watches need WatchConfig.
 func Config(path string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
@@ -34,4 +35,12 @@ func Config(path string) (*rest.Config, error) {
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "kwhisk"
 	return cfg, nil
+}
+
+// WatchConfig is cfg without the request timeout, for watches, which
+// stream for as long as they last.
+func WatchConfig(cfg *rest.Config) *rest.Config {
+	w := rest.CopyConfig(cfg)
+	w.Timeout = 0
+	return w
 }

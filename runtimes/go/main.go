@@ -1,4 +1,5 @@
-// Command go is the runtime image of the go kinds (a Go toolchain in the image): it serves one action over HTTP, as
+// Command go is the runtime image of the go kinds, the image holding a Go
+// toolchain: it serves one action over HTTP as
 // docs/runtime-protocol.md describes.
 package main
 

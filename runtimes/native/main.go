@@ -1,4 +1,5 @@
-// Command native is the runtime image of native code and the blackbox proxy (kind blackbox): it serves one action over HTTP, as
+// Command native is the runtime image of native code (kind blackbox) and
+// the proxy in front of blackbox images: it serves one action over HTTP as
 // docs/runtime-protocol.md describes.
 package main
 

@@ -1,4 +1,5 @@
-// Command nodejs is the runtime image of the nodejs kinds (Node.js on the image's PATH): it serves one action over HTTP, as
+// Command nodejs is the runtime image of the nodejs kinds, Node.js being
+// on the image's PATH: it serves one action over HTTP as
 // docs/runtime-protocol.md describes.
 package main
 

@@ -1,4 +1,5 @@
-// Command python is the runtime image of the python kinds (python3 on the image's PATH): it serves one action over HTTP, as
+// Command python is the runtime image of the python kinds, python3 being
+// on the image's PATH: it serves one action over HTTP as
 // docs/runtime-protocol.md describes.
 package main
 

@@ -58,7 +58,11 @@ func startGateway(b *testing.B) *gateway {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctrl := controller.New(st, plat, controller.Options{Tokens: events.NewTokens([]byte("bench-secret-0123456789")), APIHost: "http://" + ln.Addr().String()})
+	unlimited := 1 << 30 // the benchmark invokes far more than OpenWhisk's 60 a minute
+	ctrl := controller.New(st, plat, controller.Options{
+		Tokens: events.NewTokens([]byte("bench-secret-0123456789")), APIHost: "http://" + ln.Addr().String(),
+		Throttles: whisk.Throttles{InvocationsPerMinute: &unlimited, ConcurrentInvocations: &unlimited, FiresPerMinute: &unlimited},
+	})
 	srv := &http.Server{Handler: ctrl.API}
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() {

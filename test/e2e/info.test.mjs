@@ -12,7 +12,7 @@ describe('info, auth and transport', { timeout: 60000 }, () => {
   let gw;
   let ow;
   before(async () => {
-    gw = await startGateway();
+    gw = await startGateway({ openwhiskLimits: true }); // the limits test expects OpenWhisk's defaults
     ow = gw.client();
   });
   after(async () => {

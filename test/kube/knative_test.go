@@ -48,6 +48,7 @@ const (
 type fakeKnative struct {
 	serving  servingclient.Interface
 	binaries map[string]string // image → runtime main binary
+	goenv    map[string]string // go env of the test, for the go runtime
 	dir      string
 	logf     func(string, ...any)
 
@@ -56,9 +57,9 @@ type fakeKnative struct {
 	owners   map[string][]string // namespace/service → its revisions' keys
 }
 
-func newFakeKnative(serving servingclient.Interface, binaries map[string]string, dir string) *fakeKnative {
+func newFakeKnative(serving servingclient.Interface, binaries, goenv map[string]string, dir string) *fakeKnative {
 	return &fakeKnative{
-		serving: serving, binaries: binaries, dir: dir, logf: log.New(os.Stderr, "fake-knative: ", log.Lmicroseconds).Printf,
+		serving: serving, binaries: binaries, goenv: goenv, dir: dir, logf: log.New(os.Stderr, "fake-knative: ", log.Lmicroseconds).Printf,
 		backends: map[string]*backend{}, owners: map[string][]string{},
 	}
 }
@@ -68,7 +69,7 @@ func newFakeKnative(serving servingclient.Interface, binaries map[string]string,
 func (k *fakeKnative) run(ctx context.Context) {
 	services := k.serving.ServingV1().Services(metav1.NamespaceAll)
 	inf := cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) { return services.List(ctx, o) },
+		ListFunc:  func(o metav1.ListOptions) (runtime.Object, error) { return services.List(ctx, o) },
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) { return services.Watch(ctx, o) },
 	}, &servingv1.Service{}, 0, cache.Indexers{})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -161,7 +162,7 @@ func (k *fakeKnative) sync(ctx context.Context, in *servingv1.Service) {
 		})
 	}
 	if _, err := k.serving.ServingV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil &&
-		!apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		!apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && ctx.Err() == nil {
 		k.logf("status of %s: %v", svcKey, err)
 	}
 }
@@ -257,7 +258,7 @@ func (k *fakeKnative) deleted(ctx context.Context, svc *servingv1.Service) {
 	k.mu.Unlock()
 	err := k.serving.ServingV1().Revisions(svc.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{},
 		metav1.ListOptions{LabelSelector: "serving.knative.dev/service=" + svc.Name})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		k.logf("delete revisions of %s: %v", svcKey, err)
 	}
 }
@@ -298,7 +299,9 @@ func (k *fakeKnative) newBackend(rev string, spec servingv1.RevisionSpec) (*back
 		env[e.Name] = e.Value
 	}
 	for _, c := range spec.Containers {
-		if c.Image == unpullableImage {
+		// A docker action's own image cannot run here: it fails as an
+		// image that cannot be pulled does.
+		if c.Image == unpullableImage || (c.Name != runtime.Name && k.binaries[c.Image] == "") {
 			b.failure = "Unable to fetch image " + strconv.Quote(c.Image) + ": not found"
 		}
 	}
@@ -397,8 +400,13 @@ func (k *fakeKnative) startProcess(rev, bin string, env map[string]string) (*ins
 	cmd.Dir = home
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "LANG=C.UTF-8", "PORT=" + strconv.Itoa(port),
 		"K_REVISION=" + rev}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	// The go runtime's image comes with a warm build cache; here that is
+	// the test's own.
+	for name, v := range k.goenv {
+		cmd.Env = append(cmd.Env, name+"="+v)
+	}
+	for name, v := range env {
+		cmd.Env = append(cmd.Env, name+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,7 +45,9 @@ const fakeKind = "fake:1"
 
 // families are the runtime mains the harness builds when present, with
 // the kind each image is registered for.
-var families = []struct{ family, kind string }{{"nodejs", "nodejs:20"}, {"python", "python:3.11"}}
+var families = []struct{ family, kind string }{
+	{"nodejs", "nodejs:20"}, {"python", "python:3.11"}, {"go", "go:1.26"}, {"native", "blackbox"},
+}
 
 func TestMain(m *testing.M) {
 	bin := os.Getenv("KWHISK_KUBE_BIN")
@@ -96,7 +99,15 @@ func setup(ctx context.Context, bin string) (*harness, error) {
 	if err != nil {
 		return h, err
 	}
-	h.knative = newFakeKnative(h.serving, binaries, dir)
+	out, err := exec.CommandContext(ctx, "go", "env", "-json", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN").Output()
+	if err != nil {
+		return h, fmt.Errorf("go env: %w", err)
+	}
+	goenv := map[string]string{}
+	if err := json.Unmarshal(out, &goenv); err != nil {
+		return h, fmt.Errorf("go env: %w", err)
+	}
+	h.knative = newFakeKnative(h.serving, binaries, goenv, dir)
 	go h.knative.run(ctx)
 	fmt.Fprintf(os.Stderr, "kube harness: ready in %s; runtime mains missing: %v\n", time.Since(start).Round(time.Millisecond), h.missing)
 	return h, nil

@@ -81,6 +81,10 @@ func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, a
 	if err != nil {
 		t.Fatal(err)
 	}
+	watch, err := servingclient.NewForConfig(kube.WatchConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	var p *knative.Platform
@@ -96,7 +100,7 @@ func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, a
 	}))
 	t.Cleanup(code.Close)
 	opts := knative.Options{
-		Serving: serving, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
+		Serving: serving, Watch: watch, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
 		CodeKey: key, ReadyTimeout: time.Minute, Logf: t.Logf,
 	}
 	if actions != nil {
@@ -161,7 +165,31 @@ func TestConformance(t *testing.T) {
 	if len(h.missing) > 0 {
 		t.Logf("runtime mains missing, their kinds untested: %v", h.missing)
 	}
-	platformtest.Run(t, func(t *testing.T) platform.Platform { return newPlatform(t, h, h.runtimes, nil) })
+	platformtest.Run(t, func(t *testing.T) platform.Platform {
+		actions := &memActions{}
+		return storing{newPlatform(t, h, h.runtimes, actions), actions}
+	})
+}
+
+// storing stores each action it runs, as the gateway runs only stored
+// actions: runtimes fetch large code from the store through the code
+// route.
+type storing struct {
+	*knative.Platform
+	actions *memActions
+}
+
+func (s storing) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+	v, err := whisk.ParseSemVer(a.Version)
+	if err != nil {
+		return nil, err
+	}
+	code := a.Code
+	s.actions.put(&whisk.Action{
+		Namespace: a.Path.Parent(), Name: a.Path.Name, Version: v, Limits: a.Limits,
+		Exec: whisk.Exec{Kind: a.Kind, Code: &code, Binary: a.Binary, Main: a.Main, Image: a.Image},
+	})
+	return s.Platform.Run(ctx, a, req)
 }
 
 func TestRunColdThenWarm(t *testing.T) {
@@ -240,6 +268,26 @@ func TestVersionsRunOnTheirOwnRevision(t *testing.T) {
 	}
 }
 
+func TestRecreatedActionReplacesStaleService(t *testing.T) {
+	h := need(t)
+	actions := &memActions{}
+	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
+	stored, _ := fakeAction(t, actions, "third version")
+	stored.Version = whisk.SemVer{Patch: 3}
+	actions.put(stored)
+	run(t, p, knative.FromWhisk(stored), `{}`)
+
+	// Deleted and created again while its Service stayed (the API server
+	// was down, say): version numbers start over, and the new 0.0.1 wins.
+	again := *stored
+	code := "first version of the new action"
+	again.Exec.Code, again.Version, again.Updated = &code, whisk.DefaultVersion, stored.Updated+1
+	actions.put(&again)
+	if got := resultOf(t, run(t, p, knative.FromWhisk(&again), `{}`)); got["version"] != "0.0.1" || got["codeBytes"] != float64(len(code)) {
+		t.Errorf("result %v; want the re-created action's 0.0.1", got)
+	}
+}
+
 func TestRemove(t *testing.T) {
 	h := need(t)
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
@@ -281,7 +329,7 @@ func TestLargeCodeIsFetched(t *testing.T) {
 	// Code replaced under the same digest's token is not served: the
 	// runtime's init fails rather than running other code.
 	other := strings.Repeat("y", len(big))
-	stored.Exec.Code = &other
+	stored.Exec.Code, stored.Version = &other, whisk.SemVer{Patch: 9}
 	_, b := fakeAction(t, nil, big)
 	b.Path = a.Path
 	b.Key += "-again"

@@ -59,9 +59,10 @@ type runResponse struct {
 
 // invoke sends the activation to the revision at url, once. Failures
 // before the request was sent are the platform's (an error); the
-// connection lost after it was sent means the action's process died, a
-// developer error as in local mode; the runtime past the time limit and
-// margin is a timeout.
+// connection lost after it was sent, or a 502 from Knative, means the
+// action's container died, a developer error as in local mode; the
+// runtime past the time limit and margin is a timeout. Other statuses
+// than 200 are Knative's own failures (an error).
 func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	body, err := json.Marshal(runRequest{
 		Value: value(req.Value), Namespace: req.Namespace, ActionName: a.Path.FullyQualified(),
@@ -108,7 +109,13 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	default:
 		return nil, fmt.Errorf("send activation to %s: %w", url, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusBadGateway:
+		// Knative's queue-proxy lost the runtime under the request: the
+		// container died (killed for its memory, say).
+		return lost(start, false, MsgRunExited), nil
+	default:
 		return nil, fmt.Errorf("revision at %s answered %s: %.200s", url, resp.Status, raw)
 	}
 	if len(raw) > MaxResponseBytes {

@@ -73,6 +73,15 @@ func TestInvoke(t *testing.T) {
 			Logs:     []string{"stderr: " + MsgLogsIncomplete},
 		},
 	}, {
+		name: "502 from Knative: the container died under the request",
+		handler: func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "upstream connect error", http.StatusBadGateway)
+		},
+		want: &platform.Result{
+			Response: whisk.Response{StatusCode: 2, Result: whisk.ErrorResult(MsgRunExited)},
+			Logs:     []string{"stderr: " + MsgLogsIncomplete},
+		},
+	}, {
 		name: "an error status from Knative is the platform's",
 		handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "overload", http.StatusServiceUnavailable)
@@ -244,6 +253,7 @@ func TestRuntimesOf(t *testing.T) {
 		BlackboxKind: "proxy",
 	})
 	want := []platform.Runtime{
+		{Family: "blackbox", Kind: "blackbox", Image: "proxy", Default: true},
 		{Family: "nodejs", Kind: "nodejs:20", Image: "n20", Default: true},
 		{Family: "nodejs", Kind: "nodejs:22", Image: "n22"},
 		{Family: "python", Kind: "python:3.9", Image: "p39", Default: true},
@@ -252,16 +262,5 @@ func TestRuntimesOf(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("runtimesOf (-want, +got):\n%s", diff)
-	}
-}
-
-func TestOlder(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want bool
-	}{{"0.0.1", "0.0.2", true}, {"0.0.2", "0.0.1", false}, {"0.0.9", "0.1.0", true}, {"1.0.0", "1.0.0", false}, {"x", "0.0.1", false}} {
-		if got := older(tc.a, tc.b); got != tc.want {
-			t.Errorf("older(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
-		}
 	}
 }

@@ -30,8 +30,9 @@ const (
 	DefaultKeepTags     = 2
 )
 
-// BlackboxKind is the key of Options.Images that names the proxy image
-// run beside the user's image of a --docker action.
+// BlackboxKind is the key of Options.Images that names the image of the
+// blackbox kind: it runs native code itself, and is the proxy beside the
+// user's image of a --docker action.
 const BlackboxKind = whisk.KindBlackbox
 
 // Actions is the gateway's action store as the platform reads it: for the
@@ -49,6 +50,10 @@ type Actions interface {
 type Options struct {
 	// Serving is the Knative Serving clientset. Required.
 	Serving servingclient.Interface
+	// Watch is the clientset of the long-running watch of Services: one
+	// without the per-request timeout Serving should have. nil means
+	// Serving.
+	Watch servingclient.Interface
 	// Kube, when set, lets the platform create the Kubernetes namespaces
 	// of per-namespace mode; nil means they must exist.
 	Kube kubernetes.Interface
@@ -129,13 +134,16 @@ func New(o Options) (*Platform, error) {
 			IdleConnTimeout:     90 * time.Second,
 		}
 	}
+	if o.Watch == nil {
+		o.Watch = o.Serving
+	}
 	watchNS := o.Namespaces.Base
 	if o.Namespaces.PerNamespace {
 		watchNS = metav1.NamespaceAll
 	}
 	p := &Platform{
 		o:        o,
-		watch:    newWatcher(o.Serving, watchNS),
+		watch:    newWatcher(o.Watch, watchNS),
 		versions: newVersions(4096),
 		client:   &http.Client{Transport: o.Transport},
 		runtimes: runtimesOf(o.Images),
@@ -151,15 +159,12 @@ func (p *Platform) Start(ctx context.Context) error {
 	return nil
 }
 
-// runtimesOf lists the kinds of images, blackbox excepted, by family; the
-// oldest version of a family is its default, as OpenWhisk's default
-// trails its newest runtime.
+// runtimesOf lists the kinds of images by family; the oldest version of a
+// family is its default, as OpenWhisk's default trails its newest
+// runtime. The blackbox kind runs docker images too (not CodeOnly).
 func runtimesOf(images map[string]string) []platform.Runtime {
 	var rts []platform.Runtime
 	for kind, image := range images {
-		if kind == BlackboxKind {
-			continue
-		}
 		family, _, _ := strings.Cut(kind, ":")
 		rts = append(rts, platform.Runtime{Family: family, Kind: kind, Image: image})
 	}
@@ -200,10 +205,6 @@ func versionLess(a, b string) bool {
 func (p *Platform) Runtimes() []platform.Runtime {
 	return append([]platform.Runtime(nil), p.runtimes...)
 }
-
-// Blackbox reports whether --docker actions can run (a proxy image is
-// configured).
-func (p *Platform) Blackbox() bool { return p.o.Images[BlackboxKind] != "" }
 
 // Run ensures the Service of a's version, waits until its revision is
 // Ready (within ctx and ReadyTimeout), and sends the activation to that
@@ -274,7 +275,7 @@ func (p *Platform) ready(ctx context.Context, v *version, a *platform.Action) (s
 	if url, ok := routable(p.watch.get(v.key()), v); ok {
 		return url, nil, nil
 	}
-	if res, err := p.ensure(ctx, v, a.Version); res != nil || err != nil {
+	if res, err := p.ensure(ctx, v, p.current(ctx, a)); res != nil || err != nil {
 		return "", res, err
 	}
 	timer := time.NewTimer(p.o.ReadyTimeout)
@@ -299,10 +300,27 @@ func (p *Platform) ready(ctx context.Context, v *version, a *platform.Action) (s
 	}
 }
 
-// ensure creates or updates v's Service so its template or a tag is v's
-// revision. Writes that conflict are retried from a fresh read; nothing
-// here reaches user code.
-func (p *Platform) ensure(ctx context.Context, v *version, ver string) (*platform.Result, error) {
+// current reports whether a is the stored version of its action (always,
+// without a store). Versions are not ordered across a delete and
+// re-create, so the store, not the version number, says which is newest.
+func (p *Platform) current(ctx context.Context, a *platform.Action) bool {
+	if p.o.Actions == nil {
+		return true
+	}
+	stored, err := p.o.Actions.GetAction(ctx, a.Path)
+	switch {
+	case whisk.IsKind(err, whisk.KindNotFound):
+		return false
+	case err != nil:
+		return true // the store is unsure; running what was asked is
+	}
+	return stored.Version.String() == a.Version
+}
+
+// ensure creates or updates v's Service so its template (current: v is
+// the stored version) or a tag is v's revision. Writes that conflict are
+// retried from a fresh read; nothing here reaches user code.
+func (p *Platform) ensure(ctx context.Context, v *version, current bool) (*platform.Result, error) {
 	unlock := p.writes.lock(v.key())
 	defer unlock()
 	services := p.o.Serving.ServingV1().Services(v.namespace)
@@ -324,7 +342,7 @@ func (p *Platform) ensure(ctx context.Context, v *version, ver string) (*platfor
 		if err != nil {
 			return nil, kube.Error("get service "+v.key(), err)
 		}
-		upd, err := p.updated(ctx, cur, v, ver)
+		upd, err := p.updated(ctx, cur, v, current)
 		if err != nil || upd == nil {
 			return nil, err
 		}
@@ -341,10 +359,10 @@ func (p *Platform) ensure(ctx context.Context, v *version, ver string) (*platfor
 }
 
 // updated returns cur changed to route v's revision, or nil when it does
-// already. A newer version replaces the template (keeping older tags); an
-// older one, still in flight after an update, gets a tag on its existing
-// revision.
-func (p *Platform) updated(ctx context.Context, cur *servingv1.Service, v *version, ver string) (*servingv1.Service, error) {
+// already. The current version replaces the template (keeping older
+// tags); an older one, still in flight after an update, gets a tag on its
+// existing revision.
+func (p *Platform) updated(ctx context.Context, cur *servingv1.Service, v *version, current bool) (*servingv1.Service, error) {
 	for _, t := range cur.Spec.Traffic {
 		if t.Tag == v.tag && t.RevisionName == v.revision {
 			return nil, nil
@@ -357,11 +375,11 @@ func (p *Platform) updated(ctx context.Context, cur *servingv1.Service, v *versi
 		}
 		upd.Labels[k] = val
 	}
-	if older(ver, cur.Spec.Template.Annotations[AnnotationVersion]) && cur.Spec.Template.Name != v.revision {
+	if !current && cur.Spec.Template.Name != v.revision {
 		_, err := p.o.Serving.ServingV1().Revisions(v.namespace).Get(ctx, v.revision, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil, whisk.Errorf(whisk.KindConflict, "Version %s of the action was replaced by version %s.",
-				ver, cur.Spec.Template.Annotations[AnnotationVersion])
+			return nil, whisk.Errorf(whisk.KindConflict, "Version %s of the action is no longer deployed: version %s replaced it.",
+				v.want.Spec.Template.Annotations[AnnotationVersion], cur.Spec.Template.Annotations[AnnotationVersion])
 		}
 		if err != nil {
 			return nil, kube.Error("get revision "+v.namespace+"/"+v.revision, err)
@@ -377,23 +395,6 @@ func (p *Platform) updated(ctx context.Context, cur *servingv1.Service, v *versi
 	}
 	upd.Spec.Traffic = MergeTraffic(v.want.Spec.Traffic, cur.Spec.Traffic, p.o.KeepTags)
 	return upd, nil
-}
-
-// older reports whether version a precedes version b; unparsable
-// versions are never older.
-func older(a, b string) bool {
-	va, err1 := whisk.ParseSemVer(a)
-	vb, err2 := whisk.ParseSemVer(b)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if va.Major != vb.Major {
-		return va.Major < vb.Major
-	}
-	if va.Minor != vb.Minor {
-		return va.Minor < vb.Minor
-	}
-	return va.Patch < vb.Patch
 }
 
 // ensureNamespace creates a per-namespace mode namespace once.

@@ -56,7 +56,7 @@ func (p *Platform) Ensure(ctx context.Context, a *whisk.Action) error {
 	pa := FromWhisk(a)
 	v := p.build(pa, a.Annotations)
 	p.versions.put(pa.Key, v)
-	res, err := p.ensure(ctx, v, pa.Version)
+	res, err := p.ensure(ctx, v, true)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (p *Platform) Reconcile(ctx context.Context) error {
 				continue
 			}
 		}
-		if res, err := p.ensure(ctx, v, pa.Version); err != nil || res != nil {
+		if res, err := p.ensure(ctx, v, true); err != nil || res != nil {
 			if err == nil {
 				err = errors.New(string(res.Response.Result))
 			}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -264,7 +263,7 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 		}},
 	}
 	spec := corev1.PodSpec{EnableServiceLinks: ptr(false)}
-	if a.Kind != whisk.KindBlackbox {
+	if !Sidecar(a) {
 		runtime.Ports = []corev1.ContainerPort{{ContainerPort: RuntimePort}}
 		runtime.Resources = memory
 		spec.Containers = []corev1.Container{runtime}
@@ -282,6 +281,24 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 	}
 	spec.Containers = []corev1.Container{runtime, action}
 	return spec
+}
+
+// Sidecar reports whether a runs its own image beside the runtime proxy:
+// a blackbox action with an image other than OpenWhisk's docker skeleton,
+// whose native code the runtime runs itself by the same convention.
+func Sidecar(a *platform.Action) bool {
+	if a.Kind != whisk.KindBlackbox || a.Image == "" {
+		return false
+	}
+	name := a.Image
+	if i := strings.LastIndex(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/")
+	return name != "openwhisk/dockerskeleton" || strings.TrimSpace(a.Code) == ""
 }
 
 // resources requests and limits the action's memory (in MB, as OpenWhisk
@@ -336,16 +353,6 @@ func MergeTraffic(want, have []servingv1.TrafficTarget, keep int) []servingv1.Tr
 		keep--
 	}
 	return out
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func ptr[T any](v T) *T { return &v }

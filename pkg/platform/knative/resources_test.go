@@ -282,6 +282,28 @@ func TestMakeService(t *testing.T) {
 			}}
 			return want
 		},
+	}, {
+		name: "native code in the skeleton image runs in the runtime itself",
+		action: func(a *platform.Action) {
+			a.Kind, a.Image, a.Code = whisk.KindBlackbox, "openwhisk/dockerskeleton:1.14.0", "#!/bin/sh\necho '{}'"
+		},
+		opts: func(o *BuildOptions) { o.Image = proxyImage },
+		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
+			want := got
+			code := "#!/bin/sh\necho '{}'"
+			want.TemplateAnnos = map[string]string{AnnotationVersion: "0.0.1", AnnotationDigest: Digest(code)}
+			want.Containers = []container{{
+				Name: RuntimeContainer, Image: proxyImage, Port: RuntimePort, Memory: "256Mi", Probe: "/ready",
+				Env: map[string]string{
+					EnvAction: actionJSON(t, map[string]any{
+						"name": "/guest/hello", "version": "0.0.1", "kind": "blackbox", "main": "main", "binary": false,
+						"code": code, "digest": Digest(code), "image": "openwhisk/dockerskeleton:1.14.0", "limits": limits,
+					}),
+					EnvAPIHost: "http://kwhisk.kwhisk.svc.cluster.local",
+				},
+			}}
+			return want
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,6 +348,28 @@ func checkNames(t *testing.T, s *servingv1.Service) {
 	}
 	if !strings.HasPrefix(rev, s.Name+"-") {
 		t.Errorf("revision %q lacks the prefix %q", rev, s.Name+"-")
+	}
+}
+
+func TestSidecar(t *testing.T) {
+	tests := []struct {
+		kind, image, code string
+		want              bool
+	}{
+		{"nodejs:20", "", "code", false},
+		{whisk.KindBlackbox, "", "#!/bin/sh", false},
+		{whisk.KindBlackbox, "openwhisk/dockerskeleton", "#!/bin/sh", false},
+		{whisk.KindBlackbox, "docker.io/openwhisk/dockerskeleton:1.14.0", "#!/bin/sh", false},
+		{whisk.KindBlackbox, "openwhisk/dockerskeleton@sha256:" + strings.Repeat("a", 64), "#!/bin/sh", false},
+		{whisk.KindBlackbox, "openwhisk/dockerskeleton", "", true},
+		{whisk.KindBlackbox, "jane/action", "", true},
+		{whisk.KindBlackbox, "registry:5000/jane/action:v1", "#!/bin/sh", true},
+	}
+	for _, tc := range tests {
+		a := &platform.Action{Kind: tc.kind, Image: tc.image, Code: tc.code}
+		if got := Sidecar(a); got != tc.want {
+			t.Errorf("Sidecar(%s %q code %q) = %v, want %v", tc.kind, tc.image, tc.code, got, tc.want)
+		}
 	}
 }
 

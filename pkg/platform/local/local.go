@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,6 +155,7 @@ func New(opts Options) (*Platform, error) {
 			Default: !p.hasFamily(it.Family),
 		}))
 	}
+	p.pools.maxStarting = max(2, runtime.NumCPU())
 	p.limiter = newLimiter(opts.NoMemoryLimits)
 	p.ctx, p.cancel = context.WithCancel(context.Background()) // New has no caller context; Close ends it
 	for _, rt := range p.runtimes {
@@ -383,6 +385,10 @@ func (p *Platform) launch(ctx context.Context, a *platform.Action) (*instance, *
 	timeout := time.Duration(limits.Timeout) * time.Millisecond
 	if st, spec := p.stems.take(a); spec != nil {
 		defer p.refill(spec)
+		for st != nil && !st.inst.Usable() { // it died waiting
+			p.stopped(st.stop())
+			st, _ = p.stems.take(a)
+		}
 		if st != nil {
 			return p.load(ctx, st, a, timeout)
 		}

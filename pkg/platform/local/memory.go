@@ -50,8 +50,15 @@ const nodeDataHeadroom = 128
 type limiter struct {
 	mode   int
 	parent string // cgroup v2 directory holding one child per instance
-	seq    atomic.Uint64
 }
+
+// cgroupSeq numbers instance cgroups; the platforms of one process share
+// their parent.
+var cgroupSeq atomic.Uint64
+
+// gatewayLeaf is the cgroup the gateway moves into when its own has to
+// hand the memory controller on.
+const gatewayLeaf = "kwhisk-gateway"
 
 // memLimit is one instance's memory limit.
 type memLimit struct {
@@ -105,6 +112,9 @@ func delegateCgroup(mountinfo, selfCgroup string, pid int) (string, error) {
 		return "", errors.New("no cgroup v2 membership")
 	}
 	base := filepath.Join(mount, filepath.Clean("/"+rel))
+	if filepath.Base(base) == gatewayLeaf {
+		base = filepath.Dir(base) // moved there by an earlier platform of this process
+	}
 	ctrl, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
 	if err != nil {
 		return "", err
@@ -113,7 +123,27 @@ func delegateCgroup(mountinfo, selfCgroup string, pid int) (string, error) {
 		return "", errors.New("the memory controller is not available")
 	}
 	if err := writeFile(filepath.Join(base, "cgroup.subtree_control"), "+memory"); err != nil {
-		return "", err
+		if !errors.Is(err, syscall.EBUSY) {
+			return "", err
+		}
+		// A cgroup with processes cannot hand controllers on. Alone in
+		// its cgroup (a systemd service with Delegate=yes, a container),
+		// the gateway moves into a leaf of its own, as systemd asks of
+		// delegated services.
+		procs, rerr := os.ReadFile(filepath.Join(base, "cgroup.procs"))
+		if rerr != nil || strings.TrimSpace(string(procs)) != strconv.Itoa(pid) {
+			return "", errors.New("the gateway's cgroup holds other processes")
+		}
+		leaf := filepath.Join(base, gatewayLeaf)
+		if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		if err := writeFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return "", err
+		}
+		if err := writeFile(filepath.Join(base, "cgroup.subtree_control"), "+memory"); err != nil {
+			return "", err
+		}
 	}
 	dir := filepath.Join(base, "kwhisk-"+strconv.Itoa(pid))
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -157,7 +187,7 @@ func hasWord(s, w string) bool {
 }
 
 func writeFile(path, s string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644) // cgroupfs refuses to create files
 	if err != nil {
 		return err
 	}
@@ -182,7 +212,7 @@ func (m *limiter) limit(l *actionloop.Launcher, family string, memoryMB int) (*a
 	var prelude []string
 	switch m.mode {
 	case memoryCgroup:
-		dir := filepath.Join(m.parent, "i"+strconv.FormatUint(m.seq.Add(1), 10))
+		dir := filepath.Join(m.parent, "i"+strconv.FormatUint(cgroupSeq.Add(1), 10))
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("memory cgroup: %w", err)
 		}
@@ -246,10 +276,11 @@ func (m *limiter) close() error {
 	if m.mode != memoryCgroup {
 		return nil
 	}
-	if err := os.Remove(m.parent); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove memory cgroup: %w", err)
+	err := os.Remove(m.parent)
+	if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.ENOTEMPTY) {
+		return nil // gone, or another platform of this process still uses it
 	}
-	return nil
+	return fmt.Errorf("remove memory cgroup: %w", err)
 }
 
 // exhausted reports whether a developer error came from running out of

@@ -126,8 +126,11 @@ type effects struct {
 // slot queue in FIFO order; a pool starts instances while its queue holds
 // more activations than the instances it is starting will take, within
 // its cap and the host's (evicting the least recently used idle instance
-// of any pool when the host is full); whichever slot frees up first, on
-// a new instance or a busy one, goes to the head of the queue.
+// of any pool when the host is full) and a few starts at a time (as
+// Knative bounds its scale-up rate: starts compete for the CPUs, and the
+// first instances up usually drain a burst's queue); whichever slot frees
+// up first, on a new instance or a busy one, goes to the head of the
+// queue.
 type pools struct {
 	mu       sync.Mutex
 	byKey    map[string]*pool
@@ -137,8 +140,10 @@ type pools struct {
 	maxTotal int
 	maxPer   int
 	maxQueue int
-	closed   bool
-	starved  bool // a pool waits for room on the host
+	// maxStarting caps the starts in progress per pool; 0: no cap.
+	maxStarting int
+	closed      bool
+	starved     bool // a pool waits for room on the host
 }
 
 func newPools(maxTotal, maxPer, maxQueue int) *pools {
@@ -276,7 +281,7 @@ func olderVersion(old, cur string) bool {
 // than the instances it is starting will take, within p's cap and the
 // host's, evicting idle instances of any pool to make room.
 func (s *pools) scale(p *pool, fx *effects) {
-	for !s.closed && len(p.queue) > p.starting*p.slots && p.count() < p.max {
+	for !s.closed && len(p.queue) > p.starting*p.slots && p.count() < p.max && (s.maxStarting == 0 || p.starting < s.maxStarting) {
 		if s.total >= s.maxTotal {
 			victim := s.evict()
 			if victim == nil {

@@ -41,7 +41,7 @@ type harness struct {
 	t       *testing.T
 	s       *pools
 	now     time.Time
-	starts  []*pool   // starts asked for and not yet completed
+	starts  []*pool // starts asked for and not yet completed
 	stopped []*instance
 }
 
@@ -130,6 +130,30 @@ func TestScaleUpToTheActionCapThenQueue(t *testing.T) {
 	waiting(t, ws[4])
 	if got := h.s.stats(); got != (Stats{Pools: 1, Instances: 3, Busy: 3, Queued: 1}) {
 		t.Errorf("stats %+v", got)
+	}
+}
+
+func TestStartsAFewAtATime(t *testing.T) {
+	h := newHarness(t, 64, 16, 100)
+	h.s.maxStarting = 2
+	a := fakeAction("ramp", "0.0.1", 1)
+	var ws []*waiter
+	for range 10 {
+		w, _ := h.request(a, 1)
+		ws = append(ws, w)
+	}
+	if len(h.starts) != 2 {
+		t.Fatalf("%d starts for 10 queued, want 2 at a time", len(h.starts))
+	}
+	first := h.startNext(1)
+	granted(t, ws[0])
+	if len(h.starts) != 2 {
+		t.Fatalf("%d starts pending once one ended, want another begun", len(h.starts))
+	}
+	// The first instance serves the queue while the others start.
+	h.apply(h.s.release(first, true, h.now))
+	if g := granted(t, ws[1]); g.inst != first {
+		t.Errorf("second activation got %+v, want the first instance", g)
 	}
 }
 

@@ -203,7 +203,11 @@ func TestBurstToAZeroScaledAction(t *testing.T) {
 
 func TestConcurrentActivationsShareAnInstance(t *testing.T) {
 	p := newPlatform(t, local.Options{})
-	a := gateAction(t, nodeKind(t, p), "shared", "0.0.1")
+	code, err := os.ReadFile("testdata/agate.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := action("shared", nodeKind(t, p), string(code))
 	a.Limits.Concurrency = 3
 	gates := []gate{newGate(t), newGate(t), newGate(t)}
 	var runs []<-chan outcome
@@ -243,7 +247,9 @@ func TestStemCells(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.family, func(t *testing.T) {
 			kind := kindOf(t, p, tt.family)
-			before := p.Stats().Stems
+			if err := p.WaitStems(ctx); err != nil {
+				t.Fatal(err)
+			}
 			a := action("stem-"+tt.family, kind, tt.code)
 			a.Main, a.Env = "greet", map[string]string{"SECRET": "s3"}
 			res := run(t, p, a, `{"name":"ünï"}`)
@@ -253,11 +259,8 @@ func TestStemCells(t *testing.T) {
 			if !res.Cold || len(res.Logs) == 0 || !strings.HasSuffix(res.Logs[0], " stdout: loading") {
 				t.Errorf("cold %v, logs %q; want a cold start whose logs begin with the init's", res.Cold, res.Logs)
 			}
-			if after := p.Stats().Stems; after != before-1 {
-				t.Errorf("%d stem cells ready after taking one, %d before", after, before)
-			}
 			c := run(t, cold, a, `{"name":"x"}`)
-			if res.InitTime >= c.InitTime {
+			if res.InitTime >= c.InitTime { // a stem cell only loads the code
 				t.Errorf("init from a stem cell took %v, from nothing %v", res.InitTime, c.InitTime)
 			}
 			t.Logf("init: %v from a stem cell, %v cold", res.InitTime, c.InitTime)

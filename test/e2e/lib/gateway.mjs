@@ -100,14 +100,16 @@ process.on('exit', () => {
  * Gateway is one `kwhisk serve` process. start() launches it, stop()
  * sends SIGTERM and waits for a clean exit, kill() SIGKILLs its whole
  * process group (gateway and action runtimes, like a power cut), and
- * restart() starts it again on the same port and data dir.
+ * restart() starts it again on the same port and data dir. It runs with
+ * throttles no suite reaches, or OpenWhisk's with openwhiskLimits.
  */
 export class Gateway {
-  constructor({ dataDir, port, blockingWait = '3s', extraArgs = [] }) {
+  constructor({ dataDir, port, blockingWait = '3s', extraArgs = [], openwhiskLimits = false }) {
     this.dataDir = dataDir;
     this.port = port;
     this.blockingWait = blockingWait;
     this.extraArgs = extraArgs;
+    this.openwhiskLimits = openwhiskLimits;
     this.apihost = `http://127.0.0.1:${port}`;
     this.proc = null;
     this.output = '';
@@ -115,8 +117,13 @@ export class Gateway {
 
   async start() {
     assert.equal(this.proc, null, 'gateway already running');
+    // The suites invoke and fire far more than OpenWhisk's per-namespace
+    // defaults (60 a minute, 30 in flight) allow: they get high limits,
+    // unless they ask for OpenWhisk's; extraArgs may set others.
+    const limits = this.openwhiskLimits ? []
+      : ['--invocations-per-minute', '1000000', '--concurrent-invocations', '100000', '--fires-per-minute', '1000000'];
     const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir,
-      '--blocking-wait', this.blockingWait, ...this.extraArgs];
+      '--blocking-wait', this.blockingWait, ...limits, ...this.extraArgs];
     // detached: its own process group, so kill() can take the action
     // runtimes down with it and leave nothing behind.
     const proc = spawn(kwhiskBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
