@@ -20,7 +20,7 @@ func TestWhileLeadingOneAtATime(t *testing.T) {
 	run := func(ctx context.Context, id string) {
 		_ = WhileLeading(ctx, Election{
 			Client: client, Namespace: "kwhisk", Lease: "alarms", Identity: id,
-			LeaseDuration: 600 * time.Millisecond, RenewDeadline: 400 * time.Millisecond, RetryPeriod: 100 * time.Millisecond,
+			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 100 * time.Millisecond,
 		}, func(lctx context.Context) {
 			n := leading.Add(1)
 			for {
