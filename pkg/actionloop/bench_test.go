@@ -178,10 +178,10 @@ func BenchmarkColdActivation(b *testing.B) {
 			return launcher("python", work), &actionloop.Config{Code: mustRead("testdata/noop.py")}
 		}},
 		{"go-prebuilt", "go", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
-			return goLauncher(b, work), &actionloop.Config{Code: prebuiltZip(b, "testdata/_go/noop.go"), Binary: true}
+			return goLauncher(b, work), &actionloop.Config{Code: prebuiltZip(b, "testdata/go/noop.go"), Binary: true}
 		}},
 		{"go-compiled", "go", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
-			return goLauncher(b, work), &actionloop.Config{Code: mustRead("testdata/_go/noop.go")}
+			return goLauncher(b, work), &actionloop.Config{Code: mustRead("testdata/go/noop.go")}
 		}},
 		{"native", "sh", func(b *testing.B, work string) (*actionloop.Launcher, *actionloop.Config) {
 			return nativelauncher.Launcher(nil), &actionloop.Config{Code: mustRead("testdata/noop.sh")}

@@ -125,7 +125,7 @@ func Example_go() {
 	})
 	inst, failed, err := actionloop.Start(ctx, compiler.Launcher(nil), &actionloop.Config{
 		Dir:      filepath.Join(work, "hello"),
-		Code:     mustRead("testdata/_go/hello.go"),
+		Code:     mustRead("testdata/go/hello.go"),
 		Timeout:  time.Minute,
 		LogLimit: 1 << 20,
 	})

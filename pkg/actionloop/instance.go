@@ -238,7 +238,7 @@ func spawn(l *Launcher, c *Config, argv []string) (i *Instance, err error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	cmd.ExtraFiles = []*os.File{resW}
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if cmd, err = startCmd(cmd); err != nil {
 		return nil, err
 	}
 	files = []*os.File{inR, resW, outW, errW} // close only the child's ends

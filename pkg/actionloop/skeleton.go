@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ const ExecFile = "exec"
 const (
 	MsgNoExec       = "The action's code has no executable named 'exec' at its root."
 	MsgExecNotValid = "The action's 'exec' is neither a script starting with #! nor an executable binary."
+	MsgExecFailed   = "The action's 'exec' could not be started: "
 )
 
 // maxArgBytes is the longest input passed as exec's argument: Linux refuses
@@ -122,13 +124,17 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 	cmd.Stdin = bytes.NewReader(append(input, '\n'))
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	cmd, err = startCmd(cmd)
 	_ = outW.Close() // the child's ends: ours are not written
 	_ = errW.Close()
 	if err != nil {
 		_ = outR.Close() // nothing was read
 		_ = errR.Close()
-		return nil, err
+		// The exec's own fault: a missing interpreter, a binary for
+		// another machine.
+		i.usable.Store(false)
+		resp := developerError(MsgExecFailed + err.Error())
+		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: newLogBuffer(0).collect(true)}, nil
 	}
 	kill := func() { _ = killGroup(cmd.Process.Pid) } // ESRCH: already gone
 
@@ -233,7 +239,7 @@ func (i *Instance) stopSkeleton() error {
 func requestEnv(r *Request, deadline time.Time) []string {
 	env := make([]string, 0, 7)
 	add := func(k, v string) {
-		if bytes.IndexByte([]byte(v), 0) < 0 {
+		if strings.IndexByte(v, 0) < 0 {
 			env = append(env, k+"="+v)
 		}
 	}

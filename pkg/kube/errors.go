@@ -40,17 +40,17 @@ func Error(op string, err error) error {
 func classify(err error) (whisk.Kind, string) {
 	switch {
 	case Unreachable(err):
-		return whisk.KindUnavailable, MsgUnreachable + "."
+		return whisk.KindUnavailable, MsgUnreachable
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return whisk.KindInternal, "The gateway's Kubernetes service account lacks a permission."
+		return whisk.KindInternal, "The gateway's Kubernetes service account lacks a permission"
 	case apierrors.IsAlreadyExists(err), apierrors.IsConflict(err):
-		return whisk.KindConflict, "The Kubernetes object changed concurrently."
+		return whisk.KindConflict, "The Kubernetes object changed concurrently"
 	case apierrors.IsNotFound(err):
-		return whisk.KindNotFound, "The Kubernetes object does not exist."
+		return whisk.KindNotFound, "The Kubernetes object does not exist"
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return whisk.KindInvalid, "Kubernetes rejected the object."
+		return whisk.KindInvalid, "Kubernetes rejected the object"
 	}
-	return whisk.KindInternal, "The Kubernetes API call failed."
+	return whisk.KindInternal, "The Kubernetes API call failed"
 }
 
 // Unreachable reports whether err means the API server could not be

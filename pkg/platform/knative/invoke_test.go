@@ -96,15 +96,17 @@ func TestInvoke(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var got runRequest
+			gotc := make(chan runRequest, 1) // the handler's goroutine hands it over
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodPost || r.URL.Path != "/run" {
 					t.Errorf("%s %s, want POST /run", r.Method, r.URL.Path)
 				}
 				b, _ := io.ReadAll(r.Body)
+				var got runRequest
 				if err := json.Unmarshal(b, &got); err != nil {
 					t.Errorf("run body %s: %v", b, err)
 				}
+				gotc <- got
 				r.Body = io.NopCloser(strings.NewReader(""))
 				tc.handler(w, r)
 			}))
@@ -127,7 +129,7 @@ func TestInvoke(t *testing.T) {
 				Value: json.RawMessage(`{"x":1}`), Namespace: "guest", ActionName: "/guest/hello", ActionVersion: "0.0.1",
 				ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", Deadline: deadline(req.Deadline), APIKey: "u:k",
 			}
-			if diff := cmp.Diff(wantReq, got); diff != "" {
+			if diff := cmp.Diff(wantReq, <-gotc); diff != "" {
 				t.Errorf("run request (-want, +got):\n%s", diff)
 			}
 			if res.End.Before(res.Start) {

@@ -343,6 +343,18 @@ var cases = []testCase{
 		wantResponse(t, s.run(t, a, `{}`), whisk.StatusDeveloperError,
 			`{"error":"The action's 'exec' is neither a script starting with #! nor an executable binary."}`)
 	}},
+	{name: "MissingInterpreter", only: "blackbox", run: func(t *testing.T, s *suite) {
+		a := s.action(t, "echo")
+		a.Code = "#!/nonexistent/interpreter\n"
+		res := s.run(t, a, `{}`)
+		if msg := errorText(t, res); res.Response.StatusCode != whisk.StatusDeveloperError ||
+			!strings.HasPrefix(msg, "The action's 'exec' could not be started: ") {
+			t.Errorf("statusCode %d, error %q; want a developer error about starting exec", res.Response.StatusCode, msg)
+		}
+		if got := lastLine(t, res); got != msgLogsIncomplete {
+			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
+		}
+	}},
 	{name: "ExitStatusIgnored", only: "blackbox", run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "exitcode"), `{}`)
 		wantResponse(t, res, whisk.StatusSuccess, `{"exited":1}`)

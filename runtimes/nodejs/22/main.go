@@ -1,0 +1,25 @@
+// Command 22 is the nodejs runtime main again, under its own import path so
+// ko can give it another base image (node:22 for nodejs:22); see ../main.go,
+// and docs/runtime-protocol.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/runtimes/nodejs/launcher"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := actionloop.Main(ctx, actionloop.MainOptions{Launcher: launcher.ForImage, Environ: os.Environ()})
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)
+		os.Exit(1)
+	}
+}
