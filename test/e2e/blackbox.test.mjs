@@ -1,0 +1,40 @@
+// Native (--native) and docker (--docker) actions in local mode: a native
+// zip's `exec` runs with the docker-skeleton convention; an image without
+// code needs the knative platform and is refused with a clear 400.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertErrorBody, startGateway, uniqueName } from './lib/gateway.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('blackbox actions', { timeout: 60000 }, () => {
+  let gw;
+  before(async () => { gw = await startGateway(); });
+  after(async () => { await gw?.cleanup(); });
+
+  test('a native zip runs its exec: last stdout line is the result, earlier lines are logs', async () => {
+    const name = uniqueName('native');
+    const code = fs.readFileSync(path.join(here, '../actions/native.zip')).toString('base64');
+    const put = await gw.request('PUT', `/api/v1/namespaces/_/actions/${name}`, {
+      body: { exec: { kind: 'blackbox', image: 'openwhisk/dockerskeleton', code } },
+    });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.body.exec.kind, 'blackbox');
+    assert.equal(put.body.exec.binary, true);
+    const res = await gw.request('POST', `/api/v1/namespaces/_/actions/${name}?blocking=true`, { body: { n: 7 } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.response.result, { native: true, input: { n: 7 } });
+    assert.ok(res.body.logs.some((l) => /stdout: native log line$/.test(l)), JSON.stringify(res.body.logs));
+  });
+
+  test('a docker image without code is refused in local mode', async () => {
+    const res = await gw.request('PUT', `/api/v1/namespaces/_/actions/${uniqueName('docker')}`, {
+      body: { exec: { kind: 'blackbox', image: 'example/some-image' } },
+    });
+    assertErrorBody(res, 400, 'docker images need the knative platform');
+  });
+});
