@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,6 +34,11 @@ func main() {
 		err = gateway.Admin(ctx, os.Args[2:], os.Getenv, os.Stdout)
 	default:
 		err = &config.UsageError{Msg: usage}
+	}
+	var help *config.HelpRequested
+	if errors.As(err, &help) {
+		fmt.Print(help.Usage)
+		return
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kwhisk:", err)

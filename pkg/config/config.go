@@ -128,6 +128,13 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return c, envErr
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			var b strings.Builder
+			b.WriteString("usage: kwhisk serve [flags]; each flag is also read from KWHISK_<FLAG NAME>\n")
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			return c, &HelpRequested{Usage: b.String()}
+		}
 		return c, &UsageError{firstLine(err.Error())}
 	}
 	if fs.NArg() > 0 {
@@ -194,6 +201,11 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// HelpRequested is returned for -h/--help; main prints Usage and exits 0.
+type HelpRequested struct{ Usage string }
+
+func (h *HelpRequested) Error() string { return h.Usage }
 
 // IsUsage reports whether err is a UsageError.
 func IsUsage(err error) bool {
