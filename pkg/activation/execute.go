@@ -16,6 +16,10 @@ type runContext struct {
 	caller   Caller
 	tid      string
 	received time.Time
+	// unavailable is the first platform error that says the data plane
+	// could not be reached (whisk.KindUnavailable): nothing ran, and a
+	// blocking caller gets it as a 503 besides the record.
+	unavailable error
 }
 
 // execute runs action a (primitive or sequence) with input and returns its
@@ -56,6 +60,9 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 	}
 	if err != nil {
 		s.log("run activation %s: %v", id, err)
+		if whisk.IsKind(err, whisk.KindUnavailable) && rc.unavailable == nil {
+			rc.unavailable = err
+		}
 		now := s.now()
 		rec.Start, rec.End = started.UnixMilli(), now.UnixMilli()
 		rec.Duration = rec.End - rec.Start

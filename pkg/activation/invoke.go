@@ -56,6 +56,10 @@ type Request struct {
 type Outcome struct {
 	ID     whisk.ActivationID
 	Record *whisk.Activation
+	// Err is set with Record when the data plane was unavailable (nothing
+	// ran; the record says whisk internal error): the caller answers with
+	// it, a 503, as OpenWhisk does when no invoker can take the work.
+	Err error
 }
 
 // Service invokes actions and sequences and fires triggers.
@@ -171,14 +175,14 @@ func (s *Service) await(ctx context.Context, r *running, blocking bool, wait tim
 	defer timer.Stop()
 	select {
 	case <-r.done:
-		return &Outcome{ID: r.id, Record: r.record}, nil
+		return &Outcome{ID: r.id, Record: r.record, Err: r.unavailable()}, nil
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	// Acknowledge with the id only: make the activation durable first.
 	if !r.ack() {
 		<-r.done
-		return &Outcome{ID: r.id, Record: r.record}, nil
+		return &Outcome{ID: r.id, Record: r.record, Err: r.unavailable()}, nil
 	}
 	err := s.records.AddPending(context.WithoutCancel(ctx), r.skeleton())
 	close(r.acked)
@@ -244,6 +248,7 @@ type running struct {
 	input    json.RawMessage
 	received time.Time
 
+	rc     *runContext // shared by the activation's runs; set by context()
 	mu     sync.Mutex
 	state  int
 	acked  chan struct{} // closed once the pending entry is durable
@@ -252,7 +257,19 @@ type running struct {
 }
 
 func (r *running) context() *runContext {
-	return &runContext{caller: r.caller, tid: r.tid, received: r.received}
+	if r.rc == nil {
+		r.rc = &runContext{caller: r.caller, tid: r.tid, received: r.received}
+	}
+	return r.rc
+}
+
+// unavailable is the data plane's unavailability error, if the run met
+// one; read it only after done is closed.
+func (r *running) unavailable() error {
+	if r.rc == nil {
+		return nil
+	}
+	return r.rc.unavailable
 }
 
 // ack marks the activation acknowledged unless it already completed.

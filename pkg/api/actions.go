@@ -149,6 +149,9 @@ func (s *Server) invokeAction(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(headerActivationID, string(out.ID))
+	if out.Err != nil {
+		return out.Err
+	}
 	if out.Record == nil {
 		return c.JSON(http.StatusAccepted, map[string]whisk.ActivationID{"activationId": out.ID})
 	}

@@ -42,6 +42,9 @@ type fakeRunner struct {
 }
 
 func (f *fakeRunner) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+	if bytes.Contains(req.Value, []byte(`"unavailable"`)) {
+		return nil, whisk.Errorf(whisk.KindUnavailable, "The data plane is unavailable")
+	}
 	now := time.Now()
 	res := f.run(a, req)
 	if res.Start.IsZero() {
@@ -518,5 +521,19 @@ func TestMethods(t *testing.T) {
 	r = do(t, h, "PUT", ns+"/actions/", guestAuth, `{}`)
 	if r.status != 404 {
 		t.Errorf("PUT on the collection = %d %s", r.status, r.body)
+	}
+}
+
+func TestPlatformUnavailableIs503(t *testing.T) {
+	h := newHarness(t)
+	do(t, h, "PUT", ns+"/actions/x", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`)
+	r := do(t, h, "POST", ns+"/actions/x?blocking=true", guestAuth, `{"unavailable":1}`)
+	if r.status != 503 || r.json(t)["error"] != "The data plane is unavailable" {
+		t.Fatalf("status %d body %s", r.status, r.body)
+	}
+	id := r.header.Get("X-Openwhisk-Activation-Id")
+	rec := waitFor(t, h, id)
+	if rec["response"].(map[string]any)["status"] != "whisk internal error" {
+		t.Errorf("record = %v", rec)
 	}
 }

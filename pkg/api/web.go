@@ -114,6 +114,9 @@ func (s *Server) web(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(headerActivationID, string(out.ID))
+	if out.Err != nil {
+		return out.Err
+	}
 	if out.Record == nil {
 		return c.JSON(http.StatusAccepted, errorBody{Error: msgNotReady, Code: transactionID(c)})
 	}
