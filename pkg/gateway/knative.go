@@ -30,6 +30,8 @@ import (
 type knativeMode struct {
 	platform   *knative.Platform
 	subscriber *eventing.Subscriber
+	core       kubernetes.Interface
+	leaseNS    string // where the alarms Lease lives
 	logf       func(string, ...any)
 	writes     writes
 }
@@ -82,7 +84,7 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, err
 	}
-	return &knativeMode{platform: p, subscriber: eventing.New(dyn, namespaces), logf: logf}, nil
+	return &knativeMode{platform: p, subscriber: eventing.New(dyn, namespaces), core: core, leaseNS: cfg.KubeNamespace, logf: logf}, nil
 }
 
 // readRuntimes reads the runtime images: one file per kind, named
@@ -271,4 +273,21 @@ func (k *knativeMode) start(ctx context.Context, wg *sync.WaitGroup) {
 		k.writes.mu.Unlock()
 		k.writes.wg.Wait()
 	}()
+}
+
+// runAlarms runs the alarm scheduler: at once in local mode; in knative
+// mode only while this replica holds the "kwhisk-alarms" Lease, so with
+// several gateway replicas exactly one fires.
+func (k *knativeMode) runAlarms(ctx context.Context, run func(context.Context) error) error {
+	if k == nil {
+		return run(ctx)
+	}
+	host, _ := os.Hostname() // the pod name; uniqueness comes from the suffix
+	return kube.WhileLeading(ctx, kube.Election{
+		Client: k.core, Namespace: k.leaseNS, Lease: "kwhisk-alarms", Identity: host + "-" + string(whisk.NewActivationID())[:8],
+	}, func(lctx context.Context) {
+		if err := run(lctx); err != nil {
+			k.logf("alarms: %v", err)
+		}
+	})
 }

@@ -97,7 +97,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	background.Add(1)
 	go func() {
 		defer background.Done()
-		if err := ctrl.RunAlarms(bgCtx); err != nil {
+		if err := kn.runAlarms(bgCtx, ctrl.RunAlarms); err != nil {
 			logger.Printf("alarms: %v", err)
 		}
 	}()

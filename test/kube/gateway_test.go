@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/eventing"
@@ -337,3 +338,53 @@ func TestGatewayBrokerSubscription(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// With --platform knative the alarm scheduler runs only on the replica
+// that holds the alarms Lease: the gateway (as its service account) takes
+// the Lease, and an interval alarm then fires its trigger.
+func TestGatewayAlarmsUnderLease(t *testing.T) {
+	h := need(t)
+	g := startGateway(t, h, t.TempDir())
+	admin, err := kubernetes.NewForConfig(h.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l, err := admin.CoordinationV1().Leases(actionsNamespace).Get(context.Background(), "kwhisk-alarms", metav1.GetOptions{})
+		if err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never held the alarms Lease: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status := g.call(http.MethodPut, "/api/v1/namespaces/_/triggers/tick", map[string]any{}, nil); status != http.StatusOK {
+		t.Fatalf("put trigger: %d", status)
+	}
+	body := map[string]any{"exec": map[string]any{"kind": fakeKind, "code": "function main(p) { return p }"}}
+	if status := g.call(http.MethodPut, "/api/v1/namespaces/_/actions/ticked", body, nil); status != http.StatusOK {
+		t.Fatalf("put action: %d", status)
+	}
+	if status := g.call(http.MethodPut, "/api/v1/namespaces/_/rules/on-tick", map[string]any{"trigger": "/_/tick", "action": "/_/ticked"}, nil); status != http.StatusOK {
+		t.Fatalf("put rule: %d", status)
+	}
+	feed := map[string]any{"lifecycleEvent": "CREATE", "triggerName": "/guest/tick", "authKey": auth.WellKnown[0].UUID + ":" + auth.WellKnown[0].Key, "interval": 1}
+	var rec activation
+	if status := g.call(http.MethodPost, "/api/v1/namespaces/whisk.system/actions/alarms/alarm?blocking=true", feed, &rec); status != http.StatusOK {
+		t.Fatalf("alarm CREATE: status %d, %s", status, rec.Response.Result)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var count map[string]int
+		g.call(http.MethodGet, "/api/v1/namespaces/_/activations?name=tick&count=true", nil, &count)
+		if count["activations"] >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the alarm fired %d times in 30 s; want at least 2", count["activations"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
