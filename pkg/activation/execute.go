@@ -53,7 +53,7 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 	// action's own time limit, the margin only guards against a stuck one.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
 	defer cancel()
-	res, err := s.runner.Run(ctx, platformAction(a), req)
+	res, err := s.runner.Run(ctx, platform.ActionOf(a), req)
 	rec := &whisk.Activation{
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
 		ActivationID: id, Logs: []string{},
@@ -315,29 +315,6 @@ func baseAnnotations(a *whisk.Action) whisk.KeyValues {
 		ann = append(ann, whisk.KeyValue{Key: "binding", Value: jsonString(a.Binding)})
 	}
 	return ann
-}
-
-func platformAction(a *whisk.Action) *platform.Action {
-	p := &platform.Action{
-		Key:     a.Path().String() + "@" + a.Version.String() + "#" + fmt.Sprint(a.Updated),
-		Path:    a.Path(),
-		Version: a.Version.String(),
-		Kind:    a.Exec.Kind,
-		Code:    a.Exec.CodeString(),
-		Binary:  a.Exec.Binary,
-		Main:    a.Exec.Main,
-		Image:   a.Exec.Image,
-		Limits:  a.Limits,
-	}
-	for _, kv := range a.Parameters {
-		if kv.Init {
-			if p.Env == nil {
-				p.Env = map[string]string{}
-			}
-			p.Env[kv.Key] = whisk.EnvString(kv.Value)
-		}
-	}
-	return p
 }
 
 func jsonString(s string) json.RawMessage {

@@ -13,6 +13,7 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -81,4 +82,30 @@ type Runtime struct {
 	// and scripts, by the docker-skeleton convention), not docker images:
 	// the platform cannot pull and run them. Local mode sets it.
 	CodeOnly bool `json:"-"`
+}
+
+// ActionOf is the platform's view of a stored action version. Its Key
+// changes with every write of the action, so an update (even one keeping
+// the version) never reuses an instance of the old code.
+func ActionOf(a *whisk.Action) *Action {
+	p := &Action{
+		Key:     a.Path().String() + "@" + a.Version.String() + "#" + strconv.FormatInt(a.Updated, 10),
+		Path:    a.Path(),
+		Version: a.Version.String(),
+		Kind:    a.Exec.Kind,
+		Code:    a.Exec.CodeString(),
+		Binary:  a.Exec.Binary,
+		Main:    a.Exec.Main,
+		Image:   a.Exec.Image,
+		Limits:  a.Limits,
+	}
+	for _, kv := range a.Parameters {
+		if kv.Init {
+			if p.Env == nil {
+				p.Env = map[string]string{}
+			}
+			p.Env[kv.Key] = whisk.EnvString(kv.Value)
+		}
+	}
+	return p
 }

@@ -13,31 +13,6 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// FromWhisk is the platform's view of a stored action, as the activation
-// service hands it to Run.
-func FromWhisk(a *whisk.Action) *platform.Action {
-	p := &platform.Action{
-		Key:     a.Path().String() + "@" + a.Version.String() + "#" + fmt.Sprint(a.Updated),
-		Path:    a.Path(),
-		Version: a.Version.String(),
-		Kind:    a.Exec.Kind,
-		Code:    a.Exec.CodeString(),
-		Binary:  a.Exec.Binary,
-		Main:    a.Exec.Main,
-		Image:   a.Exec.Image,
-		Limits:  a.Limits,
-	}
-	for _, kv := range a.Parameters {
-		if kv.Init {
-			if p.Env == nil {
-				p.Env = map[string]string{}
-			}
-			p.Env[kv.Key] = whisk.EnvString(kv.Value)
-		}
-	}
-	return p
-}
-
 // runs reports whether the platform makes a Service for a: sequences run
 // in the gateway, and kinds without an image cannot run.
 func (p *Platform) runs(a *whisk.Action) bool {
@@ -53,7 +28,7 @@ func (p *Platform) Ensure(ctx context.Context, a *whisk.Action) error {
 	if !p.runs(a) {
 		return nil
 	}
-	pa := FromWhisk(a)
+	pa := platform.ActionOf(a)
 	v := p.build(pa, a.Annotations)
 	p.versions.put(pa.Key, v)
 	res, err := p.ensure(ctx, v, true)
@@ -97,7 +72,7 @@ func (p *Platform) Reconcile(ctx context.Context) error {
 		if !p.runs(a) {
 			continue
 		}
-		pa := FromWhisk(a)
+		pa := platform.ActionOf(a)
 		v := p.build(pa, a.Annotations)
 		p.versions.put(pa.Key, v)
 		if cur := have[v.key()]; cur != nil {
