@@ -24,6 +24,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/eventing"
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -31,7 +32,7 @@ import (
 // gateway is `kwhisk serve --platform knative` as a process, as the
 // gateway's service account.
 type gateway struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	out  *syncBuffer
@@ -56,8 +57,9 @@ func (s *syncBuffer) String() string {
 }
 
 // startGateway runs the gateway over dataDir until the test ends (or
-// stop), with the fake kind and the runtime mains that exist.
-func startGateway(t *testing.T, h *harness, dataDir string) *gateway {
+// stop), with the fake kind and the runtime mains that exist; extra are
+// more flags of kwhisk serve.
+func startGateway(t testing.TB, h *harness, dataDir string, extra ...string) *gateway {
 	t.Helper()
 	runtimes := filepath.Join(dataDir, "runtime-images")
 	if err := os.MkdirAll(runtimes, 0o755); err != nil {
@@ -82,8 +84,9 @@ func startGateway(t *testing.T, h *harness, dataDir string) *gateway {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	g := &gateway{t: t, url: "http://" + addr, out: &syncBuffer{}, done: make(chan struct{})}
-	g.cmd = exec.Command(h.kwhisk, "serve", "--platform", "knative", "--kubeconfig", kubeconfig,
-		"--kube-namespace", actionsNamespace, "--listen", addr, "--data-dir", dataDir, "--runtimes-dir", runtimes)
+	args := []string{"serve", "--platform", "knative", "--kubeconfig", kubeconfig,
+		"--kube-namespace", actionsNamespace, "--listen", addr, "--data-dir", dataDir, "--runtimes-dir", runtimes}
+	g.cmd = exec.Command(h.kwhisk, append(args, extra...)...)
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := g.cmd.Start(); err != nil {
@@ -196,7 +199,7 @@ func (g *gateway) invoke(name string, params any) (activation, map[string]any) {
 
 // service polls for the Service of a guest action until ok accepts it
 // (nil: until it is gone).
-func (h *harness) service(t *testing.T, name string, ok func(template string, version string) bool) {
+func (h *harness) service(t testing.TB, name string, ok func(template string, version string) bool) {
 	t.Helper()
 	path := whisk.EntityPath{Namespace: "guest", Name: name}
 	var last string
@@ -288,7 +291,7 @@ func TestGatewayReconcilesOnRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphan := &whisk.Action{Namespace: "guest", Name: "orphan", Exec: whisk.Exec{Kind: fakeKind}, Version: whisk.DefaultVersion}
-	svc := knative.MakeService(knative.FromWhisk(orphan), knative.BuildOptions{Namespace: actionsNamespace, Image: fakeImage})
+	svc := knative.MakeService(platform.ActionOf(orphan), knative.BuildOptions{Namespace: actionsNamespace, Image: fakeImage})
 	if _, err := h.serving.ServingV1().Services(actionsNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

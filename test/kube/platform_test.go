@@ -130,7 +130,7 @@ func fakeAction(t *testing.T, actions *memActions, code string) (*whisk.Action, 
 	if actions != nil {
 		actions.put(a)
 	}
-	return a, knative.FromWhisk(a)
+	return a, platform.ActionOf(a)
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -241,7 +241,7 @@ func TestVersionsRunOnTheirOwnRevision(t *testing.T) {
 	stored2 := *stored
 	stored2.Exec.Code, stored2.Version, stored2.Updated = &two, stored.Version.Bump(), stored.Updated+1
 	actions.put(&stored2)
-	v2 := knative.FromWhisk(&stored2)
+	v2 := platform.ActionOf(&stored2)
 	res := run(t, p, v2, `{}`)
 	if got := resultOf(t, res); !res.Cold || got["version"] != "0.0.2" || got["codeBytes"] != float64(len(two)) {
 		t.Errorf("v2 run: Cold %v result %v; want a cold start of 0.0.2", res.Cold, got)
@@ -275,7 +275,7 @@ func TestRecreatedActionReplacesStaleService(t *testing.T) {
 	stored, _ := fakeAction(t, actions, "third version")
 	stored.Version = whisk.SemVer{Patch: 3}
 	actions.put(stored)
-	run(t, p, knative.FromWhisk(stored), `{}`)
+	run(t, p, platform.ActionOf(stored), `{}`)
 
 	// Deleted and created again while its Service stayed (the API server
 	// was down, say): version numbers start over, and the new 0.0.1 wins.
@@ -283,7 +283,7 @@ func TestRecreatedActionReplacesStaleService(t *testing.T) {
 	code := "first version of the new action"
 	again.Exec.Code, again.Version, again.Updated = &code, whisk.DefaultVersion, stored.Updated+1
 	actions.put(&again)
-	if got := resultOf(t, run(t, p, knative.FromWhisk(&again), `{}`)); got["version"] != "0.0.1" || got["codeBytes"] != float64(len(code)) {
+	if got := resultOf(t, run(t, p, platform.ActionOf(&again), `{}`)); got["version"] != "0.0.1" || got["codeBytes"] != float64(len(code)) {
 		t.Errorf("result %v; want the re-created action's 0.0.1", got)
 	}
 }
