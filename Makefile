@@ -47,5 +47,9 @@ test-kube:
 
 test: vet unit fuzz e2e test-kube
 
+# test/bench, then the knative path through the test/kube harness (its
+# API server and runtime mains, as test-kube; docs/benchmarks.md).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
+	KWHISK_KUBE_BIN="$$(third_party/build.sh)" KWHISK_KO_BIN="$$(third_party/tools.sh)" \
+		$(GO) test -run='^$$' -bench='^BenchmarkKnative$$' -benchtime=1x -timeout 30m ./test/kube

@@ -1,13 +1,14 @@
-// Native (--native) and docker (--docker) actions in local mode: a native
-// zip's `exec` runs with the docker-skeleton convention; an image without
-// code needs the knative platform and is refused with a clear 400.
+// Native (--native) and docker (--docker) actions: a native zip's `exec`
+// runs with the docker-skeleton convention on either platform; an image
+// without code needs the knative platform, so local mode refuses it with a
+// clear 400 and knative mode accepts it.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertErrorBody, startGateway, uniqueName } from './lib/gateway.mjs';
+import { PLATFORM, assertErrorBody, startGateway, uniqueName } from './lib/gateway.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -31,10 +32,23 @@ describe('blackbox actions', { timeout: 60000 }, () => {
     assert.ok(res.body.logs.some((l) => /stdout: native log line$/.test(l)), JSON.stringify(res.body.logs));
   });
 
-  test('a docker image without code is refused in local mode', async () => {
+  test('a docker image without code is refused in local mode', { skip: PLATFORM !== 'local' && `platform ${PLATFORM}` }, async () => {
     const res = await gw.request('PUT', `/api/v1/namespaces/_/actions/${uniqueName('docker')}`, {
       body: { exec: { kind: 'blackbox', image: 'example/some-image' } },
     });
     assertErrorBody(res, 400, 'docker images need the knative platform');
+  });
+
+  test('a docker image without code is accepted on the knative platform', { skip: PLATFORM !== 'knative' && `platform ${PLATFORM}` }, async () => {
+    const name = uniqueName('docker');
+    const exec = { kind: 'blackbox', image: 'example/some-image', binary: false };
+    const put = await gw.request('PUT', `/api/v1/namespaces/_/actions/${name}`, {
+      body: { exec: { kind: 'blackbox', image: 'example/some-image' } },
+    });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.body.exec, exec);
+    const get = await gw.request('GET', `/api/v1/namespaces/_/actions/${name}`);
+    assert.equal(get.status, 200, get.text);
+    assert.deepEqual(get.body.exec, exec, 'the stored action keeps the image and has no code');
   });
 });

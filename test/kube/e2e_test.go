@@ -11,8 +11,10 @@ import (
 // TestE2EOnKnative runs the e2e suite of test/e2e (the openwhisk npm
 // client against real gateways) with every gateway it starts in knative
 // mode on this cluster: the suite passes KWHISK_* settings through to the
-// gateways it spawns. KWHISK_KUBE_E2E selects test files (a comma list of
-// names without .test.mjs); unset, all but localOnly run.
+// gateways it spawns, and its tests of one platform's own behaviour read
+// KWHISK_PLATFORM too (lib/gateway.mjs's PLATFORM). KWHISK_KUBE_E2E
+// selects test files (a comma list of names without .test.mjs); unset,
+// all run.
 func TestE2EOnKnative(t *testing.T) {
 	h := need(t)
 	node, err := exec.LookPath("node")
@@ -50,9 +52,7 @@ func TestE2EOnKnative(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			if name := filepath.Base(f); !localOnly[name] {
-				args = append(args, name)
-			}
+			args = append(args, filepath.Base(f))
 		}
 	}
 	cmd := exec.Command(node, args...)
@@ -71,12 +71,6 @@ func TestE2EOnKnative(t *testing.T) {
 	}
 	t.Logf("e2e suite on knative:\n%s", tail(string(out), 12))
 }
-
-// localOnly are the e2e files with tests of local mode's own behaviour:
-// docker images refused (blackbox), and runtime processes that end with
-// the gateway, so the first invoke after a restart is cold (restart; on
-// Knative, revisions outlive the gateway).
-var localOnly = map[string]bool{"blackbox.test.mjs": true, "restart.test.mjs": true}
 
 // tail returns the last n lines of s.
 func tail(s string, n int) string {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,6 +56,83 @@ type fakeKnative struct {
 	mu       sync.Mutex
 	backends map[string]*backend // namespace/revision
 	owners   map[string][]string // namespace/service → its revisions' keys
+
+	observer atomic.Pointer[observer]
+}
+
+// observer is told what the fake Knative does, on the test process's
+// clock: each request a backend served, each Service it set Ready (when
+// the API server accepted that status). Either may be nil.
+type observer struct {
+	served func(span)
+	ready  func(service, revision string, at time.Time)
+}
+
+// span is one request a revision's backend served, on the test process's
+// clock: when it arrived, when an instance was ready for it (later than
+// arrived when the request waited for a process to start, as Knative's
+// activator holds it), and when the instance's answer was passed on.
+type span struct {
+	rev                  string
+	arrived, ready, done time.Time
+}
+
+// observe reports to o from now on, until the returned stop. One
+// observer at a time.
+func (k *fakeKnative) observe(o observer) (stop func()) {
+	k.observer.Store(&o)
+	return func() { k.observer.Store(nil) }
+}
+
+func (k *fakeKnative) observed(s span) {
+	if o := k.observer.Load(); o != nil && o.served != nil {
+		o.served(s)
+	}
+}
+
+// runningBackend returns the backend of revision rev in namespace ns.
+func (k *fakeKnative) runningBackend(ns, rev string) *backend {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.backends[ns+"/"+rev]
+}
+
+// instanceURL returns the URL of the running process (instance) of a
+// revision, bypassing the backend's proxy, or false when none runs.
+func (k *fakeKnative) instanceURL(ns, rev string) (*url.URL, bool) {
+	b := k.runningBackend(ns, rev)
+	if b == nil {
+		return nil, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inst == nil {
+		return nil, false
+	}
+	select {
+	case <-b.inst.exited:
+		return nil, false
+	default:
+	}
+	return b.inst.url, true
+}
+
+// scaleToZero stops a revision's running instance, as Knative does with an
+// idle revision, and returns once it is gone; the next request starts a
+// new one. It reports whether an instance ran.
+func (k *fakeKnative) scaleToZero(ns, rev string) bool {
+	b := k.runningBackend(ns, rev)
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inst == nil {
+		return false
+	}
+	b.inst.stop()
+	b.inst = nil
+	return true
 }
 
 func newFakeKnative(serving servingclient.Interface, binaries, goenv map[string]string, dir string) *fakeKnative {
@@ -161,8 +239,13 @@ func (k *fakeKnative) sync(ctx context.Context, in *servingv1.Service) {
 			{Type: servingv1.ServiceConditionRoutesReady, Status: corev1.ConditionTrue},
 		})
 	}
-	if _, err := k.serving.ServingV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil &&
-		!apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+	_, err := k.serving.ServingV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{})
+	switch {
+	case err == nil && failure == "":
+		if o := k.observer.Load(); o != nil && o.ready != nil {
+			o.ready(svc.Name, latest, time.Now())
+		}
+	case err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && ctx.Err() == nil:
 		k.logf("status of %s: %v", svcKey, err)
 	}
 }
@@ -269,6 +352,7 @@ type backend struct {
 	rev     string
 	url     *apis.URL
 	failure string // the revision cannot run
+	observe func(span)
 
 	ln  net.Listener
 	srv *http.Server
@@ -293,7 +377,7 @@ func (k *fakeKnative) newBackend(rev string, spec servingv1.RevisionSpec) (*back
 			runtime = c
 		}
 	}
-	b := &backend{rev: rev}
+	b := &backend{rev: rev, observe: k.observed}
 	env := map[string]string{}
 	for _, e := range runtime.Env {
 		env[e.Name] = e.Value
@@ -330,12 +414,16 @@ func (k *fakeKnative) newBackend(rev string, spec servingv1.RevisionSpec) (*back
 
 // ServeHTTP holds the request until an instance is ready, then proxies it.
 func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := span{rev: b.rev, arrived: time.Now()}
 	inst, err := b.instance()
 	if err != nil {
 		http.Error(w, "revision "+b.rev+": "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	s.ready = time.Now()
 	inst.proxy.ServeHTTP(w, r)
+	s.done = time.Now()
+	b.observe(s)
 }
 
 // instance returns the running instance, starting one when there is none

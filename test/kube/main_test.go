@@ -184,8 +184,8 @@ func (h *harness) teardown(cancel context.CancelFunc) {
 	}
 }
 
-// need returns the harness, or skips the test without one.
-func need(t *testing.T) *harness {
+// need returns the harness, or skips the test (or benchmark) without one.
+func need(t testing.TB) *harness {
 	t.Helper()
 	if env == nil {
 		t.Skip("no API server: set KWHISK_KUBE_BIN (make test-kube builds and sets it)")

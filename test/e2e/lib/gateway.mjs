@@ -31,6 +31,15 @@ export const MSG = {
   timeoutParam: 'Timeout must be number of milliseconds up to 60000.',
 };
 
+/**
+ * PLATFORM is the data plane of the gateways under test: KWHISK_PLATFORM,
+ * which `kwhisk serve` reads as its --platform (the gateways inherit this
+ * environment), or 'local', its default. test/kube runs this suite with
+ * 'knative' on its cluster; tests of one platform's own behaviour check
+ * it.
+ */
+export const PLATFORM = process.env.KWHISK_PLATFORM || 'local';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const actionsDir = path.resolve(here, '..', '..', 'actions');
 
