@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,35 @@ func TestNamespaceLimitsOverrideTheGateway(t *testing.T) {
 		t.Fatalf("first invoke: %d %s", got[0].status, got[0].body)
 	}
 	wantThrottled(t, got[1], activation.TooManyPerMinute(2, 1))
+}
+
+// CloudEvents deliveries fire through the namespace's fire rate: past it
+// a broker gets 429, which it retries.
+func TestEventDeliveriesAreThrottled(t *testing.T) {
+	o := harnessOptions{throttles: limits(100, 100, 100), run: echoRun, blockingWait: time.Minute}
+	var statuses []int
+	inOneMinute(t, o, func(h *harness) []response {
+		guest, err := h.st.GetNamespace(context.Background(), "guest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		two := 2
+		guest.Throttles = whisk.Throttles{FiresPerMinute: &two}
+		if err := h.st.PutNamespace(context.Background(), guest); err != nil {
+			t.Fatal(err)
+		}
+		mustStatus(t, do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`), 200)
+		mustStatus(t, do(t, h, "PUT", ns+"/triggers/t", guestAuth, `{}`), 200)
+		mustStatus(t, do(t, h, "PUT", ns+"/rules/r", guestAuth, `{"trigger":"/_/t","action":"/_/a"}`), 200)
+		target := h.url + "/api/v1/events/guest/t?token=" + testTokens.Token("guest", "t")
+		statuses = nil
+		for i := 0; i < 3; i++ {
+			status, _ := sendEvent(t, target, newEvent(fmt.Sprintf("thr-%d", i), map[string]any{"i": i}), false)
+			statuses = append(statuses, status)
+		}
+		return nil
+	})
+	if diff := cmp.Diff([]int{202, 202, 429}, statuses); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
 }

@@ -37,6 +37,7 @@ type Controller struct {
 type reader struct {
 	triggers *entity.Triggers
 	store.Activations
+	store.Namespaces
 }
 
 func (r reader) GetTrigger(ctx context.Context, path whisk.EntityPath) (*whisk.Trigger, error) {
@@ -105,7 +106,7 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 	sched := events.NewScheduler(feeds, invoker, opts.Clock, opts.Logf)
 	builtins.Runner = events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	authn := auth.New(st)
-	ingress := events.NewIngress(invoker, authn, reader{triggers, st}, opts.Tokens,
+	ingress := events.NewIngress(invoker, authn, reader{triggers, st, st}, opts.Tokens,
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,

@@ -43,10 +43,12 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, header string) (*auth.Identity, error)
 }
 
-// Reader reads triggers and activation records.
+// Reader reads triggers, activation records and namespaces (for the
+// namespace's own throttles when a delivery authenticates by token).
 type Reader interface {
 	GetTrigger(ctx context.Context, path whisk.EntityPath) (*whisk.Trigger, error)
 	GetActivation(ctx context.Context, namespace string, id whisk.ActivationID) (*whisk.Activation, error)
+	GetNamespace(ctx context.Context, name string) (*whisk.Namespace, error)
 }
 
 // Ingress turns CloudEvents into trigger fires.
@@ -164,7 +166,14 @@ func (in *Ingress) authenticate(ctx context.Context, r *http.Request, namespace,
 		if in.tokens == nil || !in.tokens.Verify(namespace, trigger, tok) {
 			return activation.Caller{}, errCredentials
 		}
-		return activation.Caller{Namespace: namespace, Subject: namespace}, nil
+		ns, err := in.reader.GetNamespace(ctx, namespace)
+		if err != nil {
+			if whisk.IsKind(err, whisk.KindNotFound) {
+				return activation.Caller{}, errCredentials
+			}
+			return activation.Caller{}, err
+		}
+		return activation.Caller{Namespace: namespace, Subject: namespace, Throttles: ns.Throttles}, nil
 	}
 	id, err := in.auth.Authenticate(ctx, r.Header.Get("Authorization"))
 	if err != nil {
@@ -173,7 +182,7 @@ func (in *Ingress) authenticate(ctx context.Context, r *http.Request, namespace,
 	if id.Namespace != namespace {
 		return activation.Caller{}, errCredentials
 	}
-	return activation.Caller{Namespace: id.Namespace, Subject: id.Subject, Key: id.Key}, nil
+	return activation.Caller{Namespace: id.Namespace, Subject: id.Subject, Key: id.Key, Throttles: id.Throttles}, nil
 }
 
 // Parameters turns an event into trigger parameters: a JSON object's keys
