@@ -65,6 +65,11 @@ type ActivationReader interface {
 	ListActivations(ctx context.Context, q store.ActivationQuery) ([]*whisk.Activation, int, error)
 }
 
+// NamespaceReader reads a namespace's record.
+type NamespaceReader interface {
+	GetNamespace(ctx context.Context, name string) (*whisk.Namespace, error)
+}
+
 // Runtimes lists the kinds actions may use.
 type Runtimes interface {
 	Runtimes() []platform.Runtime
@@ -81,9 +86,12 @@ type Deps struct {
 	Invoker     Invoker
 	Activations ActivationReader
 	Events      EventIngress // nil: no CloudEvents ingress
-	Runtimes    Runtimes
-	Code        CodeSource      // nil: no code route (local mode)
-	Throttles   whisk.Throttles // system defaults, shown by /limits
+	// Namespaces gives web actions their owner's throttles; nil: the
+	// gateway defaults.
+	Namespaces NamespaceReader
+	Runtimes   Runtimes
+	Code       CodeSource      // nil: no code route (local mode)
+	Throttles  whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.
 	Logf func(format string, args ...any)
 }

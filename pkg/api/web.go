@@ -108,7 +108,13 @@ func (s *Server) web(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.Invoker.Invoke(req.Context(), activation.Caller{Namespace: owner, Subject: owner},
+	runAs := activation.Caller{Namespace: owner, Subject: owner}
+	if s.Namespaces != nil {
+		if ns, err := s.Namespaces.GetNamespace(req.Context(), owner); err == nil {
+			runAs.Throttles = ns.Throttles
+		}
+	}
+	out, err := s.Invoker.Invoke(req.Context(), runAs,
 		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c)})
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Runtimes: plat, Throttles: throttles, Logf: opts.Logf,
+		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Namespaces: st, Runtimes: plat, Throttles: throttles, Logf: opts.Logf,
 	})
 	return &Controller{API: srv, Invoker: invoker, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
 }
