@@ -81,9 +81,9 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 		wait = 0
 	}
 	ann := whisk.KeyValues{
-		{Key: "path", Value: jsonString(a.Path().String())},
+		{Key: "path", Value: whisk.JSONString(a.Path().String())},
 		{Key: "waitTime", Value: jsonInt(wait)},
-		{Key: "kind", Value: jsonString(a.Exec.Kind)},
+		{Key: "kind", Value: whisk.JSONString(a.Exec.Kind)},
 		{Key: "timeout", Value: jsonBool(res.Timeout)},
 		{Key: "limits", Value: limitsJSON(a.Limits)},
 	}
@@ -91,7 +91,7 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 		ann = append(ann, whisk.KeyValue{Key: "initTime", Value: jsonInt(res.InitTime.Milliseconds())})
 	}
 	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: jsonString(a.Binding)})
+		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
 	}
 	rec.Annotations = ann
 	return rec
@@ -171,60 +171,19 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 	}
 	ann := whisk.KeyValues{
 		{Key: "topmost", Value: jsonBool(topmost)},
-		{Key: "path", Value: jsonString(a.Path().String())},
+		{Key: "path", Value: whisk.JSONString(a.Path().String())},
 		{Key: "waitTime", Value: jsonInt(max(0, start.Sub(rc.received).Milliseconds()))},
 		{Key: "kind", Value: json.RawMessage(`"sequence"`)},
 		{Key: "limits", Value: limitsJSON(limits)},
 	}
 	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: jsonString(a.Binding)})
+		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
 	}
 	if cause != "" {
 		ann = append(ann, whisk.KeyValue{Key: "causedBy", Value: json.RawMessage(`"sequence"`)})
 	}
 	rec.Annotations = ann
 	return rec
-}
-
-// checkComponents refuses, before anything runs, a sequence the caller
-// may no longer run in full: one with a component, at any depth, that the
-// caller cannot read (a package made private after the sequence was
-// created). That is a 403, as upstream's entitlement check on invoke.
-// Missing components are left to the run, where they are application
-// errors. At most a sequence's worth of atomic actions is looked at, as
-// the run stops there too.
-func (s *Service) checkComponents(ctx context.Context, caller string, a *whisk.Action) error {
-	atomic := 0
-	var walk func(a *whisk.Action, depth int) error
-	walk = func(a *whisk.Action, depth int) error {
-		for _, c := range a.Exec.Components {
-			if atomic >= s.maxSequence || depth > s.maxSequence {
-				return nil
-			}
-			p, err := whisk.ParseFullyQualified(c)
-			if err != nil {
-				continue
-			}
-			comp, err := s.actions.ResolveAction(ctx, caller, p)
-			switch {
-			case whisk.IsKind(err, whisk.KindForbidden):
-				return err
-			case err != nil:
-				continue
-			case comp.Exec.Kind == whisk.KindSequence:
-				if err := walk(comp, depth+1); err != nil {
-					return err
-				}
-			default:
-				atomic++
-			}
-		}
-		return nil
-	}
-	if a.Exec.Kind != whisk.KindSequence {
-		return nil
-	}
-	return walk(a, 0)
 }
 
 // memoryOf reads the memory limit a record's limits annotation reports.
@@ -307,19 +266,14 @@ func mergeInput(params whisk.KeyValues, input json.RawMessage, keys map[string]j
 func baseAnnotations(a *whisk.Action) whisk.KeyValues {
 	kind := a.Exec.Kind
 	ann := whisk.KeyValues{
-		{Key: "path", Value: jsonString(a.Path().String())},
-		{Key: "kind", Value: jsonString(kind)},
+		{Key: "path", Value: whisk.JSONString(a.Path().String())},
+		{Key: "kind", Value: whisk.JSONString(kind)},
 		{Key: "limits", Value: limitsJSON(a.Limits)},
 	}
 	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: jsonString(a.Binding)})
+		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
 	}
 	return ann
-}
-
-func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // strings always marshal
-	return b
 }
 
 func jsonInt(n int64) json.RawMessage { return json.RawMessage(fmt.Sprint(n)) }

@@ -93,7 +93,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 				case whisk.KindOf(err) == whisk.KindInternal || whisk.KindOf(err) == whisk.KindUnavailable:
 					entry.StatusCode, entry.Error = whisk.StatusWhiskError, err.Error()
 				default:
-					entry.StatusCode, entry.Error = whisk.StatusApplicationError, clientMessage(err)
+					entry.StatusCode, entry.Error = whisk.StatusApplicationError, whisk.MessageOf(err)
 				}
 			}
 			b, _ := json.Marshal(entry) // a struct of strings and ints always marshals
@@ -101,13 +101,6 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 		}
 		return rec
 	})
-}
-
-func clientMessage(err error) string {
-	if e, ok := err.(*whisk.Error); ok {
-		return e.Message
-	}
-	return err.Error()
 }
 
 func lower(s string) string {

@@ -15,6 +15,9 @@ import (
 // parameters merged package → binding → action.
 type Actions interface {
 	ResolveAction(ctx context.Context, caller string, path whisk.EntityPath) (*whisk.Action, error)
+	// CheckAccess reports a 403 if caller may not read every action that
+	// the (sequence) action a runs.
+	CheckAccess(ctx context.Context, caller string, a *whisk.Action) error
 }
 
 // Runner runs one activation on the data plane.
@@ -134,7 +137,7 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Ou
 	if a.FinalViolation(req.Payload) {
 		return nil, whisk.Invalid(whisk.MsgReservedParameters)
 	}
-	if err := s.checkComponents(ctx, caller.Namespace, a); err != nil {
+	if err := s.actions.CheckAccess(ctx, caller.Namespace, a); err != nil {
 		return nil, err
 	}
 	input := req.Input

@@ -162,30 +162,30 @@ func webInput(a *whisk.Action, req *http.Request, body []byte, rest, user string
 	}
 	hb, _ := json.Marshal(headers) // a map of strings always marshals
 	in := map[string]json.RawMessage{
-		"__ow_method":  jsonStr(strings.ToLower(req.Method)),
+		"__ow_method":  whisk.JSONString(strings.ToLower(req.Method)),
 		"__ow_headers": hb,
-		"__ow_path":    jsonStr(rest),
+		"__ow_path":    whisk.JSONString(rest),
 	}
 	if user != "" {
-		in["__ow_user"] = jsonStr(user)
+		in["__ow_user"] = whisk.JSONString(user)
 	}
 	mediaType, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if a.Annotations.IsTrue("raw-http") {
-		in["__ow_query"] = jsonStr(req.URL.RawQuery)
+		in["__ow_query"] = whisk.JSONString(req.URL.RawQuery)
 		switch {
 		case len(body) == 0:
-			in["__ow_body"] = jsonStr("")
+			in["__ow_body"] = whisk.JSONString("")
 		case isJSONType(mediaType) || !isTextType(mediaType):
-			in["__ow_body"] = jsonStr(base64.StdEncoding.EncodeToString(body))
+			in["__ow_body"] = whisk.JSONString(base64.StdEncoding.EncodeToString(body))
 		default:
-			in["__ow_body"] = jsonStr(string(body))
+			in["__ow_body"] = whisk.JSONString(string(body))
 		}
 		return in, nil
 	}
 	user2 := map[string]json.RawMessage{}
 	for k, v := range req.URL.Query() {
 		if len(v) > 0 {
-			user2[k] = jsonStr(v[0])
+			user2[k] = whisk.JSONString(v[0])
 		}
 	}
 	if len(body) > 0 {
@@ -203,7 +203,7 @@ func webInput(a *whisk.Action, req *http.Request, body []byte, rest, user string
 			} else if json.Valid(trimmed) {
 				in["__ow_body"] = json.RawMessage(trimmed)
 			} else {
-				in["__ow_body"] = jsonStr(string(body))
+				in["__ow_body"] = whisk.JSONString(string(body))
 			}
 		case mediaType == "application/x-www-form-urlencoded":
 			form, err := url.ParseQuery(string(body))
@@ -212,13 +212,13 @@ func webInput(a *whisk.Action, req *http.Request, body []byte, rest, user string
 			}
 			for k, v := range form {
 				if len(v) > 0 {
-					user2[k] = jsonStr(v[0])
+					user2[k] = whisk.JSONString(v[0])
 				}
 			}
 		case isTextType(mediaType):
-			in["__ow_body"] = jsonStr(string(body))
+			in["__ow_body"] = whisk.JSONString(string(body))
 		default:
-			in["__ow_body"] = jsonStr(base64.StdEncoding.EncodeToString(body))
+			in["__ow_body"] = whisk.JSONString(base64.StdEncoding.EncodeToString(body))
 		}
 	}
 	for k := range user2 {
@@ -246,9 +246,4 @@ func isTextType(mt string) bool {
 		return true
 	}
 	return false
-}
-
-func jsonStr(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // strings always marshal
-	return b
 }

@@ -76,13 +76,3 @@ func (r *Resolver) ResolveAction(ctx context.Context, caller string, path whisk.
 	merged.Binding = binding
 	return &merged, nil
 }
-
-// CheckWrite reports whether caller may create, update or delete the
-// entity at path: only in its own namespace, never through a binding
-// (which Actions checks).
-func CheckWrite(caller string, path whisk.EntityPath) error {
-	if path.Namespace != caller {
-		return forbidden(path.String())
-	}
-	return nil
-}

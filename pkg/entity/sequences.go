@@ -89,3 +89,23 @@ func sequenceParameters(e whisk.Exec) whisk.KeyValues {
 	v, _ := json.Marshal(e.Components) // a string slice always marshals
 	return whisk.KeyValues{{Key: "_actions", Value: v}}
 }
+
+// CheckAccess reports the 403 when caller may no longer read an action
+// that sequence a runs, at any depth (a package turned private after the
+// sequence was made). Other problems — a missing component, too many
+// actions — are left for the run, which records them as application errors.
+func (r *Resolver) CheckAccess(ctx context.Context, caller string, a *whisk.Action) error {
+	if a.Exec.Kind != whisk.KindSequence {
+		return nil
+	}
+	for _, c := range a.Exec.Components {
+		p, err := whisk.ParseFullyQualified(c)
+		if err != nil {
+			continue
+		}
+		if _, err := r.countAtomic(ctx, caller, a.Path(), p.Resolve(caller), 0); whisk.IsKind(err, whisk.KindForbidden) {
+			return err
+		}
+	}
+	return nil
+}

@@ -54,7 +54,7 @@ func (b *Builtins) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 		out, err = h(ctx, req.Namespace, params)
 	}
 	if err != nil {
-		res.Response = whisk.Response{StatusCode: whisk.StatusApplicationError, Result: whisk.ErrorResult(clientMessage(err))}
+		res.Response = whisk.Response{StatusCode: whisk.StatusApplicationError, Result: whisk.ErrorResult(whisk.MessageOf(err))}
 	} else {
 		body, merr := json.Marshal(out)
 		if merr != nil {
@@ -64,11 +64,4 @@ func (b *Builtins) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 	}
 	res.End = time.Now()
 	return res, nil
-}
-
-func clientMessage(err error) string {
-	if e, ok := err.(*whisk.Error); ok {
-		return e.Message
-	}
-	return err.Error()
 }

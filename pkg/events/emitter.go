@@ -29,7 +29,6 @@ type Emitter struct {
 	client  *http.Client
 	queue   chan *whisk.Activation
 	dropped atomic.Int64
-	sent    atomic.Int64
 	logf    func(string, ...any)
 }
 
@@ -53,9 +52,8 @@ func (e *Emitter) Emit(a *whisk.Activation) {
 	}
 }
 
-// Dropped and Sent count events so far.
+// Dropped counts the events dropped so far because the queue was full.
 func (e *Emitter) Dropped() int64 { return e.dropped.Load() }
-func (e *Emitter) Sent() int64    { return e.sent.Load() }
 
 // Start sends queued events until ctx ends.
 func (e *Emitter) Start(ctx context.Context) error {
@@ -66,9 +64,7 @@ func (e *Emitter) Start(ctx context.Context) error {
 		case a := <-e.queue:
 			if err := e.send(ctx, a); err != nil {
 				e.logf("emit activation %s: %v", a.ActivationID, err)
-				continue
 			}
-			e.sent.Add(1)
 		}
 	}
 }

@@ -207,9 +207,9 @@ func Parameters(ev *cloudevents.Event) (map[string]json.RawMessage, error) {
 		case isJSON && mt != "" && mt != "text/plain":
 			return nil, whisk.Invalid("The event data is not valid JSON.")
 		case strings.HasPrefix(mt, "text/") || mt == "application/xml" || strings.HasSuffix(mt, "+xml"):
-			p["__ce_data"] = quote(string(data))
+			p["__ce_data"] = whisk.JSONString(string(data))
 		default:
-			p["__ce_data"] = quote(base64.StdEncoding.EncodeToString(data))
+			p["__ce_data"] = whisk.JSONString(base64.StdEncoding.EncodeToString(data))
 		}
 	}
 	attr := map[string]string{
@@ -224,7 +224,7 @@ func Parameters(ev *cloudevents.Event) (map[string]json.RawMessage, error) {
 	}
 	for k, v := range attr {
 		if v != "" {
-			p["__ce_"+k] = quote(v)
+			p["__ce_"+k] = whisk.JSONString(v)
 		}
 	}
 	return p, nil
@@ -298,9 +298,4 @@ func WriteReply(ctx context.Context, w http.ResponseWriter, ev *cloudevents.Even
 		return errors.New("no reply event")
 	}
 	return cehttp.WriteResponseWriter(ctx, binding.ToMessage(ev), http.StatusOK, w)
-}
-
-func quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // strings always marshal
-	return b
 }

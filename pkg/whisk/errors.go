@@ -87,3 +87,13 @@ func Invalid(format string, args ...any) *Error { return Errorf(KindInvalid, for
 func Malformed(detail string) *Error {
 	return &Error{Kind: KindInvalid, Message: MsgMalformedPrefix + detail}
 }
+
+// MessageOf is the client-facing text of err: an *Error's message (even
+// when wrapped), else the error's text.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}

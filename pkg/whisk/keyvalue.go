@@ -138,3 +138,9 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// JSONString renders s as a JSON string value.
+func JSONString(s string) json.RawMessage {
+	b, _ := json.Marshal(s) // strings always marshal
+	return b
+}

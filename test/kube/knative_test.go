@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -526,6 +525,3 @@ func (k *fakeKnative) startProcess(rev, bin string, env map[string]string) (*ins
 	}
 	return inst, nil
 }
-
-// dir is where process logs go, for failures.
-func (k *fakeKnative) logDir() string { return filepath.Clean(k.dir) }
