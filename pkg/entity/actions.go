@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -225,36 +223,10 @@ func (s *Actions) lookup(kind string) (platform.Runtime, bool) {
 	return platform.Runtime{}, false
 }
 
+// unsupported refuses kind with the platform's message: the kinds it
+// offers, and why the kind's family is missing when the platform knows.
 func (s *Actions) unsupported(kind string) string {
-	var kinds []string
-	for _, rt := range s.runtimes.Runtimes() {
-		kinds = append(kinds, rt.Kind)
-	}
-	sort.Strings(kinds)
-	msg := fmt.Sprintf("The specified runtime '%s' is not supported by this platform. Valid values are: '%s'", kind, strings.Join(kinds, "', '"))
-	family, _, _ := strings.Cut(kind, ":")
-	for _, rt := range s.runtimes.Runtimes() {
-		if rt.Family == family {
-			return msg
-		}
-	}
-	if hint := missingHint(family); hint != "" {
-		msg += ". " + hint
-	}
-	return msg
-}
-
-// missingHint explains why a well-known family is absent in local mode.
-func missingHint(family string) string {
-	switch family {
-	case "nodejs":
-		return "nodejs actions need 'node' on the gateway's PATH, and it was not found"
-	case "python":
-		return "python actions need 'python3' on the gateway's PATH, and it was not found"
-	case whisk.KindBlackbox:
-		return "docker images need the knative platform"
-	}
-	return ""
+	return platform.UnsupportedKind(s.runtimes, kind)
 }
 
 // actionCache keeps decoded actions for the invoke path. Writes through

@@ -212,7 +212,7 @@ func (p *Platform) Runtimes() []platform.Runtime {
 // unreachable is KindUnavailable.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if _, ok := p.o.Images[a.Kind]; !ok {
-		return developerError("The runtime '" + a.Kind + "' is not supported by this platform."), nil
+		return developerError(platform.Unsupported(p, a.Kind)), nil
 	}
 	v, err := p.version(ctx, a)
 	if err != nil {

@@ -3,7 +3,9 @@
 // them warm in one pool per version, within per-action and host-wide caps,
 // until they sit idle too long, the action is removed or a newer version
 // replaces them. The kinds it offers are those of the interpreters it finds
-// (node → nodejs:<major>, python3 → python:<major.minor>).
+// (node → nodejs:<major>, python3 → python:<major.minor>), probed and
+// launched as the families of the runtime registry (package runtimes)
+// describe them.
 //
 // The supervisor scales like Knative's activator (pool.go): activations
 // that find no free slot (limits.concurrency per instance) wait in a
@@ -16,5 +18,6 @@
 // else rlimits. docs/local-mode.md has the whole picture.
 //
 // It may import the standard library, pkg/whisk, pkg/platform,
-// pkg/actionloop and the launcher packages under runtimes/.
+// pkg/actionloop and the runtime registry (runtimes, runtimes/family and
+// the family packages under runtimes/).
 package local

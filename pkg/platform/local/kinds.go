@@ -2,42 +2,41 @@ package local
 
 import (
 	"fmt"
-	"path/filepath"
+	"strings"
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/platform"
-	golauncher "github.com/kwhisk/kwhisk/runtimes/go/launcher"
-	nativelauncher "github.com/kwhisk/kwhisk/runtimes/native/launcher"
+	"github.com/kwhisk/kwhisk/runtimes"
+	"github.com/kwhisk/kwhisk/runtimes/family"
 )
 
-// otherLauncher makes the launchers of the kinds that need no script: go,
-// whose code is compiled with the toolchain found (or brings a prebuilt
-// exec) and cached by digest under dir, and blackbox, native code run by
-// the docker-skeleton convention.
-func otherLauncher(it Interpreter, dir string) (*actionloop.Launcher, error) {
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
-	switch it.Family {
-	case "go":
-		build := append([]string{
-			"PATH=" + filepath.Dir(it.Path) + ":/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
-			"HOME=" + dir, "GOPATH=" + filepath.Join(dir, "gopath"),
-		}, it.Env...)
-		c := golauncher.NewCompiler(golauncher.Options{
-			Go: it.Path, Version: it.Version, CacheDir: filepath.Join(dir, "go"+it.Version), Env: build,
-		})
-		return c.Launcher(env), nil
-	case blackbox:
-		return nativelauncher.Launcher(env), nil
+// launcher says how to start instances with it, as its family describes;
+// dir holds launcher scripts and build caches. Concurrency follows the
+// family's capabilities.
+func launcher(it Interpreter, dir string) (*actionloop.Launcher, error) {
+	f := runtimes.Lookup(it.Family)
+	if f == nil {
+		return nil, fmt.Errorf("no launcher for family %q", it.Family)
 	}
-	return nil, fmt.Errorf("no launcher for family %q", it.Family)
+	l, err := f.Launcher(it.found(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s launcher: %w", f.Name, err)
+	}
+	l.Concurrent = f.Concurrent
+	return l, nil
 }
 
-// runtimeOf completes the Runtimes entry of it's kind: the blackbox kind
-// names OpenWhisk's skeleton image and runs only code.
+// runtimeOf completes the Runtimes entry of it's kind from its family:
+// the blackbox kind names OpenWhisk's skeleton image and runs only code.
 func runtimeOf(it Interpreter, rt platform.Runtime) platform.Runtime {
-	if it.Family == blackbox {
-		rt.Image = nativelauncher.Image
-		rt.CodeOnly = true
+	if f := runtimes.Lookup(it.Family); f != nil {
+		rt.Image, rt.CodeOnly = f.LocalImage, f.CodeOnly
 	}
 	return rt
+}
+
+// familyOfKind returns the registered family of kind, or nil.
+func familyOfKind(kind string) *family.Family {
+	name, _, _ := strings.Cut(kind, ":")
+	return runtimes.Lookup(name)
 }

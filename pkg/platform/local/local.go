@@ -16,8 +16,6 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
-	nodelauncher "github.com/kwhisk/kwhisk/runtimes/nodejs/launcher"
-	pylauncher "github.com/kwhisk/kwhisk/runtimes/python/launcher"
 )
 
 // Defaults of the zero Options fields.
@@ -160,7 +158,7 @@ func New(opts Options) (*Platform, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background()) // New has no caller context; Close ends it
 	for _, rt := range p.runtimes {
 		p.families[rt.Kind] = rt.Family
-		if rt.Default && opts.StemCells > 0 && (rt.Family == "nodejs" || rt.Family == "python") {
+		if f := familyOfKind(rt.Kind); rt.Default && opts.StemCells > 0 && f != nil && f.StemCells {
 			p.stems.specs[rt.Kind] = &stemSpec{kind: rt.Kind, family: rt.Family, limits: stemLimits}
 		}
 	}
@@ -187,31 +185,6 @@ func (p *Platform) hasFamily(f string) bool {
 	return false
 }
 
-// launcher writes the family's launcher script and says how to start it.
-func launcher(it Interpreter, dir string) (*actionloop.Launcher, error) {
-	env := []string{
-		"PATH=" + filepath.Dir(it.Path) + ":/usr/local/bin:/usr/bin:/bin",
-		"LANG=C.UTF-8",
-	}
-	var script, name, source string
-	var command func(exe, script string) []string
-	switch it.Family {
-	case "nodejs":
-		script, name, source, command = string(nodelauncher.Script), nodelauncher.ScriptName, nodelauncher.CodeFile, nodelauncher.Command
-	case "python":
-		script, name, source, command = string(pylauncher.Script), pylauncher.ScriptName, pylauncher.CodeFile, pylauncher.Command
-	default:
-		return otherLauncher(it, dir) // go and blackbox: kinds.go
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
-		return nil, err
-	}
-	// Node.js runs several activations at once for actions whose
-	// concurrency limit is above 1.
-	return &actionloop.Launcher{Command: command(it.Path, path), Source: source, Env: env, Concurrent: it.Family == "nodejs"}, nil
-}
-
 // Runtimes lists one kind per interpreter; the first of each family is its
 // default.
 func (p *Platform) Runtimes() []platform.Runtime {
@@ -219,31 +192,31 @@ func (p *Platform) Runtimes() []platform.Runtime {
 }
 
 // Missing explains why kind cannot run here, naming what the host lacks,
-// for a kind of a family local mode supports (nodejs, python). It returns
-// "" when the kind can run, and for families local mode does not know,
-// which the caller reports from Runtimes.
+// for a kind of a registered family whose interpreter local mode looks
+// for (nodejs, python; not Optional ones such as go). It returns "" when
+// the kind can run, and for other families, which the caller reports from
+// Runtimes (platform.Unsupported).
 func (p *Platform) Missing(kind string) string {
 	if _, ok := p.kinds[kind]; ok {
 		return ""
 	}
-	name, _, _ := strings.Cut(kind, ":")
-	f := familyOf(name)
-	if f == nil {
+	f := familyOfKind(kind)
+	if f == nil || f.Probe == nil || f.Optional {
 		return ""
 	}
 	var have []string
 	for _, it := range p.interps {
-		if it.Family == f.name {
-			have = append(have, fmt.Sprintf("%s %s (%s), which runs '%s'", f.lang, it.Version, it.Path, it.Kind()))
+		if it.Family == f.Name {
+			have = append(have, fmt.Sprintf("%s %s (%s), which runs '%s'", f.Lang, it.Version, it.Path, it.Kind()))
 		}
 	}
 	switch {
 	case len(have) > 0:
 		return fmt.Sprintf("The runtime '%s' is not available on this host: it has %s.", kind, strings.Join(have, " and "))
-	case p.problems[f.name] != "":
-		return fmt.Sprintf("The runtime '%s' needs %s, but the '%s' on this host does not work: %s", kind, f.lang, f.exe, p.problems[f.name])
+	case p.problems[f.Name] != "":
+		return fmt.Sprintf("The runtime '%s' needs %s, but the '%s' on this host does not work: %s", kind, f.Lang, f.Probe.Exe, p.problems[f.Name])
 	}
-	return fmt.Sprintf("The runtime '%s' needs %s, but this host has no '%s' on its PATH.", kind, f.lang, f.exe)
+	return fmt.Sprintf("The runtime '%s' needs %s, but this host has no '%s' on its PATH.", kind, f.Lang, f.Probe.Exe)
 }
 
 // Run runs one activation on an instance of a's version with a free slot:
@@ -253,13 +226,9 @@ func (p *Platform) Missing(kind string) string {
 // may have reached the action's code.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if p.kinds[a.Kind] == nil {
-		msg := p.Missing(a.Kind)
-		if msg == "" {
-			msg = "The runtime '" + a.Kind + "' is not supported by this platform."
-		}
 		now := time.Now()
 		return &platform.Result{Start: now, End: now, Response: whisk.Response{
-			StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(msg),
+			StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(platform.Unsupported(p, a.Kind)),
 		}}, nil
 	}
 	for {

@@ -182,13 +182,13 @@ func (st *stem) stop() error {
 	return errors.Join(st.inst.Stop(), st.limit.release())
 }
 
-// stemPlaceholder is the code a stem cell starts with: no entry point, so
-// a launcher without stem support fails on it.
-func stemPlaceholder(family string) string {
-	if family == "python" {
-		return "# kwhisk stem cell: the action's code replaces this file when the cell is assigned.\n"
+// stemPlaceholder is the code a stem cell of kind starts with, from its
+// family: no entry point, so a launcher without stem support fails on it.
+func stemPlaceholder(kind string) string {
+	if f := familyOfKind(kind); f != nil {
+		return f.StemPlaceholder
 	}
-	return "// kwhisk stem cell: the action's code replaces this file when the cell is assigned.\n"
+	return ""
 }
 
 // startStem starts one stem cell of spec and files it.
@@ -203,7 +203,7 @@ func (p *Platform) startStem(spec *stemSpec) {
 		return
 	}
 	c := p.instanceConfig(spec.limits)
-	c.Code = stemPlaceholder(spec.family)
+	c.Code = stemPlaceholder(spec.kind)
 	inst, failed, err := actionloop.Start(p.ctx, ll, c)
 	switch {
 	case err != nil:

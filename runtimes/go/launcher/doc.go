@@ -5,5 +5,8 @@
 // prebuilt exec of a zip, and caches the result by code digest. The local
 // platform and the go runtime image use the same Compiler.
 //
-// It imports only the standard library and pkg/actionloop.
+// Family describes the family for the registry (package runtimes).
+//
+// It imports only the standard library, pkg/actionloop and
+// runtimes/family.
 package launcher

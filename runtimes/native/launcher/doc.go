@@ -3,5 +3,8 @@
 // by OpenWhisk's docker-skeleton convention (Launcher.Skeleton), one
 // process of the code's exec per activation.
 //
-// It imports only the standard library and pkg/actionloop.
+// Family describes the family for the registry (package runtimes).
+//
+// It imports only the standard library, pkg/actionloop and
+// runtimes/family.
 package launcher

@@ -3,5 +3,8 @@
 // over stdin and fd 3 (see pkg/actionloop). The gateway writes the script to
 // disk for local mode; runtime images ship the same bytes.
 //
-// It imports only the standard library and pkg/actionloop.
+// Family describes the family for the registry (package runtimes).
+//
+// It imports only the standard library, pkg/actionloop and
+// runtimes/family.
 package launcher
