@@ -10,6 +10,9 @@ import (
 	"github.com/kwhisk/kwhisk/runtimes/family"
 )
 
+// Missing explains the kinds the host cannot run (platform.Unsupported).
+var _ platform.Explainer = (*Platform)(nil)
+
 // launcher says how to start instances with it, as its family describes;
 // dir holds launcher scripts and build caches. Concurrency follows the
 // family's capabilities.
