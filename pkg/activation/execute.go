@@ -12,38 +12,53 @@ import (
 )
 
 // runContext is what every activation of one top-level invoke shares.
+// Its runs happen one after the other, so it needs no lock.
 type runContext struct {
+	// ctx is the parent of every run and record write: the service's base
+	// context, since the activation outlives the request that started it.
+	ctx      context.Context
 	caller   Caller
 	tid      string
 	received time.Time
+	// atomic counts the primitive actions run so far (a sequence stops at
+	// the service's maxSequence).
+	atomic int
 	// unavailable is the first platform error that says the data plane
 	// could not be reached (whisk.KindUnavailable): nothing ran, and a
 	// blocking caller gets it as a 503 besides the record.
 	unavailable error
 }
 
-// execute runs action a (primitive or sequence) with input and returns its
-// record, not yet stored. cause is the enclosing sequence's id, if any;
-// atomic counts the atomic actions run so far by the topmost sequence.
-func (s *Service) execute(rc *runContext, a *whisk.Action, input json.RawMessage, keys map[string]json.RawMessage, id whisk.ActivationID, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
-	if a.Exec.Kind == whisk.KindSequence {
-		return s.runSequence(rc, a, input, keys, id, cause, topmost, atomic)
+// step is one action to run within a top-level activation.
+type step struct {
+	action *whisk.Action
+	input  json.RawMessage
+	// keys are input's decoded keys when the caller has them; nil: decode
+	// input if needed.
+	keys map[string]json.RawMessage
+	id   whisk.ActivationID
+	// cause is the enclosing sequence's activation id; "" for the
+	// top-level action.
+	cause whisk.ActivationID
+}
+
+// execute runs st's action (primitive or sequence) and returns its
+// record, not yet stored.
+func (s *Service) execute(rc *runContext, st step) *whisk.Activation {
+	if st.action.Exec.Kind == whisk.KindSequence {
+		return s.runSequence(rc, st)
 	}
-	*atomic++
-	rec := s.runPrimitive(rc, a, input, keys, id)
-	if cause != "" {
-		rec.Cause = cause
-		rec.Annotations = append(rec.Annotations, whisk.KeyValue{Key: "causedBy", Value: json.RawMessage(`"sequence"`)})
-	}
-	return rec
+	rc.atomic++
+	return s.runPrimitive(rc, st)
 }
 
 // runPrimitive hands one activation to the platform and builds its record.
-func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMessage, keys map[string]json.RawMessage, id whisk.ActivationID) *whisk.Activation {
+func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
+	a := st.action
 	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
 	started := s.now()
 	req := &platform.RunRequest{
-		Value: mergeInput(a.Parameters, input, keys), Namespace: rc.caller.Namespace, ActivationID: id,
+		Value: mergeInput(a.Parameters, st.input, st.keys), Namespace: rc.caller.Namespace, ActivationID: st.id,
 		TransactionID: rc.tid, Deadline: started.Add(timeout),
 	}
 	if a.Annotations.Truthy("provide-api-key") {
@@ -51,15 +66,16 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 	}
 	// The run outlives the HTTP request; the platform enforces the
 	// action's own time limit, the margin only guards against a stuck one.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
+	ctx, cancel := context.WithTimeout(rc.ctx, timeout+time.Minute)
 	defer cancel()
 	res, err := s.runner.Run(ctx, platform.ActionOf(a), req)
 	rec := &whisk.Activation{
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
-		ActivationID: id, Logs: []string{},
+		ActivationID: st.id, Cause: st.cause, Logs: []string{},
 	}
+	ann := annotations{action: a, cause: st.cause, limits: a.Limits}
 	if err != nil {
-		s.log("run activation %s: %v", id, err)
+		s.log("run activation %s: %v", st.id, err)
 		if whisk.IsKind(err, whisk.KindUnavailable) && rc.unavailable == nil {
 			rc.unavailable = err
 		}
@@ -67,7 +83,8 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 		rec.Start, rec.End = started.UnixMilli(), now.UnixMilli()
 		rec.Duration = rec.End - rec.Start
 		rec.Response = whisk.Response{StatusCode: whisk.StatusWhiskError, Result: whisk.ErrorResult("Failed to run the action: " + err.Error())}
-		rec.Annotations = append(baseAnnotations(a), whisk.KeyValue{Key: "waitTime", Value: jsonInt(started.Sub(rc.received).Milliseconds())})
+		ann.waitTime = jsonInt(started.Sub(rc.received).Milliseconds())
+		rec.Annotations = ann.build()
 		return rec
 	}
 	rec.Start, rec.End = res.Start.UnixMilli(), res.End.UnixMilli()
@@ -76,45 +93,34 @@ func (s *Service) runPrimitive(rc *runContext, a *whisk.Action, input json.RawMe
 	if res.Logs != nil {
 		rec.Logs = res.Logs
 	}
-	wait := res.Start.Sub(rc.received).Milliseconds()
-	if wait < 0 {
-		wait = 0
-	}
-	ann := whisk.KeyValues{
-		{Key: "path", Value: whisk.JSONString(a.Path().String())},
-		{Key: "waitTime", Value: jsonInt(wait)},
-		{Key: "kind", Value: whisk.JSONString(a.Exec.Kind)},
-		{Key: "timeout", Value: jsonBool(res.Timeout)},
-		{Key: "limits", Value: limitsJSON(a.Limits)},
-	}
+	ann.waitTime = jsonInt(max(0, res.Start.Sub(rc.received).Milliseconds()))
+	ann.timeout = jsonBool(res.Timeout)
 	if res.Cold {
-		ann = append(ann, whisk.KeyValue{Key: "initTime", Value: jsonInt(res.InitTime.Milliseconds())})
+		ann.initTime = jsonInt(res.InitTime.Milliseconds())
 	}
-	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
-	}
-	rec.Annotations = ann
+	rec.Annotations = ann.build()
 	return rec
 }
 
-// runSequence runs the components of sequence a one after the other, each
-// with its own stored record, and returns the sequence's record.
-func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMessage, payload map[string]json.RawMessage, id, cause whisk.ActivationID, topmost bool, atomic *int) *whisk.Activation {
+// runSequence runs the components of st's sequence one after the other,
+// each with its own stored record, and returns the sequence's record.
+func (s *Service) runSequence(rc *runContext, st step) *whisk.Activation {
+	a := st.action
 	start := s.now()
 	rec := &whisk.Activation{
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
-		ActivationID: id, Cause: cause, Start: start.UnixMilli(), Logs: []string{},
+		ActivationID: st.id, Cause: st.cause, Start: start.UnixMilli(), Logs: []string{},
 	}
 	limits := a.Limits
 	limits.Memory = 0
 	var duration int64
 	// The payload goes to the first component only; an "error" key in it
 	// does not stop the sequence.
-	next, first := input, true
+	next, first := st.input, true
 	var last *whisk.Activation
 	var failure *whisk.Response
 	for _, c := range a.Exec.Components {
-		if *atomic >= s.maxSequence {
+		if rc.atomic >= s.maxSequence {
 			failure = &whisk.Response{StatusCode: whisk.StatusApplicationError, Result: whisk.ErrorResult("Too many actions in the sequence.")}
 			break
 		}
@@ -123,7 +129,7 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 			failure = &whisk.Response{StatusCode: whisk.StatusApplicationError, Result: whisk.ErrorResult("Sequence component does not exist.")}
 			break
 		}
-		comp, err := s.actions.ResolveAction(context.Background(), rc.caller.Namespace, p)
+		comp, err := s.actions.ResolveAction(rc.ctx, rc.caller.Namespace, p)
 		if err != nil {
 			msg := "Sequence component does not exist."
 			if whisk.IsKind(err, whisk.KindForbidden) {
@@ -132,16 +138,15 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 			failure = &whisk.Response{StatusCode: whisk.StatusApplicationError, Result: whisk.ErrorResult(msg)}
 			break
 		}
-		cid := whisk.NewActivationID()
-		var keys map[string]json.RawMessage
+		cst := step{action: comp, input: next, id: whisk.NewActivationID(), cause: st.id}
 		if first {
-			keys, first = payload, false
+			cst.keys, first = st.keys, false
 		}
-		crec := s.execute(rc, comp, next, keys, cid, id, false, atomic)
-		if err := s.records.PutActivation(context.Background(), crec); err != nil {
-			s.log("record activation %s: %v", cid, err)
+		crec := s.execute(rc, cst)
+		if err := s.records.PutActivation(rc.ctx, crec); err != nil {
+			s.log("record activation %s: %v", cst.id, err)
 		}
-		rec.Logs = append(rec.Logs, string(cid))
+		rec.Logs = append(rec.Logs, string(cst.id))
 		duration += crec.Duration
 		if comp.Limits.Memory > limits.Memory {
 			limits.Memory = comp.Limits.Memory
@@ -169,20 +174,10 @@ func (s *Service) runSequence(rc *runContext, a *whisk.Action, input json.RawMes
 	if limits.Memory == 0 {
 		limits.Memory = a.Limits.Memory
 	}
-	ann := whisk.KeyValues{
-		{Key: "topmost", Value: jsonBool(topmost)},
-		{Key: "path", Value: whisk.JSONString(a.Path().String())},
-		{Key: "waitTime", Value: jsonInt(max(0, start.Sub(rc.received).Milliseconds()))},
-		{Key: "kind", Value: json.RawMessage(`"sequence"`)},
-		{Key: "limits", Value: limitsJSON(limits)},
-	}
-	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
-	}
-	if cause != "" {
-		ann = append(ann, whisk.KeyValue{Key: "causedBy", Value: json.RawMessage(`"sequence"`)})
-	}
-	rec.Annotations = ann
+	rec.Annotations = annotations{
+		action: a, cause: st.cause, sequence: true, limits: limits,
+		waitTime: jsonInt(max(0, start.Sub(rc.received).Milliseconds())),
+	}.build()
 	return rec
 }
 
@@ -263,17 +258,43 @@ func mergeInput(params whisk.KeyValues, input json.RawMessage, keys map[string]j
 	return buf.Bytes()
 }
 
-func baseAnnotations(a *whisk.Action) whisk.KeyValues {
-	kind := a.Exec.Kind
-	ann := whisk.KeyValues{
-		{Key: "path", Value: whisk.JSONString(a.Path().String())},
-		{Key: "kind", Value: whisk.JSONString(kind)},
-		{Key: "limits", Value: limitsJSON(a.Limits)},
+// annotations are the annotations of one activation record: the one
+// place that knows their keys and their order (OpenWhisk's).
+type annotations struct {
+	action *whisk.Action
+	limits whisk.Limits // a sequence reports its components' largest memory
+	// sequence marks a sequence's finished record: it says whether it is
+	// topmost.
+	sequence bool
+	// cause is the enclosing sequence's id: a component says causedBy.
+	cause whisk.ActivationID
+	// The measurements, nil until known (a pending record has none).
+	waitTime, timeout, initTime json.RawMessage
+}
+
+func (n annotations) build() whisk.KeyValues {
+	var kv whisk.KeyValues
+	add := func(key string, v json.RawMessage) {
+		if v != nil {
+			kv = append(kv, whisk.KeyValue{Key: key, Value: v})
+		}
 	}
-	if a.Binding != "" {
-		ann = append(ann, whisk.KeyValue{Key: "binding", Value: whisk.JSONString(a.Binding)})
+	if n.sequence {
+		add("topmost", jsonBool(n.cause == ""))
 	}
-	return ann
+	add("path", whisk.JSONString(n.action.Path().String()))
+	add("waitTime", n.waitTime)
+	add("kind", whisk.JSONString(n.action.Exec.Kind))
+	add("timeout", n.timeout)
+	add("limits", limitsJSON(n.limits))
+	add("initTime", n.initTime)
+	if n.action.Binding != "" {
+		add("binding", whisk.JSONString(n.action.Binding))
+	}
+	if n.cause != "" {
+		add("causedBy", json.RawMessage(`"sequence"`))
+	}
+	return kv
 }
 
 func jsonInt(n int64) json.RawMessage { return json.RawMessage(fmt.Sprint(n)) }

@@ -50,3 +50,48 @@ func TestMergeInput(t *testing.T) {
 		})
 	}
 }
+
+func TestAnnotations(t *testing.T) {
+	action := &whisk.Action{Namespace: "guest", Name: "hello", Exec: whisk.Exec{Kind: "nodejs:20"}, Limits: whisk.Limits{Timeout: 60000, Memory: 256, Logs: 10, Concurrency: 1}}
+	bound := *action
+	bound.Binding = "guest/bound"
+	seq := &whisk.Action{Namespace: "guest", Name: "seq", Exec: whisk.Exec{Kind: whisk.KindSequence}, Limits: action.Limits}
+	n := json.RawMessage(`3`)
+	tests := []struct {
+		name string
+		ann  annotations
+		want []string
+	}{
+		{"pending", annotations{action: action, limits: action.Limits}, []string{"path", "kind", "limits"}},
+		{"pending in a binding", annotations{action: &bound, limits: bound.Limits}, []string{"path", "kind", "limits", "binding"}},
+		{"primitive, warm", annotations{action: action, limits: action.Limits, waitTime: n, timeout: jsonBool(false)},
+			[]string{"path", "waitTime", "kind", "timeout", "limits"}},
+		{"primitive, cold, in a sequence", annotations{action: &bound, limits: bound.Limits, cause: "c", waitTime: n, timeout: jsonBool(false), initTime: n},
+			[]string{"path", "waitTime", "kind", "timeout", "limits", "initTime", "binding", "causedBy"}},
+		{"primitive that did not run", annotations{action: action, limits: action.Limits, waitTime: n}, []string{"path", "waitTime", "kind", "limits"}},
+		{"topmost sequence", annotations{action: seq, limits: seq.Limits, sequence: true, waitTime: n},
+			[]string{"topmost", "path", "waitTime", "kind", "limits"}},
+		{"nested sequence", annotations{action: seq, limits: seq.Limits, sequence: true, cause: "c", waitTime: n},
+			[]string{"topmost", "path", "waitTime", "kind", "limits", "causedBy"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kv := tt.ann.build()
+			var got []string
+			for _, p := range kv {
+				got = append(got, p.Key)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("keys (-want, +got):\n%s", diff)
+			}
+			if tt.ann.sequence {
+				if want := jsonBool(tt.ann.cause == ""); string(kv.Get("topmost")) != string(want) {
+					t.Errorf("topmost %s, want %s", kv.Get("topmost"), want)
+				}
+			}
+			if got := whisk.EnvString(kv.Get("path")); got != tt.ann.action.Path().String() {
+				t.Errorf("path %q, want %q", got, tt.ann.action.Path().String())
+			}
+		})
+	}
+}

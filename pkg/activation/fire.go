@@ -86,7 +86,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 				entry.StatusCode = whisk.StatusApplicationError
 				entry.Error = "Rule '" + id + "' is inactive, action '" + entry.Action + "' was not activated."
 			} else {
-				out, err := s.Invoke(context.Background(), caller, Request{Path: rule.Action.EntityPath(), Payload: args, TransactionID: tid})
+				out, err := s.Invoke(s.base, caller, Request{Path: rule.Action.EntityPath(), Payload: args, TransactionID: tid})
 				switch {
 				case err == nil:
 					entry.Success, entry.ActivationID = true, out.ID

@@ -67,6 +67,9 @@ type Outcome struct {
 
 // Service invokes actions and sequences and fires triggers.
 type Service struct {
+	// base is the parent context of the work that outlives a request:
+	// runs, record writes, the invokes of a trigger's rules.
+	base        context.Context
 	actions     Actions
 	triggers    Triggers
 	runner      Runner
@@ -82,7 +85,7 @@ type Service struct {
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
-// MaxSequence 50, Logf discards.
+// MaxSequence 50, Logf discards, OpenWhisk's throttles.
 type Options struct {
 	// Triggers lets Fire read triggers; nil disables Fire.
 	Triggers     Triggers
@@ -95,6 +98,11 @@ type Options struct {
 	// Throttles are the per-namespace limits of namespaces that set none;
 	// nil fields mean OpenWhisk's (DefaultThrottles).
 	Throttles whisk.Throttles
+	// Context is the parent of the work that outlives the request that
+	// started it (runs, record writes, the invokes of a trigger's rules):
+	// its values pass on; its cancellation is ignored, since an activation
+	// once started is recorded (Drain waits for them). Nil: an empty one.
+	Context context.Context
 }
 
 // New returns a Service.
@@ -108,10 +116,19 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	return &Service{actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
+	base := context.Background()
+	if opts.Context != nil {
+		base = context.WithoutCancel(opts.Context)
+	}
+	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
 		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
 		throttles: newThrottles(opts.Throttles, time.Now)}
 }
+
+// Throttles are the limits of namespaces that set none of their own, every
+// field set: what the API reports as the system's. The caller may keep
+// and change it.
+func (s *Service) Throttles() whisk.Throttles { return withDefaults(s.throttles.defaults) }
 
 // Invoke starts an activation of the action at req.Path on behalf of
 // caller. A blocking invoke returns the record if it completes within the
@@ -153,7 +170,7 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Ou
 	}
 	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
 		defer done()
-		return s.execute(r.context(), a, input, req.Payload, r.id, "", true, new(int))
+		return s.execute(r.context(s.base), step{action: a, input: input, keys: req.Payload, id: r.id})
 	})
 }
 
@@ -259,9 +276,11 @@ type running struct {
 	record *whisk.Activation
 }
 
-func (r *running) context() *runContext {
+// context returns the run context of r's activation, made over base on
+// first use.
+func (r *running) context(base context.Context) *runContext {
 	if r.rc == nil {
-		r.rc = &runContext{caller: r.caller, tid: r.tid, received: r.received}
+		r.rc = &runContext{ctx: base, caller: r.caller, tid: r.tid, received: r.received}
 	}
 	return r.rc
 }
@@ -305,7 +324,7 @@ func (r *running) skeleton() *whisk.Activation {
 	switch {
 	case r.action != nil:
 		a.Name, a.Version = r.action.Name, r.action.Version
-		a.Annotations = baseAnnotations(r.action)
+		a.Annotations = annotations{action: r.action, limits: r.action.Limits}.build()
 	case r.trigger != nil:
 		a.Name, a.Version = r.trigger.Name, r.trigger.Version
 	}
@@ -323,7 +342,7 @@ func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 			<-r.acked
 		}
 		r.record = rec
-		if err := s.records.PutActivation(context.Background(), rec); err != nil {
+		if err := s.records.PutActivation(s.base, rec); err != nil {
 			s.log("record activation %s: %v", r.id, err)
 		}
 		close(r.done)

@@ -52,22 +52,26 @@ type usage struct {
 	inflight int
 }
 
-// newThrottles fills the unset fields of defaults with DefaultThrottles.
+// newThrottles counts against defaults, whose unset fields take
+// DefaultThrottles.
 func newThrottles(defaults whisk.Throttles, now func() time.Time) *throttles {
+	return &throttles{defaults: withDefaults(defaults), now: now, byNS: map[string]*usage{}}
+}
+
+// withDefaults returns t with its unset fields taken from DefaultThrottles:
+// the one place the system limits are completed. The result shares no
+// pointers with t.
+func withDefaults(t whisk.Throttles) whisk.Throttles {
 	pick := func(v, def *int) *int {
 		if v != nil {
 			return intPtr(*v)
 		}
-		return def
+		return intPtr(*def)
 	}
-	return &throttles{
-		defaults: whisk.Throttles{
-			InvocationsPerMinute:  pick(defaults.InvocationsPerMinute, DefaultThrottles.InvocationsPerMinute),
-			ConcurrentInvocations: pick(defaults.ConcurrentInvocations, DefaultThrottles.ConcurrentInvocations),
-			FiresPerMinute:        pick(defaults.FiresPerMinute, DefaultThrottles.FiresPerMinute),
-		},
-		now:  now,
-		byNS: map[string]*usage{},
+	return whisk.Throttles{
+		InvocationsPerMinute:  pick(t.InvocationsPerMinute, DefaultThrottles.InvocationsPerMinute),
+		ConcurrentInvocations: pick(t.ConcurrentInvocations, DefaultThrottles.ConcurrentInvocations),
+		FiresPerMinute:        pick(t.FiresPerMinute, DefaultThrottles.FiresPerMinute),
 	}
 }
 

@@ -44,27 +44,9 @@ func (r reader) GetTrigger(ctx context.Context, path whisk.EntityPath) (*whisk.T
 	return r.triggers.Get(ctx, path)
 }
 
-// DefaultThrottles are OpenWhisk's shipped per-namespace defaults.
-var DefaultThrottles = activation.DefaultThrottles
-
-// withDefaults fills the unset fields of t from DefaultThrottles.
-func withDefaults(t whisk.Throttles) whisk.Throttles {
-	pick := func(v, def *int) *int {
-		if v != nil {
-			return v
-		}
-		return def
-	}
-	return whisk.Throttles{
-		InvocationsPerMinute:  pick(t.InvocationsPerMinute, DefaultThrottles.InvocationsPerMinute),
-		ConcurrentInvocations: pick(t.ConcurrentInvocations, DefaultThrottles.ConcurrentInvocations),
-		FiresPerMinute:        pick(t.FiresPerMinute, DefaultThrottles.FiresPerMinute),
-	}
-}
-
 // Options configure the controller. Zero values: OpenWhisk's 60 s
-// blocking wait, no broker (local mode), the wall clock, logs discarded,
-// OpenWhisk's throttles.
+// blocking wait, no broker and no code route (local mode), the wall clock,
+// logs discarded, OpenWhisk's throttles.
 type Options struct {
 	// Tokens sign and check the per-trigger event subscriber tokens.
 	Tokens *events.Tokens
@@ -77,9 +59,16 @@ type Options struct {
 	OnRecord func(*whisk.Activation)
 	Logf     func(string, ...any)
 	// Throttles are the limits of namespaces that set none of their own;
-	// nil fields mean DefaultThrottles (60 invokes and 60 fires a minute,
-	// 30 invokes in flight).
+	// nil fields mean activation.DefaultThrottles (60 invokes and 60 fires
+	// a minute, 30 invokes in flight).
 	Throttles whisk.Throttles
+	// Code serves action code to the runtime images (knative mode); nil:
+	// no code route.
+	Code api.CodeSource
+	// Context is the parent of the activations' work that outlives a
+	// request; its values pass on, its cancellation does not. Nil: an
+	// empty one.
+	Context context.Context
 }
 
 // New wires the collections, the activation service, the event ingress,
@@ -97,27 +86,25 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 	triggers := entity.NewTriggers(st)
 	rules := entity.NewRules(st, triggers, resolver)
 	feeds := events.NewFeeds(st)
-	builtins := &lateRunner{}
-	throttles := withDefaults(opts.Throttles)
+	// The cycle built-in feeds → scheduler → activation → built-in feeds
+	// is broken at the scheduler: it learns the activation service only
+	// when it starts (RunAlarms).
+	sched := events.NewScheduler(feeds, opts.Clock, opts.Logf)
+	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	invoker := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: throttles,
+		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context,
 	})
-	sched := events.NewScheduler(feeds, invoker, opts.Clock, opts.Logf)
-	builtins.Runner = events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	authn := auth.New(st)
 	ingress := events.NewIngress(invoker, authn, reader{triggers, st, st}, opts.Tokens,
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Namespaces: st, Runtimes: plat, Throttles: throttles, Logf: opts.Logf,
+		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Namespaces: st, Runtimes: plat,
+		Code: opts.Code, Throttles: invoker.Throttles(), Logf: opts.Logf,
 	})
 	return &Controller{API: srv, Invoker: invoker, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
 }
-
-// lateRunner lets the built-in feeds, which fire through the activation
-// service, sit in front of the platform the service runs on.
-type lateRunner struct{ activation.Runner }
 
 // Install writes the built-in catalog (the feed packages) into the store.
 func (c *Controller) Install(ctx context.Context) error {
@@ -140,5 +127,5 @@ func (c *Controller) RunAlarms(ctx context.Context) error {
 		return err
 	}
 	c.Scheduler.Load(ctx, fds)
-	return c.Scheduler.Start(ctx)
+	return c.Scheduler.Start(ctx, c.Invoker)
 }

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"sort"
 	"strconv"
 	"sync"
@@ -135,7 +136,6 @@ func parseDate(v string) (time.Time, error) {
 // only the one holding leadership should run it.
 type Scheduler struct {
 	feeds *Feeds
-	firer Firer
 	clock Clock
 	logf  func(string, ...any)
 
@@ -151,12 +151,21 @@ type alarmState struct {
 	paused  bool
 }
 
-// NewScheduler returns a scheduler firing through firer.
-func NewScheduler(feeds *Feeds, firer Firer, clock Clock, logf func(string, ...any)) *Scheduler {
+// TriggerFirer fires triggers: what the scheduler needs of the activation
+// service.
+type TriggerFirer interface {
+	Fire(ctx context.Context, caller activation.Caller, path whisk.EntityPath, payload map[string]json.RawMessage, headers http.Header, tid string) (*activation.Outcome, error)
+}
+
+// NewScheduler returns a scheduler of the alarms registered in feeds. It
+// fires nothing until Start, which names the firer: the activation service
+// runs the built-in feed actions that register alarms with the scheduler,
+// so the scheduler is built before it.
+func NewScheduler(feeds *Feeds, clock Clock, logf func(string, ...any)) *Scheduler {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Scheduler{feeds: feeds, firer: firer, clock: clock, logf: logf, alarms: map[string]*alarmState{}, wake: make(chan struct{}, 1)}
+	return &Scheduler{feeds: feeds, clock: clock, logf: logf, alarms: map[string]*alarmState{}, wake: make(chan struct{}, 1)}
 }
 
 // set installs, replaces (fd != nil) or removes (fd == nil) an alarm.
@@ -203,8 +212,8 @@ func (s *Scheduler) Load(ctx context.Context, fds []*Feed) {
 	}
 }
 
-// Start fires alarms until ctx ends.
-func (s *Scheduler) Start(ctx context.Context) error {
+// Start fires alarms through firer until ctx ends.
+func (s *Scheduler) Start(ctx context.Context, firer TriggerFirer) error {
 	for {
 		now := s.clock.Now()
 		var due []*alarmState
@@ -225,7 +234,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.mu.Unlock()
 		sort.Slice(due, func(i, j int) bool { return due[i].trigger.String() < due[j].trigger.String() })
 		for _, a := range due {
-			s.fire(ctx, a, now)
+			s.fire(ctx, firer, a, now)
 		}
 		if len(due) > 0 {
 			continue
@@ -244,7 +253,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 }
 
 // fire fires one due alarm and schedules its next time.
-func (s *Scheduler) fire(ctx context.Context, a *alarmState, now time.Time) {
+func (s *Scheduler) fire(ctx context.Context, firer TriggerFirer, a *alarmState, now time.Time) {
 	s.mu.Lock()
 	at := a.next
 	a.next = a.sched.next(now)
@@ -266,7 +275,7 @@ func (s *Scheduler) fire(ctx context.Context, a *alarmState, now time.Time) {
 		return
 	}
 	caller := activation.Caller{Namespace: a.trigger.Namespace, Subject: a.trigger.Namespace}
-	if _, err := s.firer.Fire(ctx, caller, a.trigger, payload, nil, ""); err != nil {
+	if _, err := firer.Fire(ctx, caller, a.trigger, payload, nil, ""); err != nil {
 		s.logf("alarm %s: fire: %v", a.trigger, err)
 	}
 }

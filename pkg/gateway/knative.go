@@ -14,12 +14,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
+	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/config"
-	"github.com/kwhisk/kwhisk/pkg/controller"
 	"github.com/kwhisk/kwhisk/pkg/eventing"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
+	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -225,12 +226,13 @@ func (k *knativeMode) later(what string, fn func(context.Context) error) {
 	}()
 }
 
-// attach gives the API the code route.
-func (k *knativeMode) attach(ctrl *controller.Controller) {
+// codeOrNil is the code route's source in knative mode (the runtime
+// images fetch action code from the gateway); nil in local mode.
+func (k *knativeMode) codeOrNil() api.CodeSource {
 	if k == nil {
-		return
+		return nil
 	}
-	ctrl.API.Code = k.platform
+	return k.platform
 }
 
 // subscriberOrNil is the broker subscriber of knative mode; nil (no
@@ -242,37 +244,40 @@ func (k *knativeMode) subscriberOrNil() events.Subscriber {
 	return k.subscriber
 }
 
-// start runs the Service watch and, once, the reconcile, until ctx ends.
-func (k *knativeMode) start(ctx context.Context, wg *sync.WaitGroup) {
+// start adds to g the Service watch, the reconcile (once), and the
+// Service writes that follow store writes; the writes are accepted from
+// now until g stops them, then the ones in flight are cancelled and
+// waited for. ctx gives its values only.
+func (k *knativeMode) start(ctx context.Context, g *run.Group) {
 	if k == nil {
 		return
 	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	k.writes.mu.Lock()
-	k.writes.ctx = ctx
+	k.writes.ctx = wctx
 	k.writes.mu.Unlock()
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
+	g.Add("service writes", nil, func(context.Context) error {
+		cancel()
+		k.writes.mu.Lock()
+		k.writes.closed = true
+		k.writes.mu.Unlock()
+		k.writes.wg.Wait()
+		return nil
+	})
+	g.Add("knative", func(ctx context.Context) error {
 		if err := k.platform.Start(ctx); err != nil {
 			k.logf("knative: %v", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
+		return nil
+	}, nil)
+	g.Add("reconcile", func(ctx context.Context) error {
 		if err := k.platform.Reconcile(ctx); err != nil {
 			k.logf("reconcile Services with actions: %v", err)
 		} else {
 			k.logf("reconciled Services with actions")
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		k.writes.mu.Lock()
-		k.writes.closed = true
-		k.writes.mu.Unlock()
-		k.writes.wg.Wait()
-	}()
+		return nil
+	}, nil)
 }
 
 // runAlarms runs the alarm scheduler: at once in local mode; in knative

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -18,6 +17,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/controller"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
+	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -82,28 +82,10 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	ctrl := controller.New(kn.wrap(st), plat, controller.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
-		Subscriber: kn.subscriberOrNil(), Throttles: cfg.Throttles,
+		Subscriber: kn.subscriberOrNil(), Code: kn.codeOrNil(), Throttles: cfg.Throttles, Context: ctx,
 	})
-	kn.attach(ctrl)
 	if err := ctrl.Install(ctx); err != nil {
 		return err
-	}
-	// Background parts: the alarm scheduler and the activation emitter;
-	// they stop when the gateway does.
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var background sync.WaitGroup
-	defer func() { stopBackground(); background.Wait() }()
-	kn.start(bgCtx, &background)
-	background.Add(1)
-	go func() {
-		defer background.Done()
-		if err := kn.runAlarms(bgCtx, ctrl.RunAlarms); err != nil {
-			logger.Printf("alarms: %v", err)
-		}
-	}()
-	if emitter != nil {
-		background.Add(1)
-		go func() { defer background.Done(); _ = emitter.Start(bgCtx) }()
 	}
 	invoker := ctrl.Invoker
 	if n, err := invoker.Recover(ctx); err != nil {
@@ -117,28 +99,46 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	// The long-running parts, in stop order: the background (alarm
+	// scheduler, emitter, knative's watch, reconcile and Service writes),
+	// then the HTTP server stops accepting and finishes its requests, then
+	// in-flight activations drain, then the store flushes. Requests and
+	// activations share the drain timeout.
+	g := run.New(cfg.DrainTimeout)
+	g.Add("alarms", func(ctx context.Context) error {
+		if err := kn.runAlarms(ctx, ctrl.RunAlarms); err != nil {
+			logger.Printf("alarms: %v", err)
+		}
+		return nil
+	}, nil)
+	if emitter != nil {
+		g.Add("emitter", emitter.Start, nil)
+	}
+	kn.start(ctx, g)
+	g.Add("serve", func(context.Context) error { // the HTTP server
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}, func(ctx context.Context) error {
+		if err := httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			logger.Printf("shut down http: %v", err)
+		}
+		return nil
+	})
+	g.Add("activations", nil, func(ctx context.Context) error {
+		if err := invoker.Drain(ctx); err != nil {
+			logger.Printf("activations still running at shutdown were left pending: %v", err)
+		}
+		return nil
+	})
+	// The flush is not bounded by the drain timeout: what is recorded
+	// must reach the disk.
+	g.Add("store", nil, func(ctx context.Context) error { return st.Flush(context.WithoutCancel(ctx)) })
 
 	guest := auth.WellKnown[0]
 	fmt.Fprintf(out, "kwhisk is serving the OpenWhisk API on %s (data in %s)\n", cfg.APIHost, cfg.DataDir)
 	fmt.Fprintf(out, "wsk property set --apihost %s --auth %s:%s\n", cfg.APIHost, guest.UUID, guest.Key)
-
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	// Drain: stop the scheduler, stop accepting and finish requests, then
-	// in-flight activations, then flush the store (deferred Close).
-	stopBackground()
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		logger.Printf("shut down http: %v", err)
-	}
-	if err := invoker.Drain(drainCtx); err != nil {
-		logger.Printf("activations still running at shutdown were left pending: %v", err)
-	}
-	return st.Flush(context.WithoutCancel(ctx))
+	return g.Run(ctx)
 }
