@@ -332,14 +332,14 @@ func (i *Instance) runConcurrent(ctx context.Context, r *Request) (*Outcome, err
 	var res muxResult
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return i.concurrentFailure(id, start, developerError(RunTimeoutMessage(i.timeout)), true)
+		return i.concurrentFailure(id, start, DeveloperError(RunTimeoutMessage(i.timeout)), true)
 	case err != nil:
 		res = muxResult{} // the launcher is gone: read it as the end of the results
 	default:
 		select {
 		case res = <-ch:
 		case <-expired:
-			return i.concurrentFailure(id, start, developerError(RunTimeoutMessage(i.timeout)), true)
+			return i.concurrentFailure(id, start, DeveloperError(RunTimeoutMessage(i.timeout)), true)
 		case <-ctx.Done():
 			i.usable.Store(false)
 			i.kill()
@@ -352,9 +352,9 @@ func (i *Instance) runConcurrent(ctx context.Context, r *Request) (*Outcome, err
 			_ = i.tlogs.collect(id, true) // nobody reads them
 			return nil, ErrStopped
 		}
-		return i.concurrentFailure(id, start, developerError(MsgRunExited), false)
+		return i.concurrentFailure(id, start, DeveloperError(MsgRunExited), false)
 	}
-	resp := response(res.line, res.n)
+	resp := ResponseOf(res.line, res.n)
 	devErr := resp.StatusCode == whisk.StatusDeveloperError
 	if !i.tlogs.wait(id, false, sentinelWait) || devErr {
 		i.usable.Store(false)

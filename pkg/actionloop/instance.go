@@ -66,7 +66,7 @@ type Instance struct {
 func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, error) {
 	start := time.Now()
 	if !c.Binary && isBlank(c.Code) {
-		return nil, initFailure(start, developerError(MsgMissingCode), nil, false), nil
+		return nil, initFailure(start, DeveloperError(MsgMissingCode), nil, false), nil
 	}
 	var deadline time.Time
 	if c.Timeout > 0 {
@@ -106,9 +106,9 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 		_ = i.Stop() // the context error is what the caller needs
 		return nil, nil, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		resp, timedOut = developerError(InitTimeoutMessage(c.Timeout)), true
+		resp, timedOut = DeveloperError(InitTimeoutMessage(c.Timeout)), true
 	default:
-		resp = developerError(MsgInitExited)
+		resp = DeveloperError(MsgInitExited)
 	}
 	i.kill()
 	var logs []string
@@ -140,7 +140,7 @@ func prepareCode(ctx context.Context, l *Launcher, c *Config, start, deadline ti
 		expired := err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
 		cancel()
 		if expired {
-			return nil, initFailure(start, developerError(InitTimeoutMessage(c.Timeout)), nil, true), nil
+			return nil, initFailure(start, DeveloperError(InitTimeoutMessage(c.Timeout)), nil, true), nil
 		}
 	} else {
 		err = Unpack(c.Dir, l.Source, c.Code, c.Binary)
@@ -153,7 +153,7 @@ func prepareCode(ctx context.Context, l *Launcher, c *Config, start, deadline ti
 	case err == nil:
 		return argv, nil, nil
 	case errors.As(err, &ce):
-		return nil, initFailure(start, developerError(ce.Message), nil, false), nil
+		return nil, initFailure(start, DeveloperError(ce.Message), nil, false), nil
 	case ctx.Err() != nil:
 		return nil, nil, ctx.Err()
 	}
@@ -171,12 +171,12 @@ func initFailure(start time.Time, resp whisk.Response, logs []string, timedOut b
 
 // initError maps a launcher's init answer other than the ack.
 func initError(line []byte, n int) whisk.Response {
-	r := response(line, n)
+	r := ResponseOf(line, n)
 	if r.StatusCode == whisk.StatusApplicationError {
 		r.StatusCode = whisk.StatusDeveloperError // an init error is the developer's
 	}
 	if r.StatusCode == whisk.StatusSuccess {
-		return developerError("The action failed during initialization: " + string(line))
+		return DeveloperError("The action failed during initialization: " + string(line))
 	}
 	return r
 }

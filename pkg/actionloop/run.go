@@ -55,7 +55,7 @@ func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
 	timedOut := false
 	switch {
 	case err == nil:
-		resp = response(line, n)
+		resp = ResponseOf(line, n)
 		if cap(i.line) > 256<<10 {
 			i.line = nil
 		}
@@ -71,9 +71,9 @@ func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
 		i.kill()
 		return nil, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		resp, timedOut = developerError(RunTimeoutMessage(i.timeout)), true
+		resp, timedOut = DeveloperError(RunTimeoutMessage(i.timeout)), true
 	default:
-		resp = developerError(MsgRunExited)
+		resp = DeveloperError(MsgRunExited)
 	}
 	i.usable.Store(false)
 	i.kill()

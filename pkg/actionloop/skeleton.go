@@ -133,7 +133,7 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 		// The exec's own fault: a missing interpreter, a binary for
 		// another machine.
 		i.usable.Store(false)
-		resp := developerError(MsgExecFailed + err.Error())
+		resp := DeveloperError(MsgExecFailed + err.Error())
 		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: newLogBuffer(0).collect(true)}, nil
 	}
 	kill := func() { _ = killGroup(cmd.Process.Pid) } // ESRCH: already gone
@@ -207,13 +207,13 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 		i.usable.Store(false)
 		return nil, ctxErr
 	case timedOut:
-		resp = developerError(RunTimeoutMessage(i.timeout))
+		resp = DeveloperError(RunTimeoutMessage(i.timeout))
 	case last.line != nil:
-		resp = response(last.line, last.n)
+		resp = ResponseOf(last.line, last.n)
 	case exitErr == nil:
-		resp = developerError(MsgInvalidResponse)
+		resp = DeveloperError(MsgInvalidResponse)
 	default:
-		resp = developerError(MsgRunExited)
+		resp = DeveloperError(MsgRunExited)
 	}
 	devErr := resp.StatusCode == whisk.StatusDeveloperError
 	if devErr {

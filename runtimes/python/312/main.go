@@ -10,13 +10,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/imageserver"
 	"github.com/kwhisk/kwhisk/runtimes/python/launcher"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := actionloop.Main(ctx, actionloop.MainOptions{Launcher: launcher.ForImage, Environ: os.Environ()})
+	err := imageserver.Main(ctx, imageserver.MainOptions{Launcher: launcher.ForImage, Environ: os.Environ()})
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)
