@@ -353,3 +353,7 @@ func (b *logBuffer) line(s stream, t time.Time, text, _ []byte, dropped bool) {
 		b.sentinel(s)
 	}
 }
+
+func (b *logBuffer) drainAll(t *time.Timer) { b.wait(true, t, drainWait) }
+
+func (b *logBuffer) initLogs() []string { return b.collect(true) }
