@@ -24,9 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -110,7 +110,7 @@ func newCodeServer(t *testing.T) *codeServer {
 
 // add stores code and returns its URL.
 func (cs *codeServer) add(code string) string {
-	d := actionloop.Digest(code)
+	d := wire.Digest(code)
 	cs.mu.Lock()
 	cs.codes[d] = code
 	cs.mu.Unlock()
@@ -274,9 +274,9 @@ type envelope struct {
 // actionEnv is KWHISK_ACTION for a, with its code inline, or in cs when
 // cs is not nil.
 func actionEnv(a *platform.Action, cs *codeServer) []string {
-	env := actionloop.ActionEnv{
+	env := wire.ActionEnv{
 		Name: a.Path.FullyQualified(), Version: a.Version, Kind: a.Kind, Main: a.Main, Binary: a.Binary,
-		Digest: actionloop.Digest(a.Code), Image: a.Image, Limits: &a.Limits, Env: a.Env,
+		Digest: wire.Digest(a.Code), Image: a.Image, Limits: &a.Limits, Env: a.Env,
 	}
 	if env.Main == "" {
 		env.Main = "main"

@@ -14,6 +14,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/platformtest"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -124,12 +125,12 @@ func TestKnativeBadDigest(t *testing.T) {
 	cs := newCodeServer(t)
 	a := nodeAction(hello)
 	env := actionEnv(a, cs) // serves the code under its digest...
-	var act actionloop.ActionEnv
+	var act wire.ActionEnv
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(env[len(env)-1], "KWHISK_ACTION=")), &act); err != nil {
 		t.Fatal(err)
 	}
-	act.Digest = actionloop.Digest(hello + "tampered") // ...but the revision wants other code
-	b, _ := json.Marshal(act)                          // plain values always marshal
+	act.Digest = wire.Digest(hello + "tampered") // ...but the revision wants other code
+	b, _ := json.Marshal(act)                    // plain values always marshal
 	env[len(env)-1] = "KWHISK_ACTION=" + string(b)
 	p := startMain(t, "nodejs", env...)
 	stopped(t, p)

@@ -199,6 +199,26 @@ func (b *tagLogs) collect(id uint64, devErr bool) []string {
 // waitEOF waits for both streams to end, for as long as lines keep coming.
 func (b *tagLogs) waitEOF(idle time.Duration) bool { return b.wait(0, true, idle) }
 
+func (b *tagLogs) drainAll(*time.Timer) { b.waitEOF(drainWait) }
+
+// initLogs takes the untagged lines of the init.
+func (b *tagLogs) initLogs() []string { return b.collect(0, true) }
+
+// concurrentRunner runs several activations at once on a launcher that
+// speaks the tagged protocol.
+type concurrentRunner struct {
+	*process
+	logs *tagLogs
+	mux  *mux
+}
+
+// loaded ends the init's logs and starts routing results.
+func (c *concurrentRunner) loaded() {
+	c.logs.ready()
+	c.readers.Add(1)
+	go func() { defer c.readers.Done(); c.readResults() }()
+}
+
 // mux routes the results of a concurrent instance to the runs waiting for
 // them.
 type mux struct {
@@ -266,11 +286,11 @@ func (m *mux) fail() {
 
 // readResults hands the tagged result lines to their runs until the result
 // pipe ends.
-func (i *Instance) readResults() {
+func (c *concurrentRunner) readResults() {
 	for {
-		line, n, err := i.readResult(time.Time{})
+		line, n, err := c.readResult(time.Time{})
 		if err != nil {
-			i.mux.fail()
+			c.mux.fail()
 			return
 		}
 		sp := bytes.IndexByte(line[:min(len(line), tagLen)], ' ')
@@ -281,47 +301,47 @@ func (i *Instance) readResults() {
 		if err != nil {
 			continue
 		}
-		i.mux.deliver(id, muxResult{line: bytes.Clone(line[sp+1:]), n: n - sp - 1})
+		c.mux.deliver(id, muxResult{line: bytes.Clone(line[sp+1:]), n: n - sp - 1})
 	}
 }
 
-// runConcurrent is Run on an instance that takes several activations at
-// once. A run past its limit kills the instance, and with it the others in
-// flight, which then fail as if the action had exited.
-func (i *Instance) runConcurrent(ctx context.Context, r *Request) (*Outcome, error) {
+// run is Run on an instance that takes several activations at once. A run
+// past its limit kills the instance, and with it the others in flight,
+// which then fail as if the action had exited.
+func (c *concurrentRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 	select {
-	case i.mux.slots <- struct{}{}:
+	case c.mux.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-i.mux.slots }()
+	defer func() { <-c.mux.slots }()
 	switch {
-	case i.stopping.Load():
+	case c.stopping.Load():
 		return nil, ErrStopped
-	case !i.usable.Load():
+	case !c.ok.Load():
 		return nil, ErrUnusable
 	}
 	start := time.Now()
 	var limit time.Time
-	if i.timeout > 0 {
-		limit = start.Add(i.timeout)
+	if c.timeout > 0 {
+		limit = start.Add(c.timeout)
 	}
 	deadline := r.Deadline
 	if deadline.IsZero() {
 		deadline = limit
 	}
-	id, ch := i.mux.register()
-	defer i.mux.unregister(id)
-	i.tlogs.open(id)
+	id, ch := c.mux.register()
+	defer c.mux.unregister(id)
+	c.logs.open(id)
 	req := strconv.AppendUint(make([]byte, 0, 256+len(r.Value)), id, 10)
 	req = appendRequest(append(req, ' '), r, deadline)
 
-	i.mux.write.Lock()
-	err := i.stdin.SetWriteDeadline(limit)
+	c.mux.write.Lock()
+	err := c.stdin.SetWriteDeadline(limit)
 	if err == nil {
-		_, err = i.stdin.Write(req)
+		_, err = c.stdin.Write(req)
 	}
-	i.mux.write.Unlock()
+	c.mux.write.Unlock()
 	var expired <-chan time.Time
 	if !limit.IsZero() {
 		t := time.NewTimer(time.Until(limit))
@@ -332,40 +352,40 @@ func (i *Instance) runConcurrent(ctx context.Context, r *Request) (*Outcome, err
 	var res muxResult
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return i.concurrentFailure(id, start, developerError(RunTimeoutMessage(i.timeout)), true)
+		return c.failure(id, start, DeveloperError(RunTimeoutMessage(c.timeout)), true)
 	case err != nil:
 		res = muxResult{} // the launcher is gone: read it as the end of the results
 	default:
 		select {
 		case res = <-ch:
 		case <-expired:
-			return i.concurrentFailure(id, start, developerError(RunTimeoutMessage(i.timeout)), true)
+			return c.failure(id, start, DeveloperError(RunTimeoutMessage(c.timeout)), true)
 		case <-ctx.Done():
-			i.usable.Store(false)
-			i.kill()
-			_ = i.tlogs.collect(id, true) // nobody reads them
+			c.ok.Store(false)
+			c.kill()
+			_ = c.logs.collect(id, true) // nobody reads them
 			return nil, ctx.Err()
 		}
 	}
 	if res.line == nil {
-		if i.stopping.Load() {
-			_ = i.tlogs.collect(id, true) // nobody reads them
+		if c.stopping.Load() {
+			_ = c.logs.collect(id, true) // nobody reads them
 			return nil, ErrStopped
 		}
-		return i.concurrentFailure(id, start, developerError(MsgRunExited), false)
+		return c.failure(id, start, DeveloperError(MsgRunExited), false)
 	}
-	resp := response(res.line, res.n)
+	resp := ResponseOf(res.line, res.n)
 	devErr := resp.StatusCode == whisk.StatusDeveloperError
-	if !i.tlogs.wait(id, false, sentinelWait) || devErr {
-		i.usable.Store(false)
+	if !c.logs.wait(id, false, sentinelWait) || devErr {
+		c.ok.Store(false)
 	}
-	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.tlogs.collect(id, devErr)}, nil
+	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: c.logs.collect(id, devErr)}, nil
 }
 
 // concurrentFailure kills the instance and reports resp with id's logs.
-func (i *Instance) concurrentFailure(id uint64, start time.Time, resp whisk.Response, timedOut bool) (*Outcome, error) {
-	i.usable.Store(false)
-	i.kill()
-	i.tlogs.waitEOF(drainWait)
-	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.tlogs.collect(id, true), Timeout: timedOut}, nil
+func (c *concurrentRunner) failure(id uint64, start time.Time, resp whisk.Response, timedOut bool) (*Outcome, error) {
+	c.ok.Store(false)
+	c.kill()
+	c.logs.waitEOF(drainWait)
+	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: c.logs.collect(id, true), Timeout: timedOut}, nil
 }

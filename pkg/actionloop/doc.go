@@ -4,7 +4,7 @@
 // concurrent protocol), maps what comes back to OpenWhisk responses and cuts
 // each activation's logs out of the process's stdout and stderr. Local mode
 // embeds it in the gateway; the runtime images serve the same instances over
-// HTTP (Main, server.go; docs/runtime-protocol.md).
+// HTTP (pkg/runtime/imageserver; docs/runtime-protocol.md).
 //
 // It imports only the standard library and pkg/whisk.
 //

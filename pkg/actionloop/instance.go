@@ -28,35 +28,68 @@ const (
 	exitWait     = 5 * time.Second
 )
 
-// Instance is one launcher process with one action's code loaded. It runs
-// up to Capacity activations at a time; further Run calls wait for a slot.
+// Instance is one action's code loaded and ready to run activations. It
+// runs up to Capacity activations at a time; further Run calls wait for a
+// slot. Start picks how it runs them (a runner) once, by the launcher:
+// one launcher process over the line protocol, one over the tagged
+// concurrent protocol, or no process but the code's own exec, run once
+// per activation by the docker-skeleton convention.
 type Instance struct {
-	dir      string
-	timeout  time.Duration
 	capacity int
+	r        runner
+}
+
+// runner is one way an Instance runs activations: Run, Usable and Stop
+// hand over to it and keep their contracts.
+type runner interface {
+	run(ctx context.Context, r *Request) (*Outcome, error)
+	usable() bool
+	stop() error
+}
+
+// launched is a runner over a launcher process.
+type launched interface {
+	runner
+	// loaded is called once, when the launcher has acknowledged the init.
+	loaded()
+}
+
+// process is a launcher process with one action's code loaded: what the
+// line and concurrent runners share.
+type process struct {
+	dir     string
+	timeout time.Duration
 
 	cmd     *exec.Cmd
 	stdin   *os.File // write end of the launcher's stdin
 	result  *os.File // read end of the launcher's fd 3
 	rr      *bufio.Reader
-	maxLine int        // bytes of a result line kept
-	logs    *logBuffer // the logs of a serial instance
-	tlogs   *tagLogs   // or of a concurrent one
-	mux     *mux       // routes a concurrent instance's results
-	sk      *skeleton  // an instance without a launcher
+	maxLine int    // bytes of a result line kept
+	out     output // where its stdout and stderr lines go
 
 	exited  chan struct{} // closed once the process has been waited for
 	readers sync.WaitGroup
 
-	runMu sync.Mutex  // serializes Run; guards the fields below
-	req   []byte      // request line buffer
+	// Used by one goroutine at a time: the run in flight of a line
+	// runner, the result reader of a concurrent one, or Start.
 	line  []byte      // result line buffer for lines longer than rr's
 	timer *time.Timer // for waiting on sentinels
 
-	usable   atomic.Bool
+	ok       atomic.Bool // usable, as far as the protocol tells
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// output is where a launcher's stdout and stderr lines go: to the one
+// activation in flight (logBuffer) or by tag (tagLogs).
+type output interface {
+	readStream(s stream, f *os.File)
+	// drainAll waits for both streams to end, for as long as lines keep
+	// coming; t is a stopped timer it may use.
+	drainAll(t *time.Timer)
+	// initLogs takes the lines of a failed init, with OpenWhisk's notices.
+	initLogs() []string
 }
 
 // Start prepares c's code, starts a launcher for it and waits until the
@@ -66,7 +99,7 @@ type Instance struct {
 func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, error) {
 	start := time.Now()
 	if !c.Binary && isBlank(c.Code) {
-		return nil, initFailure(start, developerError(MsgMissingCode), nil, false), nil
+		return nil, initFailure(start, DeveloperError(MsgMissingCode), nil, false), nil
 	}
 	var deadline time.Time
 	if c.Timeout > 0 {
@@ -78,52 +111,64 @@ func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, er
 		return nil, failed, err
 	}
 	if l.Skeleton {
-		return newSkeleton(l, c), nil, nil
+		return &Instance{capacity: 1, r: newExecRunner(l, c)}, nil, nil
 	}
-	i, err := spawn(l, c, argv)
+	capacity := 1
+	if l.Concurrent && c.Concurrency > 1 {
+		capacity = c.Concurrency
+	}
+	p, r, err := launch(l, c, argv, capacity)
 	if err != nil {
 		_ = os.RemoveAll(c.Dir) // best effort; the error below matters more
 		return nil, nil, err
 	}
 
-	stop := i.interruptOn(ctx)
-	line, n, err := i.readResult(deadline)
+	stop := p.interruptOn(ctx)
+	line, n, err := p.readResult(deadline)
 	stop()
 	var resp whisk.Response
 	timedOut := false
 	switch {
 	case err == nil && string(line) == `{"ok":true}`:
-		i.usable.Store(true)
-		if i.mux != nil {
-			i.tlogs.ready()
-			i.readers.Add(1)
-			go func() { defer i.readers.Done(); i.readResults() }()
-		}
-		return i, nil, nil
+		p.ok.Store(true)
+		r.loaded()
+		return &Instance{capacity: capacity, r: r}, nil, nil
 	case err == nil:
 		resp = initError(line, n)
 	case ctx.Err() != nil:
-		_ = i.Stop() // the context error is what the caller needs
+		_ = p.stop() // the context error is what the caller needs
 		return nil, nil, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		resp, timedOut = developerError(InitTimeoutMessage(c.Timeout)), true
+		resp, timedOut = DeveloperError(InitTimeoutMessage(c.Timeout)), true
 	default:
-		resp = developerError(MsgInitExited)
+		resp = DeveloperError(MsgInitExited)
 	}
-	i.kill()
-	var logs []string
-	if i.tlogs != nil {
-		i.tlogs.waitEOF(drainWait)
-		logs = i.tlogs.collect(0, true)
-	} else {
-		i.logs.wait(true, i.timer, drainWait)
-		logs = i.logs.collect(true)
-	}
-	out := initFailure(start, resp, logs, timedOut)
-	if err := i.Stop(); err != nil {
+	p.kill()
+	p.out.drainAll(p.timer)
+	out := initFailure(start, resp, p.out.initLogs(), timedOut)
+	if err := p.stop(); err != nil {
 		return nil, nil, err
 	}
 	return nil, out, nil
+}
+
+// launch starts the launcher with the runner for capacity: the tagged
+// protocol above 1, the line protocol otherwise.
+func launch(l *Launcher, c *Config, argv []string, capacity int) (*process, launched, error) {
+	if capacity > 1 {
+		logs := newTagLogs(c.LogLimit)
+		p, err := spawn(l, c, argv, true, logs)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, &concurrentRunner{process: p, logs: logs, mux: newMux(capacity)}, nil
+	}
+	logs := newLogBuffer(c.LogLimit)
+	p, err := spawn(l, c, argv, false, logs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, &lineRunner{process: p, logs: logs}, nil
 }
 
 // prepareCode puts c's code in place and returns the argv to start (nil:
@@ -140,7 +185,7 @@ func prepareCode(ctx context.Context, l *Launcher, c *Config, start, deadline ti
 		expired := err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
 		cancel()
 		if expired {
-			return nil, initFailure(start, developerError(InitTimeoutMessage(c.Timeout)), nil, true), nil
+			return nil, initFailure(start, DeveloperError(InitTimeoutMessage(c.Timeout)), nil, true), nil
 		}
 	} else {
 		err = Unpack(c.Dir, l.Source, c.Code, c.Binary)
@@ -153,7 +198,7 @@ func prepareCode(ctx context.Context, l *Launcher, c *Config, start, deadline ti
 	case err == nil:
 		return argv, nil, nil
 	case errors.As(err, &ce):
-		return nil, initFailure(start, developerError(ce.Message), nil, false), nil
+		return nil, initFailure(start, DeveloperError(ce.Message), nil, false), nil
 	case ctx.Err() != nil:
 		return nil, nil, ctx.Err()
 	}
@@ -171,12 +216,12 @@ func initFailure(start time.Time, resp whisk.Response, logs []string, timedOut b
 
 // initError maps a launcher's init answer other than the ack.
 func initError(line []byte, n int) whisk.Response {
-	r := response(line, n)
+	r := ResponseOf(line, n)
 	if r.StatusCode == whisk.StatusApplicationError {
 		r.StatusCode = whisk.StatusDeveloperError // an init error is the developer's
 	}
 	if r.StatusCode == whisk.StatusSuccess {
-		return developerError("The action failed during initialization: " + string(line))
+		return DeveloperError("The action failed during initialization: " + string(line))
 	}
 	return r
 }
@@ -193,8 +238,9 @@ func isBlank(s string) bool {
 }
 
 // spawn starts the launcher (argv, or the launcher's Command when nil)
-// with its pipes and log readers.
-func spawn(l *Launcher, c *Config, argv []string) (i *Instance, err error) {
+// with its pipes and log readers feeding out; tagged starts it for the
+// concurrent protocol.
+func spawn(l *Launcher, c *Config, argv []string, tagged bool, out output) (p *process, err error) {
 	if argv == nil {
 		argv = l.Command
 	}
@@ -225,14 +271,10 @@ func spawn(l *Launcher, c *Config, argv []string) (i *Instance, err error) {
 		return nil, err
 	}
 
-	capacity := 1
-	if l.Concurrent && c.Concurrency > 1 {
-		capacity = c.Concurrency
-	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = environ(l, c)
-	if capacity > 1 {
+	if tagged {
 		cmd.Env = append(cmd.Env, "__OW_ALLOW_CONCURRENT=true")
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
@@ -243,36 +285,30 @@ func spawn(l *Launcher, c *Config, argv []string) (i *Instance, err error) {
 	}
 	files = []*os.File{inR, resW, outW, errW} // close only the child's ends
 
-	i = &Instance{
-		dir:      c.Dir,
-		timeout:  c.Timeout,
-		capacity: capacity,
-		cmd:      cmd,
-		stdin:    inW,
-		result:   resR,
-		rr:       bufio.NewReaderSize(resR, 64<<10),
-		maxLine:  MaxResultBytes + 1,
-		exited:   make(chan struct{}),
-		timer:    time.NewTimer(time.Hour),
+	p = &process{
+		dir:     c.Dir,
+		timeout: c.Timeout,
+		cmd:     cmd,
+		stdin:   inW,
+		result:  resR,
+		rr:      bufio.NewReaderSize(resR, 64<<10),
+		maxLine: MaxResultBytes + 1,
+		out:     out,
+		exited:  make(chan struct{}),
+		timer:   time.NewTimer(time.Hour),
 	}
-	i.timer.Stop()
+	if tagged {
+		p.maxLine += tagLen
+	}
+	p.timer.Stop()
 	go func() {
 		_ = cmd.Wait() // how it ended is read from the protocol, not the exit status
-		close(i.exited)
+		close(p.exited)
 	}()
-	i.readers.Add(2)
-	if capacity > 1 {
-		i.maxLine += tagLen
-		i.mux = newMux(capacity)
-		i.tlogs = newTagLogs(c.LogLimit)
-		go func() { defer i.readers.Done(); i.tlogs.readStream(stdout, outR) }()
-		go func() { defer i.readers.Done(); i.tlogs.readStream(stderr, errR) }()
-		return i, nil
-	}
-	i.logs = newLogBuffer(c.LogLimit)
-	go func() { defer i.readers.Done(); i.logs.readStream(stdout, outR) }()
-	go func() { defer i.readers.Done(); i.logs.readStream(stderr, errR) }()
-	return i, nil
+	p.readers.Add(2)
+	go func() { defer p.readers.Done(); out.readStream(stdout, outR) }()
+	go func() { defer p.readers.Done(); out.readStream(stderr, errR) }()
+	return p, nil
 }
 
 func environ(l *Launcher, c *Config) []string {
@@ -306,71 +342,69 @@ func (i *Instance) Capacity() int { return i.capacity }
 // Usable reports whether the instance can take another activation. An
 // instance that turned unusable still finishes the activations in flight;
 // its owner stops it once they have returned.
-func (i *Instance) Usable() bool {
-	if !i.usable.Load() {
+func (i *Instance) Usable() bool { return i.r.usable() }
+
+// Stop kills the launcher's process group, waits for it and removes the
+// code directory. A Run in progress returns ErrStopped. Stop is idempotent
+// and safe to call concurrently with Run.
+func (i *Instance) Stop() error { return i.r.stop() }
+
+// usable: the launcher has not reported itself unusable and has not exited.
+func (p *process) usable() bool {
+	if !p.ok.Load() {
 		return false
 	}
 	select {
-	case <-i.exited:
+	case <-p.exited:
 		return false
 	default:
 		return true
 	}
 }
 
-// Stop kills the launcher's process group, waits for it and removes the
-// code directory. A Run in progress returns ErrStopped. Stop is idempotent
-// and safe to call concurrently with Run.
-func (i *Instance) Stop() error {
-	if i.sk != nil {
-		return i.stopSkeleton()
-	}
-	i.stopOnce.Do(func() {
-		i.stopping.Store(true)
-		i.usable.Store(false)
-		i.kill()
+func (p *process) stop() error {
+	p.stopOnce.Do(func() {
+		p.stopping.Store(true)
+		p.ok.Store(false)
+		p.kill()
 		t := time.NewTimer(exitWait)
 		defer t.Stop()
 		select {
-		case <-i.exited:
+		case <-p.exited:
 		case <-t.C:
-			i.stopErr = errors.New("actionloop: launcher did not exit after SIGKILL")
+			p.stopErr = errors.New("actionloop: launcher did not exit after SIGKILL")
 		}
 		// A process that left the group may still hold the pipes: closing
 		// our ends unblocks the readers.
-		if i.tlogs != nil {
-			i.tlogs.waitEOF(drainWait)
-		} else {
-			i.logs.wait(true, t, drainWait)
-		}
-		_ = i.stdin.Close()  // nothing left to flush
-		_ = i.result.Close() // read-only end
-		i.readers.Wait()
-		if err := os.RemoveAll(i.dir); err != nil && i.stopErr == nil {
-			i.stopErr = err
+		p.out.drainAll(t)
+		_ = p.stdin.Close()  // nothing left to flush
+		_ = p.result.Close() // read-only end
+		p.readers.Wait()
+		if err := os.RemoveAll(p.dir); err != nil && p.stopErr == nil {
+			p.stopErr = err
 		}
 	})
-	return i.stopErr
+	return p.stopErr
 }
 
 // readResult reads one line from fd 3 until deadline (zero: none). It
 // returns the line's first maxLine bytes, without the newline, and its full
 // length; the bytes are valid until the next call.
-func (i *Instance) readResult(deadline time.Time) ([]byte, int, error) {
-	if err := i.result.SetReadDeadline(deadline); err != nil {
+func (p *process) readResult(deadline time.Time) ([]byte, int, error) {
+	if err := p.result.SetReadDeadline(deadline); err != nil {
 		return nil, 0, err
 	}
-	chunk, err := i.rr.ReadSlice('\n')
+	chunk, err := p.rr.ReadSlice('\n')
 	if err == nil {
 		return chunk[:len(chunk)-1], len(chunk) - 1, nil
 	}
 	n := len(chunk)
-	i.line = append(i.line[:0], chunk...)
+	p.line = append(p.line[:0], chunk...)
 	for errors.Is(err, bufio.ErrBufferFull) {
-		chunk, err = i.rr.ReadSlice('\n')
+		chunk, err = p.rr.ReadSlice('\n')
 		n += len(chunk)
-		if room := i.maxLine - len(i.line); room > 0 {
-			i.line = append(i.line, chunk[:min(room, len(chunk))]...)
+		if room := p.maxLine - len(p.line); room > 0 {
+			p.line = append(p.line, chunk[:min(room, len(chunk))]...)
 		}
 	}
 	if err != nil {
@@ -379,7 +413,7 @@ func (i *Instance) readResult(deadline time.Time) ([]byte, int, error) {
 		}
 		return nil, 0, err
 	}
-	line := i.line
+	line := p.line
 	if len(line) > 0 && line[len(line)-1] == '\n' {
 		line = line[:len(line)-1]
 	}
@@ -388,13 +422,13 @@ func (i *Instance) readResult(deadline time.Time) ([]byte, int, error) {
 
 // interruptOn makes blocked pipe I/O return once ctx ends; call the result
 // to stop watching.
-func (i *Instance) interruptOn(ctx context.Context) (stop func() bool) {
+func (p *process) interruptOn(ctx context.Context) (stop func() bool) {
 	if ctx.Done() == nil {
 		return func() bool { return true }
 	}
 	return context.AfterFunc(ctx, func() {
 		past := time.Unix(1, 0)
-		_ = i.result.SetReadDeadline(past) // fails only once closed, which ends I/O too
-		_ = i.stdin.SetWriteDeadline(past) // likewise
+		_ = p.result.SetReadDeadline(past) // fails only once closed, which ends I/O too
+		_ = p.stdin.SetWriteDeadline(past) // likewise
 	})
 }

@@ -71,8 +71,10 @@ func appendValue(dst, v []byte) []byte {
 	return dst
 }
 
-// errorResult renders {"error":msg}.
-func errorResult(msg string) json.RawMessage {
+// ErrorResult renders {"error":msg} as launchers render it: unlike
+// whisk.ErrorResult it leaves <, > and & alone, so the messages of the
+// image server's answers read as local mode's.
+func ErrorResult(msg string) json.RawMessage {
 	b := make([]byte, 0, len(msg)+12)
 	b = append(b, `{"error":`...)
 	b = appendString(b, msg)

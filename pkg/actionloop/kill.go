@@ -10,9 +10,9 @@ import (
 )
 
 // kill sends SIGKILL to the launcher's process group.
-func (i *Instance) kill() {
+func (p *process) kill() {
 	// ESRCH only says the group is already gone.
-	_ = killGroup(i.cmd.Process.Pid)
+	_ = killGroup(p.cmd.Process.Pid)
 }
 
 // killGroup sends SIGKILL to the process group led by pid.

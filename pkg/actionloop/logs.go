@@ -198,6 +198,35 @@ func formatLine(t time.Time, s stream, text []byte) string {
 	return sb.String()
 }
 
+// StderrLine is text as a log line the action wrote on stderr at t, e.g.
+// for a failure of the runtime around the action that its record should
+// show.
+func StderrLine(t time.Time, text string) string {
+	return formatLine(t, stderr, []byte(text))
+}
+
+// ContainerOutput is what an OpenWhisk action container writes for one
+// activation with these log lines: each line's text on the stream it came
+// from, then the sentinel line on each stream, as OpenWhisk's invoker
+// reads a container's output.
+func ContainerOutput(lines []string) (stdoutText, stderrText []byte) {
+	var out, errs bytes.Buffer
+	for _, l := range lines {
+		if len(l) < timestampWidth {
+			continue
+		}
+		switch rest := l[timestampWidth:]; {
+		case strings.HasPrefix(rest, streamTags[stdout]):
+			out.WriteString(rest[len(streamTags[stdout]):] + "\n")
+		case strings.HasPrefix(rest, streamTags[stderr]):
+			errs.WriteString(rest[len(streamTags[stderr]):] + "\n")
+		}
+	}
+	out.WriteString(Sentinel + "\n")
+	errs.WriteString(Sentinel + "\n")
+	return out.Bytes(), errs.Bytes()
+}
+
 // appendTimestamp appends t as RFC 3339 UTC with nine fractional digits,
 // left-justified to timestampWidth.
 func appendTimestamp(b []byte, t time.Time) []byte {
@@ -324,3 +353,7 @@ func (b *logBuffer) line(s stream, t time.Time, text, _ []byte, dropped bool) {
 		b.sentinel(s)
 	}
 }
+
+func (b *logBuffer) drainAll(t *time.Timer) { b.wait(true, t, drainWait) }
+
+func (b *logBuffer) initLogs() []string { return b.collect(true) }

@@ -8,16 +8,17 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// response maps a launcher's result line to an activation response the way
-// OpenWhisk's invoker maps a /run response. line holds the first bytes of a
+// ResponseOf maps a launcher's result line (or an action container's /run
+// answer) to an activation response the way OpenWhisk's invoker maps a
+// /run response. line holds the first bytes of a
 // line of n bytes (no newline); it is complete unless n > MaxResultBytes.
 // The result never aliases line.
-func response(line []byte, n int) whisk.Response {
+func ResponseOf(line []byte, n int) whisk.Response {
 	if n > MaxResultBytes {
 		prefix := cutRunes(line[:min(len(line), MaxResultBytes)])
 		return whisk.Response{
 			StatusCode: whisk.StatusApplicationError,
-			Result:     errorResult(TruncatedResultMessage(n, string(prefix))),
+			Result:     ErrorResult(TruncatedResultMessage(n, string(prefix))),
 		}
 	}
 	b := bytes.TrimSpace(line)
@@ -26,7 +27,7 @@ func response(line []byte, n int) whisk.Response {
 		if len(b) > 0 {
 			msg += ": " + string(b)
 		}
-		return developerError(msg)
+		return DeveloperError(msg)
 	}
 	if b[0] == '[' {
 		size := len(b)
@@ -35,7 +36,7 @@ func response(line []byte, n int) whisk.Response {
 	errVal, devErr := topLevel(b)
 	switch {
 	case devErr && errVal == nil:
-		return developerError(MsgInvalidResponse + ": " + string(b))
+		return DeveloperError(MsgInvalidResponse + ": " + string(b))
 	case devErr:
 		return whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: wrapError(errVal)}
 	case errVal != nil:
@@ -53,8 +54,10 @@ func wrapError(v []byte) json.RawMessage {
 	return append(b, '}')
 }
 
-func developerError(msg string) whisk.Response {
-	return whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: errorResult(msg)}
+// DeveloperError is the response of an activation the action's own code
+// failed: {"error":msg} with status developer error.
+func DeveloperError(msg string) whisk.Response {
+	return whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: ErrorResult(msg)}
 }
 
 // cutRunes drops a trailing incomplete UTF-8 sequence from b.

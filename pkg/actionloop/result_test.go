@@ -43,9 +43,9 @@ func TestResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := response([]byte(tt.line), len(tt.line))
+			got := ResponseOf([]byte(tt.line), len(tt.line))
 			if diff := cmp.Diff(tt.want, got, cmp.Transformer("string", func(b []byte) string { return string(b) })); diff != "" {
-				t.Errorf("response(%s) (-want +got):\n%s", tt.line, diff)
+				t.Errorf("ResponseOf(%s) (-want +got):\n%s", tt.line, diff)
 			}
 		})
 	}
@@ -54,7 +54,7 @@ func TestResponse(t *testing.T) {
 func TestResponseTooLarge(t *testing.T) {
 	// 'é' is two bytes: the prefix must not end in half of one.
 	body := `{"ss":"` + strings.Repeat("é", MaxResultBytes/2) + `"}`
-	got := response([]byte(body)[:MaxResultBytes+1], len(body))
+	got := ResponseOf([]byte(body)[:MaxResultBytes+1], len(body))
 	if got.StatusCode != whisk.StatusApplicationError {
 		t.Fatalf("status = %d, want 1", got.StatusCode)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -21,75 +22,81 @@ import (
 //
 // Up to Capacity runs may be in flight at once, each with its own logs;
 // more wait for a slot, until ctx ends.
-func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) {
-	switch {
-	case i.sk != nil:
-		return i.runSkeleton(ctx, r)
-	case i.mux != nil:
-		return i.runConcurrent(ctx, r)
-	}
-	i.runMu.Lock()
-	defer i.runMu.Unlock()
-	if !i.usable.Load() {
+func (i *Instance) Run(ctx context.Context, r *Request) (*Outcome, error) { return i.r.run(ctx, r) }
+
+// lineRunner runs one activation at a time over the line protocol.
+type lineRunner struct {
+	*process
+	logs  *logBuffer
+	runMu sync.Mutex // serializes run; guards req and the process's line and timer
+	req   []byte     // request line buffer
+}
+
+func (l *lineRunner) loaded() {}
+
+func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
+	l.runMu.Lock()
+	defer l.runMu.Unlock()
+	if !l.ok.Load() {
 		return nil, ErrUnusable
 	}
 	start := time.Now()
 	var limit time.Time
-	if i.timeout > 0 {
-		limit = start.Add(i.timeout)
+	if l.timeout > 0 {
+		limit = start.Add(l.timeout)
 	}
 	deadline := r.Deadline
 	if deadline.IsZero() {
 		deadline = limit
 	}
-	i.req = appendRequest(i.req[:0], r, deadline)
+	l.req = appendRequest(l.req[:0], r, deadline)
 
-	stop := i.interruptOn(ctx)
-	line, n, err := i.exchange(limit)
+	stop := l.interruptOn(ctx)
+	line, n, err := l.exchange(limit)
 	stop()
-	if cap(i.req) > 256<<10 {
-		i.req = nil // do not keep a large payload's buffer around
+	if cap(l.req) > 256<<10 {
+		l.req = nil // do not keep a large payload's buffer around
 	}
 
 	var resp whisk.Response
 	timedOut := false
 	switch {
 	case err == nil:
-		resp = response(line, n)
-		if cap(i.line) > 256<<10 {
-			i.line = nil
+		resp = ResponseOf(line, n)
+		if cap(l.line) > 256<<10 {
+			l.line = nil
 		}
 		devErr := resp.StatusCode == whisk.StatusDeveloperError
-		if !i.logs.wait(false, i.timer, sentinelWait) || devErr {
-			i.usable.Store(false)
+		if !l.logs.wait(false, l.timer, sentinelWait) || devErr {
+			l.ok.Store(false)
 		}
-		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.logs.collect(devErr)}, nil
-	case i.stopping.Load():
+		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(devErr)}, nil
+	case l.stopping.Load():
 		return nil, ErrStopped
 	case ctx.Err() != nil:
-		i.usable.Store(false)
-		i.kill()
+		l.ok.Store(false)
+		l.kill()
 		return nil, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		resp, timedOut = developerError(RunTimeoutMessage(i.timeout)), true
+		resp, timedOut = DeveloperError(RunTimeoutMessage(l.timeout)), true
 	default:
-		resp = developerError(MsgRunExited)
+		resp = DeveloperError(MsgRunExited)
 	}
-	i.usable.Store(false)
-	i.kill()
-	i.logs.wait(true, i.timer, drainWait)
-	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: i.logs.collect(true), Timeout: timedOut}, nil
+	l.ok.Store(false)
+	l.kill()
+	l.logs.wait(true, l.timer, drainWait)
+	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(true), Timeout: timedOut}, nil
 }
 
 // exchange writes the request line and reads the result line.
-func (i *Instance) exchange(limit time.Time) ([]byte, int, error) {
-	if err := i.stdin.SetWriteDeadline(limit); err != nil {
+func (l *lineRunner) exchange(limit time.Time) ([]byte, int, error) {
+	if err := l.stdin.SetWriteDeadline(limit); err != nil {
 		return nil, 0, err
 	}
-	if _, err := i.stdin.Write(i.req); err != nil {
+	if _, err := l.stdin.Write(l.req); err != nil {
 		return nil, 0, err
 	}
-	return i.readResult(limit)
+	return l.readResult(limit)
 }
 
 // appendRequest renders the request line the launcher reads on stdin.

@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/imageserver"
 	"github.com/kwhisk/kwhisk/runtimes/family"
 )
 
@@ -21,7 +21,7 @@ import (
 // fails.
 func Main(f *family.Family) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := actionloop.Main(ctx, actionloop.MainOptions{Launcher: f.ImageLauncher, Environ: os.Environ()})
+	err := imageserver.Main(ctx, imageserver.MainOptions{Launcher: f.ImageLauncher, Environ: os.Environ()})
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -32,31 +33,6 @@ const MaxResponseBytes = 32 << 20
 // for the runtime, which enforces the time limit itself and reports it.
 const RunMargin = 15 * time.Second
 
-// runRequest is the body of POST /run (docs/runtime-protocol.md).
-type runRequest struct {
-	Value         json.RawMessage `json:"value"`
-	Namespace     string          `json:"namespace"`
-	ActionName    string          `json:"action_name"`
-	ActionVersion string          `json:"action_version"`
-	ActivationID  string          `json:"activation_id"`
-	TransactionID string          `json:"transaction_id"`
-	Deadline      string          `json:"deadline,omitempty"`
-	APIKey        string          `json:"api_key,omitempty"`
-}
-
-// runResponse is its answer.
-type runResponse struct {
-	Response *struct {
-		StatusCode int             `json:"statusCode"`
-		Result     json.RawMessage `json:"result"`
-	} `json:"response"`
-	Logs     []string `json:"logs"`
-	Timeout  bool     `json:"timeout"`
-	Start    int64    `json:"start"`
-	End      int64    `json:"end"`
-	InitTime *int64   `json:"initTime"`
-}
-
 // invoke sends the activation to the revision at url, once. Failures
 // before the request was sent are the platform's (an error); the
 // connection lost after it was sent, or a 502 from Knative, means the
@@ -64,10 +40,10 @@ type runResponse struct {
 // runtime past the time limit and margin is a timeout. Other statuses
 // than 200 are Knative's own failures (an error).
 func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
-	body, err := json.Marshal(runRequest{
+	body, err := json.Marshal(wire.RunRequest{
 		Value: value(req.Value), Namespace: req.Namespace, ActionName: a.Path.FullyQualified(),
 		ActionVersion: a.Version, ActivationID: string(req.ActivationID), TransactionID: req.TransactionID,
-		Deadline: deadline(req.Deadline), APIKey: req.APIKey,
+		Deadline: wire.FormatDeadline(req.Deadline), APIKey: req.APIKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode run request: %w", err)
@@ -121,7 +97,7 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	if len(raw) > MaxResponseBytes {
 		return nil, fmt.Errorf("revision at %s answered more than %d bytes", url, MaxResponseBytes)
 	}
-	var out runResponse
+	var out wire.RunResponse
 	if err := json.Unmarshal(raw, &out); err != nil || out.Response == nil {
 		return nil, fmt.Errorf("revision at %s answered an invalid run response: %v: %.200s", url, err, raw)
 	}
@@ -131,7 +107,7 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 // result maps a run response onto the platform's result. A response with
 // initTime is the revision's first run: a cold start, which began with
 // the init.
-func result(out *runResponse) *platform.Result {
+func result(out *wire.RunResponse) *platform.Result {
 	res := &platform.Result{
 		Start:    time.UnixMilli(out.Start),
 		End:      time.UnixMilli(out.End),
@@ -177,11 +153,4 @@ func value(v json.RawMessage) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return v
-}
-
-func deadline(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return strconv.FormatInt(t.UnixMilli(), 10)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -96,13 +97,13 @@ func TestInvoke(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			gotc := make(chan runRequest, 1) // the handler's goroutine hands it over
+			gotc := make(chan wire.RunRequest, 1) // the handler's goroutine hands it over
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodPost || r.URL.Path != "/run" {
 					t.Errorf("%s %s, want POST /run", r.Method, r.URL.Path)
 				}
 				b, _ := io.ReadAll(r.Body)
-				var got runRequest
+				var got wire.RunRequest
 				if err := json.Unmarshal(b, &got); err != nil {
 					t.Errorf("run body %s: %v", b, err)
 				}
@@ -125,9 +126,9 @@ func TestInvoke(t *testing.T) {
 			if err != nil {
 				t.Fatalf("invoke: %v", err)
 			}
-			wantReq := runRequest{
+			wantReq := wire.RunRequest{
 				Value: json.RawMessage(`{"x":1}`), Namespace: "guest", ActionName: "/guest/hello", ActionVersion: "0.0.1",
-				ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", Deadline: deadline(req.Deadline), APIKey: "u:k",
+				ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", Deadline: wire.FormatDeadline(req.Deadline), APIKey: "u:k",
 			}
 			if diff := cmp.Diff(wantReq, <-gotc); diff != "" {
 				t.Errorf("run request (-want, +got):\n%s", diff)

@@ -1,8 +1,6 @@
 package knative
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -14,18 +12,17 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // Environment of the runtime container (docs/runtime-protocol.md).
 const (
-	EnvAction    = "KWHISK_ACTION"
-	EnvCodeURL   = "KWHISK_CODE_URL"
-	EnvCodeToken = "KWHISK_CODE_TOKEN"
-	EnvAPIHost   = "__OW_API_HOST"
-	// EnvBlackbox tells the runtime proxy of a blackbox action where the
-	// user's image listens (OpenWhisk's /init and /run), inside the pod.
-	EnvBlackbox = "KWHISK_BLACKBOX_URL"
+	EnvAction    = wire.EnvAction
+	EnvCodeURL   = wire.EnvCodeURL
+	EnvCodeToken = wire.EnvCodeToken
+	EnvAPIHost   = wire.EnvAPIHost
+	EnvBlackbox  = wire.EnvBlackbox
 )
 
 // Container names in an action's pod.
@@ -98,25 +95,8 @@ type BuildOptions struct {
 	CodeToken func(path whisk.EntityPath, digest string) string
 }
 
-// actionEnv is KWHISK_ACTION.
-type actionEnv struct {
-	Name    string            `json:"name"`
-	Version string            `json:"version"`
-	Kind    string            `json:"kind"`
-	Main    string            `json:"main"`
-	Binary  bool              `json:"binary"`
-	Code    *string           `json:"code,omitempty"`
-	Digest  string            `json:"digest"`
-	Image   string            `json:"image,omitempty"`
-	Limits  whisk.Limits      `json:"limits"`
-	Env     map[string]string `json:"env,omitempty"`
-}
-
 // Digest is the content digest of code as the runtime checks it.
-func Digest(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func Digest(code string) string { return wire.Digest(code) }
 
 // CodeURL is where a runtime fetches the code with digest from the gateway.
 func CodeURL(apiHost, digest string) string {
@@ -217,7 +197,8 @@ func timeoutSeconds(ms int) int64 {
 // podSpec is the runtime container, and for a blackbox action the user's
 // image beside it.
 func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
-	env := actionEnv{
+	limits := a.Limits
+	env := wire.ActionEnv{
 		Name:    a.Path.FullyQualified(),
 		Version: a.Version,
 		Kind:    a.Kind,
@@ -225,7 +206,7 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 		Binary:  a.Binary,
 		Digest:  digest,
 		Image:   a.Image,
-		Limits:  a.Limits,
+		Limits:  &limits,
 		Env:     a.Env,
 	}
 	if env.Main == "" {

@@ -1,4 +1,4 @@
-package actionloop
+package imageserver
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"path"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -28,17 +30,12 @@ type proxy struct {
 
 // init posts the action's /init, waiting for the image to listen; it
 // returns the Outcome of an init that failed.
-func (p *proxy) init(ctx context.Context, a *ActionEnv, cfg *Config, start time.Time) *Outcome {
-	value := map[string]any{"name": path.Base(a.Name), "main": orMain(a.Main), "binary": a.Binary}
-	if cfg.Code != "" {
-		value["code"] = cfg.Code
-	}
-	if len(cfg.Env) > 0 {
-		value["env"] = cfg.Env
-	}
-	body, err := json.Marshal(map[string]any{"value": value})
+func (p *proxy) init(ctx context.Context, a *wire.ActionEnv, cfg *actionloop.Config, start time.Time) *actionloop.Outcome {
+	body, err := json.Marshal(wire.InitRequest{Value: wire.InitValue{
+		Name: path.Base(a.Name), Main: orMain(a.Main), Binary: a.Binary, Code: cfg.Code, Env: cfg.Env,
+	}})
 	if err != nil {
-		return failedInit(start, developerError(err.Error()), false)
+		return failedInit(start, actionloop.DeveloperError(err.Error()), false)
 	}
 	ictx, cancel := context.WithTimeout(ctx, proxyPatience+cfg.Timeout)
 	defer cancel()
@@ -52,9 +49,9 @@ func (p *proxy) init(ctx context.Context, a *ActionEnv, cfg *Config, start time.
 		case err == nil:
 			return failedInit(start, initAnswer(answer), false)
 		case ictx.Err() != nil:
-			return failedInit(start, developerError(InitTimeoutMessage(cfg.Timeout)), true)
+			return failedInit(start, actionloop.DeveloperError(actionloop.InitTimeoutMessage(cfg.Timeout)), true)
 		case time.Now().After(giveUp):
-			return failedInit(start, developerError(MsgInitExited), false)
+			return failedInit(start, actionloop.DeveloperError(actionloop.MsgInitExited), false)
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -73,8 +70,8 @@ func orMain(m string) string {
 	return m
 }
 
-func failedInit(start time.Time, resp whisk.Response, timedOut bool) *Outcome {
-	return &Outcome{Start: start, End: time.Now(), Response: resp, Timeout: timedOut, Logs: []string{}}
+func failedInit(start time.Time, resp whisk.Response, timedOut bool) *actionloop.Outcome {
+	return &actionloop.Outcome{Start: start, End: time.Now(), Response: resp, Timeout: timedOut, Logs: []string{}}
 }
 
 // initAnswer maps an /init answer other than 200, as the invoker does.
@@ -85,11 +82,11 @@ func initAnswer(b []byte) whisk.Response {
 	if json.Unmarshal(b, &e) == nil && len(e.Error) > 0 && string(e.Error) != "null" {
 		return whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: wrapError(e.Error)}
 	}
-	return developerError("The action failed during initialization: " + string(b))
+	return actionloop.DeveloperError("The action failed during initialization: " + string(b))
 }
 
 // run posts one activation to the image and maps its answer.
-func (p *proxy) run(ctx context.Context, body *runBody, cfg *Config) envelope {
+func (p *proxy) run(ctx context.Context, body *wire.RunRequest, cfg *actionloop.Config) wire.RunResponse {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -104,24 +101,24 @@ func (p *proxy) run(ctx context.Context, body *runBody, cfg *Config) envelope {
 		switch {
 		case err != nil:
 		case status == http.StatusOK:
-			resp = response(answer, n)
+			resp = actionloop.ResponseOf(answer, n)
 		default:
-			resp = response(answer, n)
+			resp = actionloop.ResponseOf(answer, n)
 			if resp.StatusCode == whisk.StatusApplicationError {
 				resp.StatusCode = whisk.StatusDeveloperError
 			} else if resp.StatusCode == whisk.StatusSuccess {
-				resp = developerError(MsgInvalidResponse + ": " + string(answer))
+				resp = actionloop.DeveloperError(actionloop.MsgInvalidResponse + ": " + string(answer))
 			}
 		}
 	}
 	switch {
 	case err == nil:
 	case errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		resp, timedOut = developerError(RunTimeoutMessage(cfg.Timeout)), true
+		resp, timedOut = actionloop.DeveloperError(actionloop.RunTimeoutMessage(cfg.Timeout)), true
 	default:
-		resp = developerError(MsgRunExited)
+		resp = actionloop.DeveloperError(actionloop.MsgRunExited)
 	}
-	return envelope{Response: resp, Logs: []string{}, Timeout: timedOut, Start: start.UnixMilli(), End: time.Now().UnixMilli()}
+	return wire.RunResponse{Response: &resp, Logs: []string{}, Timeout: timedOut, Start: start.UnixMilli(), End: time.Now().UnixMilli()}
 }
 
 // post sends body to the image's path and returns the status, the first
@@ -137,12 +134,20 @@ func (p *proxy) post(ctx context.Context, path string, body []byte) (int, []byte
 		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResultBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, actionloop.MaxResultBytes+1))
 	n := int64(len(b))
-	if err == nil && n > MaxResultBytes {
+	if err == nil && n > actionloop.MaxResultBytes {
 		var rest int64
 		rest, err = io.Copy(io.Discard, resp.Body)
 		n += rest
 	}
 	return resp.StatusCode, b, int(n), err
+}
+
+// wrapError renders {"error":<v>}.
+func wrapError(v []byte) json.RawMessage {
+	b := make([]byte, 0, len(v)+10)
+	b = append(b, `{"error":`...)
+	b = append(b, v...)
+	return append(b, '}')
 }

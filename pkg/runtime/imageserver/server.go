@@ -1,4 +1,4 @@
-package actionloop
+package imageserver
 
 import (
 	"bytes"
@@ -11,23 +11,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// The environment of a runtime image (docs/runtime-protocol.md).
+// The environment of a runtime image besides what the gateway sets
+// (wire.EnvAction and its kin; docs/runtime-protocol.md).
 const (
 	EnvPort       = "PORT"
-	EnvAction     = "KWHISK_ACTION"
-	EnvCodeURL    = "KWHISK_CODE_URL"
-	EnvCodeToken  = "KWHISK_CODE_TOKEN"
-	EnvBlackbox   = "KWHISK_BLACKBOX_URL"
-	EnvAPIHost    = "__OW_API_HOST"
 	EnvListenFDs  = "LISTEN_FDS"
 	DefaultPort   = "8080"
 	maxBodyBytes  = 64 << 20 // a run or init body: parameters or code
@@ -40,26 +37,12 @@ const MsgInitTwice = "Cannot initialize the action more than once."
 // MsgNotInitialized is the 403 of a classic /run before /init.
 const MsgNotInitialized = "The action has not been initialized."
 
-// ActionEnv is KWHISK_ACTION: the action a Knative revision runs.
-type ActionEnv struct {
-	Name    string            `json:"name"` // fully qualified: "/ns/pkg/a"
-	Version string            `json:"version"`
-	Kind    string            `json:"kind"`
-	Main    string            `json:"main"`
-	Binary  bool              `json:"binary"`
-	Code    *string           `json:"code,omitempty"` // nil: fetch it from KWHISK_CODE_URL
-	Digest  string            `json:"digest"`         // "sha256:<hex>" of Code as stored
-	Image   string            `json:"image,omitempty"`
-	Limits  *whisk.Limits     `json:"limits,omitempty"`
-	Env     map[string]string `json:"env,omitempty"` // init parameters
-}
-
 // MainOptions configure a runtime image's main.
 type MainOptions struct {
 	// Launcher makes the family's launcher. dir is a directory it may
 	// write to (scripts, build caches); env is the environment instances
 	// start from. It is not called in blackbox proxy mode.
-	Launcher func(ctx context.Context, dir string, env []string) (*Launcher, error)
+	Launcher func(ctx context.Context, dir string, env []string) (*actionloop.Launcher, error)
 	// Environ is the process environment (os.Environ()).
 	Environ []string
 	// Stdout and Stderr receive the activations' logs in classic mode,
@@ -83,7 +66,7 @@ func Main(ctx context.Context, o MainOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := NewServer(ctx, ServerOptions{
+	s, err := New(ctx, Options{
 		Launcher: o.Launcher, Env: env, Stdout: o.Stdout, Stderr: o.Stderr,
 	})
 	if err != nil {
@@ -110,9 +93,9 @@ func listen(env map[string]string) (net.Listener, error) {
 	return net.Listen("tcp", ":"+port)
 }
 
-// ServerOptions configure a Server; see MainOptions.
-type ServerOptions struct {
-	Launcher       func(ctx context.Context, dir string, env []string) (*Launcher, error)
+// Options configure a Server; see MainOptions.
+type Options struct {
+	Launcher       func(ctx context.Context, dir string, env []string) (*actionloop.Launcher, error)
 	Env            map[string]string // the process environment
 	Stdout, Stderr io.Writer
 	// WorkDir holds the launcher's files and the instances; "" means a
@@ -125,11 +108,11 @@ type ServerOptions struct {
 // brings. It keeps one launcher instance, replaced after it turns
 // unusable.
 type Server struct {
-	l       *Launcher
+	l       *actionloop.Launcher
 	work    string
 	ownWork bool
 	apiHost string
-	action  *ActionEnv // Knative mode; nil in classic mode
+	action  *wire.ActionEnv // Knative mode; nil in classic mode
 	codeURL string
 	token   string
 	proxy   *proxy // blackbox proxy mode
@@ -145,27 +128,27 @@ type Server struct {
 	state   serverState
 }
 
-// NewServer reads the environment and makes the launcher.
-func NewServer(ctx context.Context, o ServerOptions) (*Server, error) {
+// New reads the environment and makes the launcher.
+func New(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{
-		apiHost: o.Env[EnvAPIHost],
-		codeURL: o.Env[EnvCodeURL],
-		token:   o.Env[EnvCodeToken],
+		apiHost: o.Env[wire.EnvAPIHost],
+		codeURL: o.Env[wire.EnvCodeURL],
+		token:   o.Env[wire.EnvCodeToken],
 		stdout:  orWriter(o.Stdout, os.Stdout),
 		stderr:  orWriter(o.Stderr, os.Stderr),
 		client:  &http.Client{Timeout: 5 * time.Minute},
 		booted:  make(chan struct{}),
 		work:    o.WorkDir,
 	}
-	s.state.inflight = map[*Instance]int{}
-	s.state.retired = map[*Instance]bool{}
-	if raw := o.Env[EnvAction]; raw != "" {
-		var a ActionEnv
+	s.state.inflight = map[*actionloop.Instance]int{}
+	s.state.retired = map[*actionloop.Instance]bool{}
+	if raw := o.Env[wire.EnvAction]; raw != "" {
+		var a wire.ActionEnv
 		if err := json.Unmarshal([]byte(raw), &a); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvAction, err)
+			return nil, fmt.Errorf("%s: %w", wire.EnvAction, err)
 		}
 		if a.Code == nil && s.codeURL == "" {
-			return nil, fmt.Errorf("%s has no code and %s is not set", EnvAction, EnvCodeURL)
+			return nil, fmt.Errorf("%s has no code and %s is not set", wire.EnvAction, wire.EnvCodeURL)
 		}
 		s.action = &a
 	}
@@ -182,12 +165,12 @@ func NewServer(ctx context.Context, o ServerOptions) (*Server, error) {
 			return nil, err
 		}
 	}
-	if url := o.Env[EnvBlackbox]; url != "" && s.action != nil {
+	if url := o.Env[wire.EnvBlackbox]; url != "" && s.action != nil {
 		s.proxy = &proxy{url: strings.TrimRight(url, "/"), client: &http.Client{}}
 		return s, nil
 	}
 	if o.Launcher == nil {
-		return nil, errors.New("actionloop: no launcher")
+		return nil, errors.New("imageserver: no launcher")
 	}
 	l, err := o.Launcher(ctx, filepath.Join(s.work, "launcher"), instanceEnv(o.Env))
 	if err != nil {
@@ -268,7 +251,7 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if !s.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, errorResult("initializing"))
+		writeJSON(w, http.StatusServiceUnavailable, actionloop.ErrorResult("initializing"))
 		return
 	}
 	writeJSON(w, http.StatusOK, json.RawMessage(`{"ok":true}`))
@@ -286,10 +269,10 @@ func (s *Server) boot(ctx context.Context) {
 	if failure != "" {
 		fmt.Fprintf(s.stderr, "kwhisk runtime: %s\n", failure)
 		s.state.mu.Lock()
-		s.state.failed = &Outcome{
+		s.state.failed = &actionloop.Outcome{
 			Start: start, End: time.Now(),
-			Response: whisk.Response{StatusCode: whisk.StatusWhiskError, Result: errorResult(failure)},
-			Logs:     []string{formatLine(time.Now(), stderr, []byte(failure))},
+			Response: whisk.Response{StatusCode: whisk.StatusWhiskError, Result: actionloop.ErrorResult(failure)},
+			Logs:     []string{actionloop.StderrLine(time.Now(), failure)},
 		}
 		s.state.mu.Unlock()
 		return
@@ -298,7 +281,7 @@ func (s *Server) boot(ctx context.Context) {
 	if a.Limits != nil {
 		limits = *a.Limits
 	}
-	cfg := &Config{
+	cfg := &actionloop.Config{
 		Code: code, Binary: a.Binary, Main: a.Main, Env: a.Env, APIHost: s.apiHost,
 		Timeout:     time.Duration(max(limits.Timeout, 0)) * time.Millisecond,
 		LogLimit:    int64(max(limits.Logs, 0)) << 20,
@@ -334,7 +317,7 @@ func (s *Server) boot(ctx context.Context) {
 
 // actionCode returns the action's code, fetching and verifying it when
 // it is not inline, or why it cannot be had.
-func (s *Server) actionCode(ctx context.Context, a *ActionEnv) (string, string) {
+func (s *Server) actionCode(ctx context.Context, a *wire.ActionEnv) (string, string) {
 	var code string
 	if a.Code != nil {
 		code = *a.Code
@@ -345,7 +328,7 @@ func (s *Server) actionCode(ctx context.Context, a *ActionEnv) (string, string) 
 		}
 	}
 	if a.Digest != "" {
-		if got := Digest(code); got != a.Digest {
+		if got := wire.Digest(code); got != a.Digest {
 			return "", "The action's code does not match its digest: got " + got + ", want " + a.Digest + "."
 		}
 	}
@@ -358,44 +341,19 @@ func (s *Server) removeWork() {
 	}
 }
 
-// runBody is OpenWhisk's /run body.
-type runBody struct {
-	Value         json.RawMessage `json:"value"`
-	Namespace     string          `json:"namespace"`
-	ActionName    string          `json:"action_name"`
-	ActionVersion string          `json:"action_version"`
-	ActivationID  string          `json:"activation_id"`
-	TransactionID string          `json:"transaction_id"`
-	Deadline      json.RawMessage `json:"deadline,omitempty"` // epoch ms, a string (or a number)
-	APIKey        string          `json:"api_key,omitempty"`
-}
-
-func (b *runBody) request() *Request {
-	r := &Request{
+// request is the activation a /run body asks for.
+func request(b *wire.RunRequest) *actionloop.Request {
+	return &actionloop.Request{
 		Value: b.Value, Namespace: b.Namespace, ActionName: b.ActionName, ActionVersion: b.ActionVersion,
 		ActivationID: whisk.ActivationID(b.ActivationID), TransactionID: b.TransactionID, APIKey: b.APIKey,
+		Deadline: wire.ParseDeadline(b.Deadline),
 	}
-	ms := strings.Trim(string(b.Deadline), `"`)
-	if n, err := strconv.ParseInt(ms, 10, 64); err == nil && n > 0 {
-		r.Deadline = time.UnixMilli(n)
-	}
-	return r
-}
-
-// envelope is the Knative /run answer.
-type envelope struct {
-	Response whisk.Response `json:"response"`
-	Logs     []string       `json:"logs"`
-	Timeout  bool           `json:"timeout"`
-	Start    int64          `json:"start"`
-	End      int64          `json:"end"`
-	InitTime *int64         `json:"initTime,omitempty"`
 }
 
 func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
-	var body runBody
+	var body wire.RunRequest
 	if err := decodeBody(w, r, &body); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorResult("The run request is not valid JSON: "+err.Error()))
+		writeJSON(w, http.StatusBadRequest, actionloop.ErrorResult("The run request is not valid JSON: "+err.Error()))
 		return
 	}
 	if s.action == nil {
@@ -414,7 +372,7 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.proxy.run(r.Context(), &body, cfg))
 		return
 	}
-	out, initTime, failed, err := s.runOnce(r.Context(), body.request())
+	out, initTime, failed, err := s.runOnce(r.Context(), request(&body))
 	switch {
 	case failed != nil:
 		writeJSON(w, http.StatusOK, initEnvelope(failed))
@@ -423,10 +381,10 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() == nil {
 			fmt.Fprintf(s.stderr, "kwhisk runtime: run: %v\n", err)
 		}
-		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+		writeJSON(w, http.StatusInternalServerError, actionloop.ErrorResult(err.Error()))
 		return
 	}
-	env := envelope{Response: out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli()}
+	env := wire.RunResponse{Response: &out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli()}
 	if initTime > 0 {
 		ms := max(initTime.Milliseconds(), 1)
 		env.InitTime = &ms
@@ -436,7 +394,7 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 
 // runOnce runs req on an instance, moving to a new one when the instance
 // turned unusable before the request reached it.
-func (s *Server) runOnce(ctx context.Context, req *Request) (*Outcome, time.Duration, *Outcome, error) {
+func (s *Server) runOnce(ctx context.Context, req *actionloop.Request) (*actionloop.Outcome, time.Duration, *actionloop.Outcome, error) {
 	for range 3 {
 		inst, initTime, failed, err := s.acquire(ctx)
 		if err != nil || failed != nil {
@@ -444,24 +402,24 @@ func (s *Server) runOnce(ctx context.Context, req *Request) (*Outcome, time.Dura
 		}
 		out, err := inst.Run(ctx, req)
 		s.release(inst)
-		if errors.Is(err, ErrUnusable) {
+		if errors.Is(err, actionloop.ErrUnusable) {
 			continue // never reached the action: safe to run elsewhere
 		}
 		return out, initTime, nil, err
 	}
-	return nil, 0, nil, errors.New("actionloop: no usable instance")
+	return nil, 0, nil, errors.New("imageserver: no usable instance")
 }
 
 // initEnvelope answers a run with a failed init: it reports the init's
 // duration, and starts and ends now.
-func initEnvelope(out *Outcome) envelope {
+func initEnvelope(out *actionloop.Outcome) wire.RunResponse {
 	now := time.Now().UnixMilli()
 	ms := max(out.End.Sub(out.Start).Milliseconds(), 1)
 	logs := out.Logs
 	if logs == nil {
 		logs = []string{}
 	}
-	return envelope{Response: out.Response, Logs: logs, Timeout: out.Timeout, Start: now, End: now, InitTime: &ms}
+	return wire.RunResponse{Response: &out.Response, Logs: logs, Timeout: out.Timeout, Start: now, End: now, InitTime: &ms}
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
@@ -476,7 +434,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		buf.Write(errorResult("encode response: " + err.Error()))
+		buf.Write(actionloop.ErrorResult("encode response: " + err.Error()))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -1,22 +1,13 @@
-package actionloop
+package imageserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 )
-
-// Digest is the content digest of code as runtimes check it:
-// "sha256:<hex>" of the code exactly as stored (base64 text when binary).
-func Digest(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
 
 // How long a runtime keeps trying to fetch its code while the gateway does
 // not answer or answers 5xx or 429, and the pauses between attempts.

@@ -1,4 +1,4 @@
-package actionloop
+package imageserver
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
 )
 
 // The Server's instance: started at boot or on demand, shared by the runs
@@ -18,18 +20,18 @@ var errNotInitialized = errors.New(MsgNotInitialized)
 // serverState is the mutable part of a Server.
 type serverState struct {
 	mu       sync.Mutex
-	cfg      *Config  // the action's code and limits, once known
-	failed   *Outcome // the boot init's failure, answered to every run
-	inst     *Instance
+	cfg      *actionloop.Config  // the action's code and limits, once known
+	failed   *actionloop.Outcome // the boot init's failure, answered to every run
+	inst     *actionloop.Instance
 	initTime time.Duration // of inst, until a run reports it
-	inflight map[*Instance]int
-	retired  map[*Instance]bool // unusable; stopped when their runs end
+	inflight map[*actionloop.Instance]int
+	retired  map[*actionloop.Instance]bool // unusable; stopped when their runs end
 }
 
 // start starts an instance for the action unless a usable one appeared
 // meanwhile (stale names the instance the caller found unusable). It
 // returns the Outcome of a failed init, or an error of the runtime.
-func (s *Server) start(ctx context.Context, stale *Instance) (*Outcome, error) {
+func (s *Server) start(ctx context.Context, stale *actionloop.Instance) (*actionloop.Outcome, error) {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
 	s.state.mu.Lock()
@@ -51,7 +53,7 @@ func (s *Server) start(ctx context.Context, stale *Instance) (*Outcome, error) {
 	c := *cfg
 	c.Dir = filepath.Join(s.work, "instances", strconv.FormatUint(s.seq.Add(1), 10))
 	begin := time.Now()
-	inst, failed, err := Start(ctx, s.l, &c)
+	inst, failed, err := actionloop.Start(ctx, s.l, &c)
 	if err != nil || failed != nil {
 		return failed, err
 	}
@@ -63,7 +65,7 @@ func (s *Server) start(ctx context.Context, stale *Instance) (*Outcome, error) {
 
 // retire takes an unusable instance out of service; it reports whether
 // the caller must stop it now (no run in flight). Called with state.mu.
-func (s *Server) retire(inst *Instance) bool {
+func (s *Server) retire(inst *actionloop.Instance) bool {
 	if inst == nil || s.state.retired[inst] {
 		return false
 	}
@@ -77,7 +79,7 @@ func (s *Server) retire(inst *Instance) bool {
 // acquire returns the instance to run on, starting one when there is
 // none, with the init time to report (once per instance); or the Outcome
 // of an init that failed.
-func (s *Server) acquire(ctx context.Context) (*Instance, time.Duration, *Outcome, error) {
+func (s *Server) acquire(ctx context.Context) (*actionloop.Instance, time.Duration, *actionloop.Outcome, error) {
 	for range 3 {
 		s.state.mu.Lock()
 		switch inst := s.state.inst; {
@@ -102,12 +104,12 @@ func (s *Server) acquire(ctx context.Context) (*Instance, time.Duration, *Outcom
 			}
 		}
 	}
-	return nil, 0, nil, errors.New("actionloop: no usable instance")
+	return nil, 0, nil, errors.New("imageserver: no usable instance")
 }
 
 // release ends a run on inst, stopping it when it was retired and this
 // was its last run.
-func (s *Server) release(inst *Instance) {
+func (s *Server) release(inst *actionloop.Instance) {
 	s.state.mu.Lock()
 	s.state.inflight[inst]--
 	stop := false
@@ -127,7 +129,7 @@ func (s *Server) release(inst *Instance) {
 // stopAll stops every instance and removes a temporary work directory.
 func (s *Server) stopAll() error {
 	s.state.mu.Lock()
-	insts := []*Instance{}
+	insts := []*actionloop.Instance{}
 	if s.state.inst != nil {
 		insts = append(insts, s.state.inst)
 	}

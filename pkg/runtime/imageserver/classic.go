@@ -1,33 +1,22 @@
-package actionloop
+package imageserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // Classic mode: OpenWhisk's own container protocol, /init once and then
 // /run, with the logs on the runtime's stdout and stderr.
 
-// initBody is OpenWhisk's /init body.
-type initBody struct {
-	Value struct {
-		Name   string            `json:"name"`
-		Main   string            `json:"main"`
-		Code   string            `json:"code"`
-		Binary bool              `json:"binary"`
-		Env    map[string]string `json:"env"`
-	} `json:"value"`
-}
-
 // serveInit is the classic /init: once, with OpenWhisk's answers.
 func (s *Server) serveInit(w http.ResponseWriter, r *http.Request) {
 	if s.action != nil {
-		writeJSON(w, http.StatusForbidden, errorResult(MsgInitTwice))
+		writeJSON(w, http.StatusForbidden, actionloop.ErrorResult(MsgInitTwice))
 		return
 	}
 	s.initMu.Lock()
@@ -36,18 +25,18 @@ func (s *Server) serveInit(w http.ResponseWriter, r *http.Request) {
 	done := s.state.cfg != nil
 	s.state.mu.Unlock()
 	if done {
-		writeJSON(w, http.StatusForbidden, errorResult(MsgInitTwice))
+		writeJSON(w, http.StatusForbidden, actionloop.ErrorResult(MsgInitTwice))
 		return
 	}
-	var body initBody
+	var body wire.InitRequest
 	if err := decodeBody(w, r, &body); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorResult("The init request is not valid JSON: "+err.Error()))
+		writeJSON(w, http.StatusBadRequest, actionloop.ErrorResult("The init request is not valid JSON: "+err.Error()))
 		return
 	}
 	v := body.Value
 	// The invoker applies the action's log limit; this bounds what one
 	// activation may buffer here.
-	cfg := &Config{Code: v.Code, Binary: v.Binary, Main: v.Main, Env: v.Env, APIHost: s.apiHost,
+	cfg := &actionloop.Config{Code: v.Code, Binary: v.Binary, Main: v.Main, Env: v.Env, APIHost: s.apiHost,
 		LogLimit: int64(whisk.DefaultBounds.MaxLogs) << 20}
 	s.state.mu.Lock()
 	s.state.cfg = cfg
@@ -60,7 +49,7 @@ func (s *Server) serveInit(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+		writeJSON(w, http.StatusInternalServerError, actionloop.ErrorResult(err.Error()))
 	case failed != nil:
 		s.writeLogs(failed.Logs)
 		writeJSON(w, http.StatusBadGateway, failed.Response.Result)
@@ -72,17 +61,17 @@ func (s *Server) serveInit(w http.ResponseWriter, r *http.Request) {
 // serveClassicRun answers OpenWhisk's /run: the bare result, 200 for a
 // success or an application error and 502 for a developer error; the
 // logs go to stdout and stderr, each followed by the sentinel.
-func (s *Server) serveClassicRun(w http.ResponseWriter, r *http.Request, body *runBody) {
-	out, _, failed, err := s.runOnce(r.Context(), body.request())
+func (s *Server) serveClassicRun(w http.ResponseWriter, r *http.Request, body *wire.RunRequest) {
+	out, _, failed, err := s.runOnce(r.Context(), request(body))
 	if failed != nil {
 		out = failed
 	}
 	switch {
 	case errors.Is(err, errNotInitialized):
-		writeJSON(w, http.StatusForbidden, errorResult(MsgNotInitialized))
+		writeJSON(w, http.StatusForbidden, actionloop.ErrorResult(MsgNotInitialized))
 		return
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, errorResult(err.Error()))
+		writeJSON(w, http.StatusInternalServerError, actionloop.ErrorResult(err.Error()))
 		return
 	}
 	s.writeLogs(out.Logs)
@@ -95,20 +84,7 @@ func (s *Server) serveClassicRun(w http.ResponseWriter, r *http.Request, body *r
 
 // writeLogs writes log lines as the action wrote them, then the sentinels.
 func (s *Server) writeLogs(lines []string) {
-	var out, errs bytes.Buffer
-	for _, l := range lines {
-		if len(l) < timestampWidth {
-			continue
-		}
-		switch rest := l[timestampWidth:]; {
-		case strings.HasPrefix(rest, streamTags[stdout]):
-			out.WriteString(rest[len(streamTags[stdout]):] + "\n")
-		case strings.HasPrefix(rest, streamTags[stderr]):
-			errs.WriteString(rest[len(streamTags[stderr]):] + "\n")
-		}
-	}
-	out.WriteString(Sentinel + "\n")
-	errs.WriteString(Sentinel + "\n")
-	_, _ = s.stdout.Write(out.Bytes()) // the container's own streams: nowhere to report
-	_, _ = s.stderr.Write(errs.Bytes())
+	out, errs := actionloop.ContainerOutput(lines)
+	_, _ = s.stdout.Write(out) // the container's own streams: nowhere to report
+	_, _ = s.stderr.Write(errs)
 }

@@ -13,15 +13,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// ExecFile is the program a skeleton instance runs per activation.
+// ExecFile is the program an instance of docker-skeleton code (a Skeleton
+// launcher) runs per activation.
 const ExecFile = "exec"
 
-// Messages of skeleton code that cannot run.
+// Messages of docker-skeleton code that cannot run.
 const (
 	MsgNoExec       = "The action's code has no executable named 'exec' at its root."
 	MsgExecNotValid = "The action's 'exec' is neither a script starting with #! nor an executable binary."
@@ -32,31 +34,38 @@ const (
 // a longer single argument (MAX_ARG_STRLEN, with its terminating zero).
 const maxArgBytes = 128<<10 - 1
 
-// skeleton is the state of an instance without a launcher.
-type skeleton struct {
-	exe   string
-	env   []string
-	limit int64
-	stop  chan struct{} // closed by Stop: the run in flight kills its process
+// execRunner runs an instance without a launcher: by the docker-skeleton
+// convention, each activation runs the code's exec once.
+type execRunner struct {
+	dir     string
+	timeout time.Duration
+	exe     string
+	env     []string
+	limit   int64
+	halt    chan struct{} // closed by stop: the run in flight kills its process
+
+	runMu    sync.Mutex // one run at a time
+	ok       atomic.Bool
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
 }
 
-// newSkeleton returns a usable skeleton instance over c's prepared code.
-func newSkeleton(l *Launcher, c *Config) *Instance {
-	i := &Instance{
-		dir:      c.Dir,
-		timeout:  c.Timeout,
-		capacity: 1,
-		exited:   make(chan struct{}), // never closed: there is no launcher to exit
-		sk: &skeleton{
-			exe:   filepath.Join(c.Dir, ExecFile),
-			env:   baseEnviron(l, c),
-			limit: c.LogLimit,
-			stop:  make(chan struct{}),
-		},
+// newExecRunner returns a usable runner over c's prepared code.
+func newExecRunner(l *Launcher, c *Config) *execRunner {
+	e := &execRunner{
+		dir:     c.Dir,
+		timeout: c.Timeout,
+		exe:     filepath.Join(c.Dir, ExecFile),
+		env:     baseEnviron(l, c),
+		limit:   c.LogLimit,
+		halt:    make(chan struct{}),
 	}
-	i.usable.Store(true)
-	return i
+	e.ok.Store(true)
+	return e
 }
+
+func (e *execRunner) usable() bool { return e.ok.Load() }
 
 // checkExec makes sure dir holds a runnable exec and makes it executable.
 func checkExec(dir string) error {
@@ -80,24 +89,23 @@ func checkExec(dir string) error {
 	return os.Chmod(path, 0o700)
 }
 
-// runSkeleton runs exec once for r: the input is its one argument (when
+// run runs exec once for r: the input is its one argument (when
 // short enough for one) and its stdin, the request's context its __OW_*
 // environment; the last non-blank line of its stdout is the result and
 // everything else the activation's logs.
-func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error) {
-	i.runMu.Lock()
-	defer i.runMu.Unlock()
+func (e *execRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
 	switch {
-	case i.stopping.Load():
+	case e.stopping.Load():
 		return nil, ErrStopped
-	case !i.usable.Load():
+	case !e.ok.Load():
 		return nil, ErrUnusable
 	}
-	sk := i.sk
 	start := time.Now()
 	var limit time.Time
-	if i.timeout > 0 {
-		limit = start.Add(i.timeout)
+	if e.timeout > 0 {
+		limit = start.Add(e.timeout)
 	}
 	deadline := r.Deadline
 	if deadline.IsZero() {
@@ -118,9 +126,9 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 		_ = outW.Close() // unused
 		return nil, err
 	}
-	cmd := exec.Command(sk.exe, args...)
-	cmd.Dir = i.dir
-	cmd.Env = append(append([]string(nil), sk.env...), requestEnv(r, deadline)...)
+	cmd := exec.Command(e.exe, args...)
+	cmd.Dir = e.dir
+	cmd.Env = append(append([]string(nil), e.env...), requestEnv(r, deadline)...)
 	cmd.Stdin = bytes.NewReader(append(input, '\n'))
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.SysProcAttr = sysProcAttr()
@@ -132,17 +140,17 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 		_ = errR.Close()
 		// The exec's own fault: a missing interpreter, a binary for
 		// another machine.
-		i.usable.Store(false)
-		resp := developerError(MsgExecFailed + err.Error())
+		e.ok.Store(false)
+		resp := DeveloperError(MsgExecFailed + err.Error())
 		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: newLogBuffer(0).collect(true)}, nil
 	}
 	kill := func() { _ = killGroup(cmd.Process.Pid) } // ESRCH: already gone
 
-	logs := newLogBuffer(sk.limit)
+	logs := newLogBuffer(e.limit)
 	var last lastLine
 	var readers sync.WaitGroup
 	readers.Go(func() { last.read(logs, outR) })
-	readers.Go(func() { readStream(logs, sk.limit, stderr, errR) })
+	readers.Go(func() { readStream(logs, e.limit, stderr, errR) })
 	streams := make(chan struct{})
 	go func() { readers.Wait(); close(streams) }()
 	exited := make(chan error, 1)
@@ -172,7 +180,7 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 			timedOut = true
 		case <-ctx.Done():
 			ctxErr = ctx.Err()
-		case <-sk.stop:
+		case <-e.halt:
 			stopped = true
 		}
 		kill()
@@ -204,35 +212,35 @@ func (i *Instance) runSkeleton(ctx context.Context, r *Request) (*Outcome, error
 	case stopped:
 		return nil, ErrStopped
 	case ctxErr != nil:
-		i.usable.Store(false)
+		e.ok.Store(false)
 		return nil, ctxErr
 	case timedOut:
-		resp = developerError(RunTimeoutMessage(i.timeout))
+		resp = DeveloperError(RunTimeoutMessage(e.timeout))
 	case last.line != nil:
-		resp = response(last.line, last.n)
+		resp = ResponseOf(last.line, last.n)
 	case exitErr == nil:
-		resp = developerError(MsgInvalidResponse)
+		resp = DeveloperError(MsgInvalidResponse)
 	default:
-		resp = developerError(MsgRunExited)
+		resp = DeveloperError(MsgRunExited)
 	}
 	devErr := resp.StatusCode == whisk.StatusDeveloperError
 	if devErr {
-		i.usable.Store(false)
+		e.ok.Store(false)
 	}
 	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: logs.collect(devErr), Timeout: timedOut}, nil
 }
 
-// stopSkeleton ends the run in flight, if any, and removes the code.
-func (i *Instance) stopSkeleton() error {
-	i.stopOnce.Do(func() {
-		i.stopping.Store(true)
-		i.usable.Store(false)
-		close(i.sk.stop)
-		i.runMu.Lock() // the run in flight returns soon after its kill
-		i.stopErr = os.RemoveAll(i.dir)
-		i.runMu.Unlock()
+// stop ends the run in flight, if any, and removes the code.
+func (e *execRunner) stop() error {
+	e.stopOnce.Do(func() {
+		e.stopping.Store(true)
+		e.ok.Store(false)
+		close(e.halt)
+		e.runMu.Lock() // the run in flight returns soon after its kill
+		e.stopErr = os.RemoveAll(e.dir)
+		e.runMu.Unlock()
 	})
-	return i.stopErr
+	return e.stopErr
 }
 
 // requestEnv is the __OW_* environment of one activation.
@@ -257,7 +265,7 @@ func requestEnv(r *Request, deadline time.Time) []string {
 	return env
 }
 
-// lastLine reads a skeleton's stdout: every line goes to the logs but the
+// lastLine reads an exec's stdout: every line goes to the logs but the
 // last non-blank one, which is the result.
 type lastLine struct {
 	line []byte // its first MaxResultBytes+1 bytes; nil when there is none

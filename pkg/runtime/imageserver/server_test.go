@@ -1,0 +1,149 @@
+package imageserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/runtime/imageserver"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// script is docker-skeleton code: it needs no language runtime, so these
+// tests run wherever /bin/sh does. The full conformance of the images is
+// runtimes/images_test.go's.
+const script = "#!/bin/sh\necho \"hello $1\"\necho '{\"greeting\":\"hi\"}'\n"
+
+// skeleton is the native family's launcher, as runtimes/native makes it.
+func skeleton(_ context.Context, _ string, env []string) (*actionloop.Launcher, error) {
+	return &actionloop.Launcher{Source: actionloop.ExecFile, Env: env, Skeleton: true}, nil
+}
+
+// serve runs a Server over env until the test ends and returns its URL.
+func serve(t *testing.T, env map[string]string, stdout io.Writer) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := imageserver.New(ctx, imageserver.Options{Launcher: skeleton, Env: env, Stdout: stdout, Stderr: io.Discard, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	url := "http://" + ln.Addr().String()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(url + "/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func post(t *testing.T, url string, body any) (int, []byte) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+// In Knative mode the action comes in wire.EnvAction, and each /run
+// answers a wire.RunResponse; the first reports the cold start.
+func TestKnativeMode(t *testing.T) {
+	code := script
+	act, _ := json.Marshal(wire.ActionEnv{Name: "/guest/hello", Version: "0.0.1", Kind: "blackbox", Main: "main", Code: &code, Digest: wire.Digest(code)})
+	url := serve(t, map[string]string{wire.EnvAction: string(act)}, io.Discard)
+	for run := range 2 {
+		status, body := post(t, url+"/run", wire.RunRequest{
+			Value: json.RawMessage(`{"x":1}`), ActivationID: strings.Repeat("a", 32),
+			Deadline: wire.FormatDeadline(time.Now().Add(10 * time.Second)),
+		})
+		var got wire.RunResponse
+		if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+			t.Fatalf("run %d: %d %s (%v)", run, status, body, err)
+		}
+		if got.Response.StatusCode != whisk.StatusSuccess || string(got.Response.Result) != `{"greeting":"hi"}` {
+			t.Errorf("run %d: response %d %s", run, got.Response.StatusCode, got.Response.Result)
+		}
+		if len(got.Logs) != 1 || !strings.HasSuffix(got.Logs[0], ` stdout: hello {"x":1}`) {
+			t.Errorf("run %d: logs %q", run, got.Logs)
+		}
+		if (got.InitTime != nil) != (run == 0) {
+			t.Errorf("run %d: initTime %v", run, got.InitTime)
+		}
+	}
+}
+
+// Code that does not match its digest fails every run as a whisk error.
+func TestKnativeBadDigest(t *testing.T) {
+	code := script
+	act, _ := json.Marshal(wire.ActionEnv{Name: "/guest/hello", Code: &code, Digest: wire.Digest("other")})
+	url := serve(t, map[string]string{wire.EnvAction: string(act)}, io.Discard)
+	status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{}`)})
+	var got wire.RunResponse
+	if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+		t.Fatalf("run: %d %s (%v)", status, body, err)
+	}
+	if got.Response.StatusCode != whisk.StatusWhiskError || !strings.Contains(string(got.Response.Result), "does not match its digest") {
+		t.Errorf("response %d %s", got.Response.StatusCode, got.Response.Result)
+	}
+}
+
+// Classic mode is OpenWhisk's container protocol: /init once, then /run
+// answering the bare result, the logs on the container's stdout followed
+// by the sentinel.
+func TestClassicMode(t *testing.T) {
+	var stdout bytes.Buffer // written only between requests
+	url := serve(t, map[string]string{}, &stdout)
+	if status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{}`)}); status != http.StatusForbidden || !strings.Contains(string(body), imageserver.MsgNotInitialized) {
+		t.Errorf("run before init: %d %s", status, body)
+	}
+	init := wire.InitRequest{Value: wire.InitValue{Name: "hello", Main: "main", Code: script}}
+	if status, body := post(t, url+"/init", init); status != http.StatusOK || string(body) != "{\"ok\":true}\n" {
+		t.Fatalf("init: %d %s", status, body)
+	}
+	if status, body := post(t, url+"/init", init); status != http.StatusForbidden || !strings.Contains(string(body), imageserver.MsgInitTwice) {
+		t.Errorf("second init: %d %s", status, body)
+	}
+	status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{"x":1}`)})
+	if status != http.StatusOK || string(body) != "{\"greeting\":\"hi\"}\n" {
+		t.Errorf("run: %d %s", status, body)
+	}
+	if want := "hello {\"x\":1}\n" + actionloop.Sentinel + "\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+}
