@@ -42,8 +42,9 @@ func runLimit(t *testing.T, l *actionloop.Launcher, dir string, code string, con
 	if err := inst.Stop(); err != nil {
 		t.Fatalf("probe Stop: %v", err)
 	}
-	limit := (initMargin*took + floor - 1) / floor * floor
-	return min(max(limit, floor), maxRunLimit)
+	limit := min(max((initMargin*took+floor-1)/floor*floor, floor), maxRunLimit)
+	t.Logf("a start took %v: time limit %v", took, limit)
+	return limit
 }
 
 // A run past the time limit is killed. (The limit leaves init a margin on

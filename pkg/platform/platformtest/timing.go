@@ -30,7 +30,9 @@ func (s *suite) runLimit(t *testing.T, name, value string) int {
 	if res.Response.StatusCode != whisk.StatusSuccess {
 		t.Fatalf("probe run of %s: status %d, result %.300s", name, res.Response.StatusCode, res.Response.Result)
 	}
-	return limitFor(res)
+	limit := limitFor(res)
+	t.Logf("a cold start of %s took %v: time limit %d ms", name, res.InitTime, limit)
+	return limit
 }
 
 // limitFor is runLimit's arithmetic over the probe's result.
