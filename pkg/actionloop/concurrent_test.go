@@ -18,10 +18,22 @@ import (
 
 func startConcurrent(t *testing.T, n int, timeout time.Duration) *actionloop.Instance {
 	t.Helper()
+	l, work := concurrentLauncher(t)
+	return startConcurrentWith(t, l, work, n, timeout)
+}
+
+// concurrentLauncher is a concurrent Node.js launcher in a new work dir.
+func concurrentLauncher(t *testing.T) (*actionloop.Launcher, string) {
+	t.Helper()
 	requireInterpreter(t, "node")
 	work := t.TempDir()
 	l := launcher("nodejs", work)
 	l.Concurrent = true
+	return l, work
+}
+
+func startConcurrentWith(t *testing.T, l *actionloop.Launcher, work string, n int, timeout time.Duration) *actionloop.Instance {
+	t.Helper()
 	inst, failed, err := actionloop.Start(context.Background(), l, &actionloop.Config{
 		Dir: filepath.Join(work, "gather"), Code: mustRead("testdata/gather.js"),
 		Timeout: timeout, LogLimit: 1 << 20, Concurrency: n,
@@ -90,7 +102,9 @@ func TestConcurrentRuns(t *testing.T) {
 // others in flight that the action did not exit cleanly.
 func TestConcurrentTimeout(t *testing.T) {
 	const n = 3
-	inst := startConcurrent(t, n, time.Second)
+	l, work := concurrentLauncher(t)
+	limit := runLimit(t, l, work, mustRead("testdata/gather.js"), n, time.Second)
+	inst := startConcurrentWith(t, l, work, n, limit)
 	type result struct {
 		out *actionloop.Outcome
 		err error
@@ -113,9 +127,9 @@ func TestConcurrentTimeout(t *testing.T) {
 		var e struct{ Error string }
 		_ = json.Unmarshal(r.out.Response.Result, &e) // checked below
 		switch {
-		case r.out.Timeout && e.Error == actionloop.RunTimeoutMessage(time.Second):
+		case r.out.Timeout && e.Error == actionloop.RunTimeoutMessage(limit):
 			timeouts++
-		case r.out.Timeout || (e.Error != actionloop.MsgRunExited && e.Error != actionloop.RunTimeoutMessage(time.Second)):
+		case r.out.Timeout || (e.Error != actionloop.MsgRunExited && e.Error != actionloop.RunTimeoutMessage(limit)):
 			t.Errorf("run %d: %+v %s", i, r.out, r.out.Response.Result)
 		}
 		if got := untimed(r.out.Logs); !strings.Contains(strings.Join(got, "\n"), fmt.Sprintf("stdout: start %d", i)) {

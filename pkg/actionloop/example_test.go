@@ -179,36 +179,6 @@ func ExampleInstance_Run_errors() {
 	// 2 {"error":"An error has occurred: Extraordinary exception"} false
 }
 
-// A run past the time limit is killed.
-func ExampleInstance_Run_timeout() {
-	ctx := context.Background()
-	work, _ := os.MkdirTemp("", "actionloop")
-	defer os.RemoveAll(work)
-
-	inst, _, err := actionloop.Start(ctx, launcher("nodejs", work), &actionloop.Config{
-		Dir:      filepath.Join(work, "slow"),
-		Code:     mustRead("testdata/slow.js"),
-		Timeout:  300 * time.Millisecond,
-		LogLimit: 1 << 20,
-	})
-	if err != nil {
-		fmt.Println("start:", err)
-		return
-	}
-	defer inst.Stop()
-	out, err := inst.Run(ctx, &actionloop.Request{})
-	if err != nil {
-		fmt.Println("run:", err)
-		return
-	}
-	fmt.Println(out.Response.StatusCode, string(out.Response.Result), out.Timeout)
-	fmt.Println(strings.Join(untimed(out.Logs), "\n"))
-	// Output:
-	// 2 {"error":"The action exceeded its time limits of 300 milliseconds."} true
-	// stderr: The action did not initialize or run as expected. Log data might be missing.
-	// stdout: working
-}
-
 // Empty code fails without starting a process.
 func ExampleStart_missingCode() {
 	work, _ := os.MkdirTemp("", "actionloop")

@@ -67,7 +67,7 @@ func echoRun(a *platform.Action, req *platform.RunRequest) *platform.Result {
 		return &platform.Result{Response: whisk.Response{Result: json.RawMessage(`[1,2]`)}}
 	}
 	if bytes.Contains(req.Value, []byte(`"slow"`)) {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(2 * testBlockingWait)
 	}
 	return &platform.Result{Cold: true, InitTime: time.Millisecond, Response: whisk.Response{Result: req.Value},
 		Logs: []string{"2026-11-25T00:00:00.000000000Z  stdout: hi"}}
@@ -138,8 +138,13 @@ var unthrottled = func() whisk.Throttles {
 	return whisk.Throttles{InvocationsPerMinute: &n, ConcurrentInvocations: &n, FiresPerMinute: &n}
 }()
 
+// testBlockingWait is newHarness's blocking wait: every blocking invoke of
+// the fake runner must answer within it, on a loaded machine too, while a
+// "slow" run outlasts it twice over to get its 202.
+const testBlockingWait = time.Second
+
 func newHarness(t testing.TB) *harness {
-	return newHarnessWith(t, harnessOptions{throttles: unthrottled, run: echoRun, blockingWait: 150 * time.Millisecond})
+	return newHarnessWith(t, harnessOptions{throttles: unthrottled, run: echoRun, blockingWait: testBlockingWait})
 }
 
 // harnessOptions vary the harness: the gateway's default throttles, the

@@ -133,8 +133,10 @@ func TestCrashIsADeveloperErrorAtOnceAndNeverRetried(t *testing.T) {
 	if got, want := errorOf(t, res), actionloop.MsgRunExited; res.Response.StatusCode != whisk.StatusDeveloperError || got != want {
 		t.Errorf("crashed activation: status %d, error %q; want a developer error %q", res.Response.StatusCode, got, want)
 	}
-	if took > 100*time.Millisecond {
-		t.Errorf("the crashed activation's error took %v, want at most 100ms", took)
+	// At once: not when the run's time limit passes. (Half the limit, not
+	// a fixed few milliseconds, so that a loaded machine does not fail it.)
+	if limit := time.Duration(a.Limits.Timeout) * time.Millisecond; took >= limit/2 {
+		t.Errorf("the crashed activation's error took %v, want it well before the %v time limit", took, limit)
 	}
 	if res := run(t, p, a, params(false)); res.Response.StatusCode != whisk.StatusSuccess || !res.Cold {
 		t.Errorf("after the crash: %+v, want success on a new instance", res)
@@ -260,10 +262,23 @@ func TestStemCells(t *testing.T) {
 				t.Errorf("cold %v, logs %q; want a cold start whose logs begin with the init's", res.Cold, res.Logs)
 			}
 			c := run(t, cold, a, `{"name":"x"}`)
-			if res.InitTime >= c.InitTime { // a stem cell only loads the code
-				t.Errorf("init from a stem cell took %v, from nothing %v", res.InitTime, c.InitTime)
+			// A stem cell only loads the code, so its init is the shorter.
+			// One stalled start on a loaded machine can invert a single
+			// pair: compare the best of up to three of each.
+			stemInit, coldInit := res.InitTime, c.InitTime
+			for try := 1; stemInit >= coldInit && try < 3; try++ {
+				if err := p.WaitStems(ctx); err != nil {
+					t.Fatal(err)
+				}
+				b := action(fmt.Sprintf("stem-%s-%d", tt.family, try), kind, tt.code)
+				b.Main, b.Env = a.Main, a.Env
+				stemInit = min(stemInit, run(t, p, b, `{"name":"x"}`).InitTime)
+				coldInit = min(coldInit, run(t, cold, b, `{"name":"x"}`).InitTime)
 			}
-			t.Logf("init: %v from a stem cell, %v cold", res.InitTime, c.InitTime)
+			if stemInit >= coldInit {
+				t.Errorf("init from a stem cell took %v, from nothing %v (best of three)", stemInit, coldInit)
+			}
+			t.Logf("init: %v from a stem cell, %v cold (best)", stemInit, coldInit)
 
 			// A failing init reads the same from a stem cell as from a cold start.
 			if err := p.WaitStems(ctx); err != nil {
