@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -19,30 +18,24 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/eventing"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 // knativeMode is what --platform knative adds to the gateway: the
-// platform, the Knative Eventing subscriber, and the store hook that keeps
-// Services in step with action writes. A nil *knativeMode is local mode.
+// platform (which hears of action writes through the entity collection,
+// as every platform does), the Knative Eventing subscriber, and the
+// stored actions the reconcile at start lists. A nil *knativeMode is
+// local mode.
 type knativeMode struct {
 	platform   *knative.Platform
 	subscriber *eventing.Subscriber
+	actions    storeActions
 	core       kubernetes.Interface
 	leaseNS    string // where the alarms Lease lives
 	logf       func(string, ...any)
-	writes     writes
-}
-
-// writes are the Service writes that follow store writes, in the
-// background: accepted between start and the end of its context.
-type writes struct {
-	mu     sync.Mutex
-	ctx    context.Context // nil until start
-	closed bool
-	wg     sync.WaitGroup
 }
 
 // newKnativeMode connects to the cluster and builds the platform over the
@@ -84,7 +77,9 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, err
 	}
-	return &knativeMode{platform: p, subscriber: eventing.New(dyn, namespaces), core: core, leaseNS: cfg.KubeNamespace, logf: logf}, nil
+	return &knativeMode{
+		platform: p, subscriber: eventing.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+	}, nil
 }
 
 // readRuntimes reads the runtime images: one file per kind, named
@@ -119,7 +114,8 @@ func readRuntimes(dir string) (map[string]string, error) {
 	return images, nil
 }
 
-// storeActions is the action store as the platform reads it.
+// storeActions is the action store as the platform's code route reads
+// it, and as the reconcile at start lists it.
 type storeActions struct{ st store.Store }
 
 func (s storeActions) GetAction(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error) {
@@ -133,12 +129,14 @@ func (s storeActions) GetAction(ctx context.Context, path whisk.EntityPath) (*wh
 	return decodeAction(doc)
 }
 
-func (s storeActions) ListActions(ctx context.Context) ([]*whisk.Action, error) {
+// ListActions returns every stored action of every namespace, as the
+// platform sees them.
+func (s storeActions) ListActions(ctx context.Context) ([]*platform.Action, error) {
 	nss, err := s.st.ListNamespaces(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*whisk.Action
+	var out []*platform.Action
 	for _, ns := range nss {
 		docs, _, err := s.st.ListEntities(ctx, store.ListQuery{Collection: store.Actions, Namespace: ns.Name, WithPackages: true})
 		if err != nil {
@@ -149,7 +147,7 @@ func (s storeActions) ListActions(ctx context.Context) ([]*whisk.Action, error) 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, a)
+			out = append(out, platform.ActionOf(a))
 		}
 	}
 	return out, nil
@@ -161,68 +159,6 @@ func decodeAction(doc *store.Document) (*whisk.Action, error) {
 		return nil, fmt.Errorf("decode action %s/%s: %w", doc.Namespace, doc.Name, err)
 	}
 	return a, nil
-}
-
-// wrap returns st with action writes followed by their Services: a put
-// action gets its Service created or updated, a deleted entity's Service
-// (if it was an action) is removed. Both run in the background, after the
-// write succeeded: the store is the truth, and the reconcile at the next
-// start repairs what a failure here leaves.
-func (k *knativeMode) wrap(st store.Store) store.Store {
-	if k == nil {
-		return st
-	}
-	return &syncStore{Store: st, k: k}
-}
-
-type syncStore struct {
-	store.Store
-	k *knativeMode
-}
-
-func (s *syncStore) PutEntity(ctx context.Context, doc *store.Document) error {
-	if err := s.Store.PutEntity(ctx, doc); err != nil {
-		return err
-	}
-	if doc.Collection == store.Actions {
-		if a, err := decodeAction(doc); err == nil {
-			s.k.later("ensure Service of "+a.Path().String(), func(ctx context.Context) error { return s.k.platform.Ensure(ctx, a) })
-		}
-	}
-	return nil
-}
-
-func (s *syncStore) DeleteEntity(ctx context.Context, namespace, name string, rev int64) error {
-	if err := s.Store.DeleteEntity(ctx, namespace, name, rev); err != nil {
-		return err
-	}
-	ns, pkg := whisk.ParseParent(namespace)
-	path := whisk.EntityPath{Namespace: ns, Package: pkg, Name: name}
-	s.k.later("remove Service of "+path.String(), func(ctx context.Context) error { return s.k.platform.Remove(ctx, path) })
-	return nil
-}
-
-// later runs a Service write in the background, bounded in time; before
-// start or after the gateway stopped it is dropped (the reconcile at the
-// next start covers it).
-func (k *knativeMode) later(what string, fn func(context.Context) error) {
-	w := &k.writes
-	w.mu.Lock()
-	if w.ctx == nil || w.closed {
-		w.mu.Unlock()
-		return
-	}
-	w.wg.Add(1)
-	parent := w.ctx
-	w.mu.Unlock()
-	go func() {
-		defer w.wg.Done()
-		ctx, cancel := context.WithTimeout(parent, time.Minute)
-		defer cancel()
-		if err := fn(ctx); err != nil {
-			k.logf("%s: %v", what, err)
-		}
-	}()
 }
 
 // attach gives the API the code route.
@@ -242,15 +178,13 @@ func (k *knativeMode) subscriberOrNil() events.Subscriber {
 	return k.subscriber
 }
 
-// start runs the Service watch and, once, the reconcile, until ctx ends.
+// start runs the Service watch, the Service writes of action writes and,
+// once, the reconcile, until ctx ends.
 func (k *knativeMode) start(ctx context.Context, wg *sync.WaitGroup) {
 	if k == nil {
 		return
 	}
-	k.writes.mu.Lock()
-	k.writes.ctx = ctx
-	k.writes.mu.Unlock()
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := k.platform.Start(ctx); err != nil {
@@ -259,20 +193,22 @@ func (k *knativeMode) start(ctx context.Context, wg *sync.WaitGroup) {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := k.platform.Reconcile(ctx); err != nil {
+		if err := k.reconcile(ctx); err != nil {
 			k.logf("reconcile Services with actions: %v", err)
 		} else {
 			k.logf("reconciled Services with actions")
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		k.writes.mu.Lock()
-		k.writes.closed = true
-		k.writes.mu.Unlock()
-		k.writes.wg.Wait()
-	}()
+}
+
+// reconcile lists the stored actions and has the platform bring the
+// Services in step with them.
+func (k *knativeMode) reconcile(ctx context.Context) error {
+	actions, err := k.actions.ListActions(ctx)
+	if err != nil {
+		return fmt.Errorf("list actions: %w", err)
+	}
+	return k.platform.Reconcile(ctx, actions)
 }
 
 // runAlarms runs the alarm scheduler: at once in local mode; in knative
