@@ -58,6 +58,9 @@ type fakePlatform struct{ *fakeRunner }
 
 func (fakePlatform) Runtimes() []platform.Runtime { return fakeRuntimes{}.Runtimes() }
 
+func (fakePlatform) Deploy(context.Context, *platform.Action)   {}
+func (fakePlatform) Remove(context.Context, platform.ActionRef) {}
+
 // echoRun returns its input, or an error result when the input has "fail".
 func echoRun(a *platform.Action, req *platform.RunRequest) *platform.Result {
 	if bytes.Contains(req.Value, []byte(`"fail"`)) {

@@ -21,6 +21,7 @@ import (
 type Platform interface {
 	activation.Runner
 	api.Runtimes
+	entity.Lifecycle
 }
 
 // Controller is the assembled control plane.
@@ -80,9 +81,8 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 	if opts.Clock == nil {
 		opts.Clock = events.RealClock{}
 	}
-	actions := entity.NewActions(st, plat, whisk.DefaultBounds)
-	packages := entity.NewPackages(st)
-	resolver := entity.NewResolver(actions, packages)
+	packages := entity.NewPackages(st, plat)
+	actions, resolver := entity.NewActions(st, plat, whisk.DefaultBounds, packages)
 	triggers := entity.NewTriggers(st)
 	rules := entity.NewRules(st, triggers, resolver)
 	feeds := events.NewFeeds(st)

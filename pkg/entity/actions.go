@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -17,19 +18,49 @@ type Runtimes interface {
 	Runtimes() []platform.Runtime
 }
 
+// Lifecycle is the platform's side of action writes, told after each
+// one succeeded so it can prepare the new version and let go of the old
+// ones at once rather than at an idle timeout.
+//
+// The calls are synchronous, bounded by LifecycleWait: the platform only
+// takes the change on (Knative writes its Service in the background, and
+// a write request never waits for a revision to become Ready); local
+// mode's Remove waits, within the bound, for activations in flight. They
+// report no error: the write stands, since the store is the truth, and a
+// platform logs its own failures and repairs them when it starts.
+type Lifecycle interface {
+	Deploy(ctx context.Context, a *platform.Action)
+	Remove(ctx context.Context, ref platform.ActionRef)
+}
+
+// LifecycleWait bounds the lifecycle calls of one write.
+const LifecycleWait = 2 * time.Second
+
+// Platform is what the action collection needs of the data plane.
+type Platform interface {
+	Runtimes
+	Lifecycle
+}
+
 // Actions is the action collection.
 type Actions struct {
 	store    store.Entities
 	runtimes Runtimes
-	resolver *Resolver // set by NewResolver; checks sequences
+	life     Lifecycle
+	resolver *Resolver // checks sequences
 	bounds   whisk.LimitBounds
 
 	cache actionCache
 }
 
-// NewActions returns the action collection over st.
-func NewActions(st store.Entities, rt Runtimes, bounds whisk.LimitBounds) *Actions {
-	return &Actions{store: st, runtimes: rt, bounds: bounds, cache: actionCache{m: map[string]*whisk.Action{}}}
+// NewActions returns the action collection over st and the resolver over
+// it and packages. They are made together because each needs the other:
+// the resolver reads actions, and a sequence is checked by resolving its
+// components.
+func NewActions(st store.Entities, plat Platform, bounds whisk.LimitBounds, packages *Packages) (*Actions, *Resolver) {
+	a := &Actions{store: st, runtimes: plat, life: plat, bounds: bounds, cache: actionCache{m: map[string]*whisk.Action{}}}
+	a.resolver = &Resolver{actions: a, packages: packages, maxSequence: DefaultSequenceSize}
+	return a, a.resolver
 }
 
 // Bounds returns the limit bounds actions are validated against.
@@ -106,6 +137,9 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 		return nil, err
 	}
 	s.cache.drop(path.String())
+	ctx, cancel := context.WithTimeout(ctx, LifecycleWait)
+	defer cancel()
+	s.life.Deploy(ctx, platform.ActionOf(a))
 	return a, nil
 }
 
@@ -125,6 +159,9 @@ func (s *Actions) Delete(ctx context.Context, path whisk.EntityPath) (*whisk.Act
 		return nil, err
 	}
 	s.cache.drop(path.String())
+	ctx, cancel := context.WithTimeout(ctx, LifecycleWait)
+	defer cancel()
+	s.life.Remove(ctx, platform.RefOf(a))
 	return a, nil
 }
 
@@ -160,7 +197,7 @@ func (s *Actions) checkPackage(ctx context.Context, path whisk.EntityPath) error
 // the runtimes that exist here, code type and binary detection.
 func (s *Actions) resolveExec(ctx context.Context, self whisk.EntityPath, p *whisk.ExecPut) (whisk.Exec, error) {
 	kind := strings.ToLower(strings.TrimSpace(p.Kind))
-	if kind == whisk.KindSequence && s.resolver != nil {
+	if kind == whisk.KindSequence {
 		return s.resolver.sequenceExec(ctx, self.Namespace, self, p.Components)
 	}
 	e := whisk.Exec{Kind: kind, Main: p.Main, Image: p.Image}
@@ -171,9 +208,6 @@ func (s *Actions) resolveExec(ctx context.Context, self whisk.EntityPath, p *whi
 		}
 		e.Code = &code
 		e.Binary = whisk.IsBinaryCode(code)
-	}
-	if kind == whisk.KindSequence {
-		return e, whisk.Malformed(s.unsupported(kind))
 	}
 	rt, ok := s.lookup(kind)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -20,11 +21,12 @@ const (
 // Packages is the package collection, bindings included.
 type Packages struct {
 	store store.Entities
+	life  Lifecycle // hears of the actions a forced delete removes
 }
 
 // NewPackages returns the package collection over st.
-func NewPackages(st store.Entities) *Packages {
-	return &Packages{store: st}
+func NewPackages(st store.Entities, life Lifecycle) *Packages {
+	return &Packages{store: st, life: life}
 }
 
 func (s *Packages) load(ctx context.Context, ns, name string) (*whisk.Package, int64, error) {
@@ -200,10 +202,15 @@ func (s *Packages) Delete(ctx context.Context, path whisk.EntityPath, force bool
 			}
 			return nil, whisk.Errorf(whisk.KindConflict, "Package not empty (contains %d %s). Set force param or delete package contents.", n, noun)
 		}
+		// One bound for all the removes: the delete does not wait longer
+		// for a package of many actions.
+		lctx, cancel := context.WithTimeout(ctx, LifecycleWait)
+		defer cancel()
 		for _, a := range actions {
 			if err := s.store.DeleteEntity(ctx, a.Namespace, a.Name, 0); err != nil && !store.IsNotFound(err) {
 				return nil, fmt.Errorf("delete %s/%s: %w", a.Namespace, a.Name, err)
 			}
+			s.life.Remove(lctx, platform.RefOf(a))
 		}
 	}
 	if err := s.store.DeleteEntity(ctx, path.Namespace, path.Name, rev); err != nil {

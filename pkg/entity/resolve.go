@@ -10,19 +10,11 @@ import (
 // Resolver finds the action a caller addresses, through package bindings,
 // with OpenWhisk's entitlements: actions outside packages are private to
 // their namespace; actions in a published package are readable and
-// invocable by everyone.
+// invocable by everyone. NewActions makes it.
 type Resolver struct {
 	actions     *Actions
 	packages    *Packages
 	maxSequence int
-}
-
-// NewResolver returns a resolver over the two collections and lets the
-// actions collection use it to check sequences.
-func NewResolver(actions *Actions, packages *Packages) *Resolver {
-	r := &Resolver{actions: actions, packages: packages, maxSequence: DefaultSequenceSize}
-	actions.resolver = r
-	return r
 }
 
 // MaxSequence is the most atomic actions a sequence may run.

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -19,6 +17,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/eventing"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -26,24 +25,17 @@ import (
 )
 
 // knativeMode is what --platform knative adds to the gateway: the
-// platform, the Knative Eventing subscriber, and the store hook that keeps
-// Services in step with action writes. A nil *knativeMode is local mode.
+// platform (which hears of action writes through the entity collection,
+// as every platform does), the Knative Eventing subscriber, and the
+// stored actions the reconcile at start lists. A nil *knativeMode is
+// local mode.
 type knativeMode struct {
 	platform   *knative.Platform
 	subscriber *eventing.Subscriber
+	actions    storeActions
 	core       kubernetes.Interface
 	leaseNS    string // where the alarms Lease lives
 	logf       func(string, ...any)
-	writes     writes
-}
-
-// writes are the Service writes that follow store writes, in the
-// background: accepted between start and the end of its context.
-type writes struct {
-	mu     sync.Mutex
-	ctx    context.Context // nil until start
-	closed bool
-	wg     sync.WaitGroup
 }
 
 // newKnativeMode connects to the cluster and builds the platform over the
@@ -85,7 +77,9 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, err
 	}
-	return &knativeMode{platform: p, subscriber: eventing.New(dyn, namespaces), core: core, leaseNS: cfg.KubeNamespace, logf: logf}, nil
+	return &knativeMode{
+		platform: p, subscriber: eventing.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+	}, nil
 }
 
 // readRuntimes reads the runtime images: one file per kind, named
@@ -120,7 +114,8 @@ func readRuntimes(dir string) (map[string]string, error) {
 	return images, nil
 }
 
-// storeActions is the action store as the platform reads it.
+// storeActions is the action store as the platform's code route reads
+// it, and as the reconcile at start lists it.
 type storeActions struct{ st store.Store }
 
 func (s storeActions) GetAction(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error) {
@@ -134,12 +129,14 @@ func (s storeActions) GetAction(ctx context.Context, path whisk.EntityPath) (*wh
 	return decodeAction(doc)
 }
 
-func (s storeActions) ListActions(ctx context.Context) ([]*whisk.Action, error) {
+// ListActions returns every stored action of every namespace, as the
+// platform sees them.
+func (s storeActions) ListActions(ctx context.Context) ([]*platform.Action, error) {
 	nss, err := s.st.ListNamespaces(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*whisk.Action
+	var out []*platform.Action
 	for _, ns := range nss {
 		docs, _, err := s.st.ListEntities(ctx, store.ListQuery{Collection: store.Actions, Namespace: ns.Name, WithPackages: true})
 		if err != nil {
@@ -150,7 +147,7 @@ func (s storeActions) ListActions(ctx context.Context) ([]*whisk.Action, error) 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, a)
+			out = append(out, platform.ActionOf(a))
 		}
 	}
 	return out, nil
@@ -162,68 +159,6 @@ func decodeAction(doc *store.Document) (*whisk.Action, error) {
 		return nil, fmt.Errorf("decode action %s/%s: %w", doc.Namespace, doc.Name, err)
 	}
 	return a, nil
-}
-
-// wrap returns st with action writes followed by their Services: a put
-// action gets its Service created or updated, a deleted entity's Service
-// (if it was an action) is removed. Both run in the background, after the
-// write succeeded: the store is the truth, and the reconcile at the next
-// start repairs what a failure here leaves.
-func (k *knativeMode) wrap(st store.Store) store.Store {
-	if k == nil {
-		return st
-	}
-	return &syncStore{Store: st, k: k}
-}
-
-type syncStore struct {
-	store.Store
-	k *knativeMode
-}
-
-func (s *syncStore) PutEntity(ctx context.Context, doc *store.Document) error {
-	if err := s.Store.PutEntity(ctx, doc); err != nil {
-		return err
-	}
-	if doc.Collection == store.Actions {
-		if a, err := decodeAction(doc); err == nil {
-			s.k.later("ensure Service of "+a.Path().String(), func(ctx context.Context) error { return s.k.platform.Ensure(ctx, a) })
-		}
-	}
-	return nil
-}
-
-func (s *syncStore) DeleteEntity(ctx context.Context, namespace, name string, rev int64) error {
-	if err := s.Store.DeleteEntity(ctx, namespace, name, rev); err != nil {
-		return err
-	}
-	ns, pkg := whisk.ParseParent(namespace)
-	path := whisk.EntityPath{Namespace: ns, Package: pkg, Name: name}
-	s.k.later("remove Service of "+path.String(), func(ctx context.Context) error { return s.k.platform.Remove(ctx, path) })
-	return nil
-}
-
-// later runs a Service write in the background, bounded in time; before
-// start or after the gateway stopped it is dropped (the reconcile at the
-// next start covers it).
-func (k *knativeMode) later(what string, fn func(context.Context) error) {
-	w := &k.writes
-	w.mu.Lock()
-	if w.ctx == nil || w.closed {
-		w.mu.Unlock()
-		return
-	}
-	w.wg.Add(1)
-	parent := w.ctx
-	w.mu.Unlock()
-	go func() {
-		defer w.wg.Done()
-		ctx, cancel := context.WithTimeout(parent, time.Minute)
-		defer cancel()
-		if err := fn(ctx); err != nil {
-			k.logf("%s: %v", what, err)
-		}
-	}()
 }
 
 // codeOrNil is the code route's source in knative mode (the runtime
@@ -244,26 +179,11 @@ func (k *knativeMode) subscriberOrNil() events.Subscriber {
 	return k.subscriber
 }
 
-// start adds to g the Service watch, the reconcile (once), and the
-// Service writes that follow store writes; the writes are accepted from
-// now until g stops them, then the ones in flight are cancelled and
-// waited for. ctx gives its values only.
-func (k *knativeMode) start(ctx context.Context, g *run.Group) {
+// start adds to g the Service watch and the reconcile (once).
+func (k *knativeMode) start(g *run.Group) {
 	if k == nil {
 		return
 	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	k.writes.mu.Lock()
-	k.writes.ctx = wctx
-	k.writes.mu.Unlock()
-	g.Add("service writes", nil, func(context.Context) error {
-		cancel()
-		k.writes.mu.Lock()
-		k.writes.closed = true
-		k.writes.mu.Unlock()
-		k.writes.wg.Wait()
-		return nil
-	})
 	g.Add("knative", func(ctx context.Context) error {
 		if err := k.platform.Start(ctx); err != nil {
 			k.logf("knative: %v", err)
@@ -271,13 +191,23 @@ func (k *knativeMode) start(ctx context.Context, g *run.Group) {
 		return nil
 	}, nil)
 	g.Add("reconcile", func(ctx context.Context) error {
-		if err := k.platform.Reconcile(ctx); err != nil {
+		if err := k.reconcile(ctx); err != nil {
 			k.logf("reconcile Services with actions: %v", err)
 		} else {
 			k.logf("reconciled Services with actions")
 		}
 		return nil
 	}, nil)
+}
+
+// reconcile lists the stored actions and has the platform bring the
+// Services in step with them.
+func (k *knativeMode) reconcile(ctx context.Context) error {
+	actions, err := k.actions.ListActions(ctx)
+	if err != nil {
+		return fmt.Errorf("list actions: %w", err)
+	}
+	return k.platform.Reconcile(ctx, actions)
 }
 
 // runAlarms runs the alarm scheduler: at once in local mode; in knative

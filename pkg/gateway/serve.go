@@ -80,7 +80,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
 		onRecord = emitter.Emit
 	}
-	ctrl := controller.New(kn.wrap(st), plat, controller.Options{
+	ctrl := controller.New(st, plat, controller.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
 		Subscriber: kn.subscriberOrNil(), Code: kn.codeOrNil(), Throttles: cfg.Throttles, Context: ctx,
 	})
@@ -115,7 +115,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
 	}
-	kn.start(ctx, g)
+	kn.start(g)
 	g.Add("serve", func(context.Context) error { // the HTTP server
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -8,6 +8,11 @@
 // errors: they come back as a Result with a developer-error status. Run
 // returns an error only when the platform itself failed; the caller records
 // that as a whisk internal error.
+//
+// The platform also hears of the action lifecycle: the entity collection
+// calls Deploy after every successful create or update of an action and
+// Remove after every delete (a package's forced delete included), so a
+// platform lets go of old versions at once instead of at its idle timeout.
 package platform
 
 import (
@@ -33,6 +38,24 @@ type Action struct {
 	// Env holds parameters marked init:true, rendered as strings.
 	Env    map[string]string
 	Limits whisk.Limits
+	// Annotations are the action's own; Knative takes its autoscaling
+	// ones onto the revision.
+	Annotations whisk.KeyValues
+	// Updated is the version's write stamp (epoch ms, strictly increasing
+	// within the gateway that wrote it). Of two versions of one path the
+	// one with the larger stamp is current, across a delete and re-create
+	// too (version numbers start over): it tells a platform whether a
+	// version it is asked to run is still the stored one, without reading
+	// the store. 0 means unknown.
+	Updated int64
+}
+
+// ActionRef names a deleted action: its path, and the Updated stamp of
+// the version deleted, which orders the Remove against a Deploy of the
+// same path (a re-created action is newer).
+type ActionRef struct {
+	Path    whisk.EntityPath
+	Updated int64
 }
 
 // RunRequest is one activation's input and context.
@@ -62,9 +85,24 @@ type Platform interface {
 	// ends. It never runs the activation twice: a request that may have
 	// reached user code is not retried.
 	Run(ctx context.Context, a *Action, req *RunRequest) (*Result, error)
-	// Remove releases everything held for the action at path (all
-	// versions); in-flight activations finish first.
-	Remove(ctx context.Context, path whisk.EntityPath) error
+	// Deploy tells the platform that a is now the stored version of its
+	// action, just created or updated. The platform retires every other
+	// version of the action (their instances stop promptly, in-flight
+	// activations finishing first) and may prepare a (Knative creates or
+	// updates its Service). Deploy never waits for a to become ready: it
+	// runs inside the write request. Deploying a version the platform
+	// cannot run (a sequence, a kind without a runtime) does nothing.
+	//
+	// Deploy and Remove report no error: the store is the truth, and the
+	// write they follow stands. A platform reports its own failures (in
+	// its log) and repairs them when it starts (Knative's Reconcile).
+	Deploy(ctx context.Context, a *Action)
+	// Remove tells the platform the action at ref.Path is deleted: every
+	// version is retired, idle instances stop at once and busy ones as
+	// soon as their activations end. It returns when those activations
+	// have ended or ctx ends, whichever comes first; an ended ctx cuts
+	// only the wait, never the removal.
+	Remove(ctx context.Context, ref ActionRef)
 	// Runtimes lists the kinds this platform can run.
 	Runtimes() []Runtime
 }
@@ -84,6 +122,11 @@ type Runtime struct {
 	CodeOnly bool `json:"-"`
 }
 
+// RefOf names the stored action version a, deleted.
+func RefOf(a *whisk.Action) ActionRef {
+	return ActionRef{Path: a.Path(), Updated: a.Updated}
+}
+
 // ActionOf is the platform's view of a stored action version. Its Key
 // changes with every write of the action, so an update (even one keeping
 // the version) never reuses an instance of the old code.
@@ -98,6 +141,9 @@ func ActionOf(a *whisk.Action) *Action {
 		Main:    a.Exec.Main,
 		Image:   a.Exec.Image,
 		Limits:  a.Limits,
+		// The action's annotations, shared: a platform only reads them.
+		Annotations: a.Annotations,
+		Updated:     a.Updated,
 	}
 	for _, kv := range a.Parameters {
 		if kv.Init {

@@ -120,9 +120,7 @@ func coldStartsByKind(b *testing.B, p *local.Platform, n int) map[string]startDi
 				b.Logf("%s: %v", rt.Kind, err)
 				break
 			}
-			if err := p.Remove(context.Background(), a.Path); err != nil {
-				b.Fatal(err)
-			}
+			p.Remove(context.Background(), platform.ActionRef{Path: a.Path})
 			if i >= 0 {
 				d.e2e = append(d.e2e, lat)
 				d.init = append(d.init, res.InitTime)

@@ -58,14 +58,16 @@ func (s *memActions) GetAction(_ context.Context, p whisk.EntityPath) (*whisk.Ac
 	return nil, whisk.NotFound()
 }
 
-func (s *memActions) ListActions(context.Context) ([]*whisk.Action, error) {
+// platformActions lists the stored actions as the gateway gives them to
+// Reconcile.
+func (s *memActions) platformActions() []*platform.Action {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*whisk.Action
+	var out []*platform.Action
 	for _, a := range s.m {
-		out = append(out, a)
+		out = append(out, platform.ActionOf(a))
 	}
-	return out, nil
+	return out
 }
 
 // newPlatform starts a knative platform as the gateway's service account,
@@ -293,15 +295,15 @@ func TestRemove(t *testing.T) {
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	run(t, p, a, `{}`)
-	if err := p.Remove(context.Background(), a.Path); err != nil {
-		t.Fatalf("Remove: %v", err)
+	if err := p.Delete(context.Background(), a.Path); err != nil {
+		t.Fatalf("Delete: %v", err)
 	}
 	_, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(), knative.ServiceName(a.Path), metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("Service after Remove: %v, want not found", err)
 	}
-	if err := p.Remove(context.Background(), a.Path); err != nil {
-		t.Errorf("second Remove: %v", err)
+	if err := p.Delete(context.Background(), a.Path); err != nil {
+		t.Errorf("second Delete: %v", err)
 	}
 	if res := run(t, p, a, `{}`); !res.Cold {
 		t.Error("run after Remove was warm")
@@ -381,8 +383,8 @@ func TestAPIServerUnreachable(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("Run took %s to fail", d)
 	}
-	if err := p.Remove(context.Background(), a.Path); !whisk.IsKind(err, whisk.KindUnavailable) {
-		t.Errorf("Remove = %v, want KindUnavailable", err)
+	if err := p.Delete(context.Background(), a.Path); !whisk.IsKind(err, whisk.KindUnavailable) {
+		t.Errorf("Delete = %v, want KindUnavailable", err)
 	}
 }
 
@@ -465,7 +467,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := p.Reconcile(ctx); err != nil {
+	if err := p.Reconcile(ctx, actions.platformActions()); err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
 	if _, err := h.serving.ServingV1().Services(actionsNamespace).Get(ctx, orphanSvc.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {

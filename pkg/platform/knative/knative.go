@@ -3,7 +3,6 @@ package knative
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"sort"
@@ -35,15 +34,14 @@ const (
 // user's image of a --docker action.
 const BlackboxKind = whisk.KindBlackbox
 
-// Actions is the gateway's action store as the platform reads it: for the
-// action annotations the seam does not carry, for the code runtimes
-// fetch, and for reconciling Services against stored actions.
+// Actions is the gateway's action store as the code route reads it:
+// runtimes fetch code too large for the Service's environment. The
+// platform reads nothing else from the store: what it needs of a version
+// travels in platform.Action, and Reconcile is given the stored actions.
 type Actions interface {
 	// GetAction returns the stored action at path, or a whisk NotFound
 	// error.
 	GetAction(ctx context.Context, path whisk.EntityPath) (*whisk.Action, error)
-	// ListActions returns every stored action of every namespace.
-	ListActions(ctx context.Context) ([]*whisk.Action, error)
 }
 
 // Options configure a Knative platform.
@@ -72,8 +70,8 @@ type Options struct {
 	Annotations map[string]string
 	// InlineCodeLimit: see BuildOptions; 0 means DefaultInlineCodeLimit.
 	InlineCodeLimit int
-	// Actions reads stored actions; nil means actions carry no
-	// autoscaling annotations and large code cannot be fetched.
+	// Actions reads stored code for Code; nil means large code cannot be
+	// fetched.
 	Actions Actions
 	// CodeKey signs the tokens of code fetches; at least 32 bytes.
 	CodeKey []byte
@@ -96,6 +94,7 @@ type Platform struct {
 	o        Options
 	watch    *watcher
 	versions *versions
+	changes  *changes // Deploys and Removes, applied in the background
 	writes   keyedMutex
 	client   *http.Client
 	runtimes []platform.Runtime
@@ -149,13 +148,18 @@ func New(o Options) (*Platform, error) {
 		runtimes: runtimesOf(o.Images),
 		nsReady:  map[string]bool{},
 	}
+	p.changes = newChanges(p.apply)
 	return p, nil
 }
 
-// Start watches the gateway's Services until ctx ends. Run waits for
-// readiness through this watch.
+// Start watches the gateway's Services and applies Deploys and Removes
+// until ctx ends, then waits for the Service writes under way. Run waits
+// for readiness through this watch.
 func (p *Platform) Start(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { p.changes.run(ctx) })
 	p.watch.run(ctx)
+	wg.Wait()
 	return nil
 }
 
@@ -208,16 +212,17 @@ func (p *Platform) Runtimes() []platform.Runtime {
 
 // Run ensures the Service of a's version, waits until its revision is
 // Ready (within ctx and ReadyTimeout), and sends the activation to that
-// revision once. Kubernetes failures are whisk errors: the API server
-// unreachable is KindUnavailable.
+// revision once. A Deploy or Remove of the action still being applied
+// is waited for first. Kubernetes failures are whisk errors: the API
+// server unreachable is KindUnavailable.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if _, ok := p.o.Images[a.Kind]; !ok {
 		return developerError(platform.Unsupported(p, a.Kind)), nil
 	}
-	v, err := p.version(ctx, a)
-	if err != nil {
+	if err := p.changes.settled(ctx, a.Path); err != nil {
 		return nil, err
 	}
+	v := p.version(a)
 	url, res, err := p.ready(ctx, v, a)
 	if res != nil || err != nil {
 		return res, err
@@ -235,33 +240,23 @@ func developerError(msg string) *platform.Result {
 }
 
 // version returns the names and the Service of a's version, built once.
-func (p *Platform) version(ctx context.Context, a *platform.Action) (*version, error) {
+func (p *Platform) version(a *platform.Action) *version {
 	if v := p.versions.get(a.Key); v != nil {
-		return v, nil
+		return v
 	}
-	var ann whisk.KeyValues
-	if p.o.Actions != nil {
-		stored, err := p.o.Actions.GetAction(ctx, a.Path)
-		switch {
-		case err == nil && stored.Version.String() == a.Version:
-			ann = stored.Annotations
-		case err != nil && !whisk.IsKind(err, whisk.KindNotFound):
-			return nil, fmt.Errorf("read action %s: %w", a.Path, err)
-		}
-	}
-	v := p.build(a, ann)
+	v := p.build(a)
 	p.versions.put(a.Key, v)
-	return v, nil
+	return v
 }
 
-func (p *Platform) build(a *platform.Action, ann whisk.KeyValues) *version {
+func (p *Platform) build(a *platform.Action) *version {
 	ns := p.o.Namespaces.For(a.Path.Namespace)
 	svc := MakeService(a, BuildOptions{
 		Namespace:         ns,
 		Image:             p.o.Images[a.Kind],
 		APIHost:           p.o.APIHost,
 		Annotations:       p.o.Annotations,
-		ActionAnnotations: ann,
+		ActionAnnotations: a.Annotations,
 		InlineCodeLimit:   p.o.InlineCodeLimit,
 		CodeToken:         func(path whisk.EntityPath, digest string) string { return signToken(p.o.CodeKey, path, digest) },
 	})
@@ -275,7 +270,7 @@ func (p *Platform) ready(ctx context.Context, v *version, a *platform.Action) (s
 	if url, ok := routable(p.watch.get(v.key()), v); ok {
 		return url, nil, nil
 	}
-	if res, err := p.ensure(ctx, v, p.current(ctx, a)); res != nil || err != nil {
+	if res, err := p.ensure(ctx, v, p.changes.hear(a.Path, a.Updated)); res != nil || err != nil {
 		return "", res, err
 	}
 	timer := time.NewTimer(p.o.ReadyTimeout)
@@ -300,25 +295,9 @@ func (p *Platform) ready(ctx context.Context, v *version, a *platform.Action) (s
 	}
 }
 
-// current reports whether a is the stored version of its action (always,
-// without a store). Versions are not ordered across a delete and
-// re-create, so the store, not the version number, says which is newest.
-func (p *Platform) current(ctx context.Context, a *platform.Action) bool {
-	if p.o.Actions == nil {
-		return true
-	}
-	stored, err := p.o.Actions.GetAction(ctx, a.Path)
-	switch {
-	case whisk.IsKind(err, whisk.KindNotFound):
-		return false
-	case err != nil:
-		return true // the store is unsure; running what was asked is
-	}
-	return stored.Version.String() == a.Version
-}
-
 // ensure creates or updates v's Service so its template (current: v is
-// the stored version) or a tag is v's revision. Writes that conflict are
+// the stored version, by the Updated stamps heard of) or a tag is v's
+// revision. Writes that conflict are
 // retried from a fresh read; nothing here reaches user code.
 func (p *Platform) ensure(ctx context.Context, v *version, current bool) (*platform.Result, error) {
 	unlock := p.writes.lock(v.key())
@@ -420,11 +399,11 @@ func (p *Platform) ensureNamespace(ctx context.Context, ns string) error {
 	return nil
 }
 
-// Remove deletes the Service of the action at path (Kubernetes removes
+// Delete deletes the Service of the action at path (Kubernetes removes
 // its revisions; running pods finish their requests as they terminate)
 // and waits until the watch has seen it go, so a following Run starts
-// afresh.
-func (p *Platform) Remove(ctx context.Context, path whisk.EntityPath) error {
+// afresh. It is what Remove does in the background, synchronously.
+func (p *Platform) Delete(ctx context.Context, path whisk.EntityPath) error {
 	ns, name := p.o.Namespaces.For(path.Namespace), ServiceName(path)
 	key := ns + "/" + name
 	unlock := p.writes.lock(key)

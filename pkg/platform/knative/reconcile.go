@@ -15,44 +15,18 @@ import (
 
 // runs reports whether the platform makes a Service for a: sequences run
 // in the gateway, and kinds without an image cannot run.
-func (p *Platform) runs(a *whisk.Action) bool {
-	_, ok := p.o.Images[a.Exec.Kind]
-	return ok && a.Exec.Kind != whisk.KindSequence
+func (p *Platform) runs(a *platform.Action) bool {
+	_, ok := p.o.Images[a.Kind]
+	return ok && a.Kind != whisk.KindSequence
 }
 
-// Ensure creates or updates the Service of a stored action without
-// waiting for it to become ready: the gateway calls it when an action is
-// written, so the Service (and, unless initial-scale is 0, a first pod)
-// is under way before the first invoke.
-func (p *Platform) Ensure(ctx context.Context, a *whisk.Action) error {
-	if !p.runs(a) {
-		return nil
-	}
-	pa := platform.ActionOf(a)
-	v := p.build(pa, a.Annotations)
-	p.versions.put(pa.Key, v)
-	res, err := p.ensure(ctx, v, true)
-	if err != nil {
-		return err
-	}
-	if res != nil {
-		return whisk.Invalid("%s", string(res.Response.Result))
-	}
-	return nil
-}
-
-// Reconcile brings the Services in step with the stored actions: each
-// action that runs here gets its Service at its stored version, and every
-// Service the gateway made whose action is gone is deleted. It goes on
+// Reconcile brings the Services in step with actions, the stored actions
+// as the gateway lists them at start: each action that runs here gets
+// its Service at its stored version, and every Service the gateway made
+// whose action is gone is deleted. Actions deployed or removed since the
+// list was taken are left to those changes (Deploy, Remove). It goes on
 // past single failures and reports them all.
-func (p *Platform) Reconcile(ctx context.Context) error {
-	if p.o.Actions == nil {
-		return errors.New("reconcile: no action store")
-	}
-	actions, err := p.o.Actions.ListActions(ctx)
-	if err != nil {
-		return fmt.Errorf("reconcile: list actions: %w", err)
-	}
+func (p *Platform) Reconcile(ctx context.Context, actions []*platform.Action) error {
 	ns := p.o.Namespaces.Base
 	if p.o.Namespaces.PerNamespace {
 		ns = metav1.NamespaceAll
@@ -72,9 +46,12 @@ func (p *Platform) Reconcile(ctx context.Context) error {
 		if !p.runs(a) {
 			continue
 		}
-		pa := platform.ActionOf(a)
-		v := p.build(pa, a.Annotations)
-		p.versions.put(pa.Key, v)
+		v := p.build(a)
+		p.versions.put(a.Key, v)
+		if !p.changes.hear(a.Path, a.Updated) {
+			delete(have, v.key()) // updated since the list was taken
+			continue
+		}
 		if cur := have[v.key()]; cur != nil {
 			delete(have, v.key())
 			if Tagged(cur.want) == v.tag && cur.want.Spec.Template.Name == v.revision {
@@ -85,11 +62,14 @@ func (p *Platform) Reconcile(ctx context.Context) error {
 			if err == nil {
 				err = errors.New(string(res.Response.Result))
 			}
-			errs = append(errs, fmt.Errorf("action %s: %w", a.Path(), err))
+			errs = append(errs, fmt.Errorf("action %s: %w", a.Path, err))
 		}
 	}
 	background := metav1.DeletePropagationBackground
 	for key, gone := range have {
+		if path, err := whisk.ParseFullyQualified(gone.want.Annotations[AnnotationPath]); err == nil && p.changes.known(path) {
+			continue // created since the list was taken
+		}
 		err := p.o.Serving.ServingV1().Services(gone.namespace).Delete(ctx, gone.service, metav1.DeleteOptions{PropagationPolicy: &background})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, kube.Error("delete service "+key, err))

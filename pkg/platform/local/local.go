@@ -399,21 +399,32 @@ func (p *Platform) config(a *platform.Action) *actionloop.Config {
 	return c
 }
 
-// Remove stops the instances of every version of the action at path, idle
-// ones at once and busy ones when their activations (queued ones
-// included) end, and waits for those activations (until ctx ends).
-func (p *Platform) Remove(ctx context.Context, path whisk.EntityPath) error {
-	fx, drained := p.pools.remove(path)
+// Deploy retires every other version of a's action: their idle
+// instances stop now, busy ones when their activations end (queued ones
+// included). Local mode prepares nothing ahead: a's first activation
+// starts its instance, from a stem cell when one fits.
+func (p *Platform) Deploy(ctx context.Context, a *platform.Action) {
+	p.apply(p.pools.deploy(a))
+}
+
+// Remove stops the instances of every version of the action, idle ones
+// at once and busy ones when their activations (queued ones included)
+// end, and waits for those activations (until ctx ends).
+func (p *Platform) Remove(ctx context.Context, ref platform.ActionRef) {
+	fx, drained := p.pools.remove(ref)
 	p.apply(fx)
 	for _, ch := range drained {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		}
 	}
-	return nil
 }
+
+// Instances counts the instances of the action version with key, running
+// or starting, retired ones still running activations included.
+func (p *Platform) Instances(key string) int { return p.pools.instances(key) }
 
 // Stats reports the supervisor's counts.
 func (p *Platform) Stats() Stats {

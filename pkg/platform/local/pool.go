@@ -144,6 +144,11 @@ type pools struct {
 	maxStarting int
 	closed      bool
 	starved     bool // a pool waits for room on the host
+	// newest is the largest Updated stamp heard of per action, by Deploy,
+	// Remove or Run: a pool of an older version is born retired, so an
+	// activation that resolved the action just before an update or a
+	// delete runs, and then its instance stops.
+	newest map[whisk.EntityPath]int64
 }
 
 func newPools(maxTotal, maxPer, maxQueue int) *pools {
@@ -151,6 +156,7 @@ func newPools(maxTotal, maxPer, maxQueue int) *pools {
 		byKey:    map[string]*pool{},
 		every:    map[*pool]struct{}{},
 		live:     map[*instance]struct{}{},
+		newest:   map[whisk.EntityPath]int64{},
 		maxTotal: maxTotal,
 		maxPer:   maxPer,
 		maxQueue: maxQueue,
@@ -251,6 +257,11 @@ func (s *pools) pool(a *platform.Action, slots int, fx *effects) *pool {
 	p := &pool{action: a, key: a.Key, max: s.maxPer, slots: max(slots, 1)}
 	if a.Limits.Instances != nil && *a.Limits.Instances > 0 {
 		p.max = min(p.max, *a.Limits.Instances)
+	}
+	if !s.hear(a.Path, a.Updated) {
+		p.gone = true // stale: serves who asked, never joins byKey
+		s.every[p] = struct{}{}
+		return p
 	}
 	for _, old := range s.byKey {
 		if old.action.Path == a.Path && olderVersion(old.action.Version, a.Version) {
@@ -453,11 +464,50 @@ func (s *pools) retire(p *pool, fx *effects) {
 	s.settle(p)
 }
 
-// remove retires every pool of path. It returns channels that close when
-// their activations are done.
-func (s *pools) remove(path whisk.EntityPath) (fx effects, drained []chan struct{}) {
+// hear records the stamp of a version of path and reports whether that
+// version is current: no older than any heard of. A zero stamp is
+// unknown, and current.
+func (s *pools) hear(path whisk.EntityPath, updated int64) bool {
+	if updated == 0 {
+		return true
+	}
+	if updated < s.newest[path] {
+		return false
+	}
+	s.newest[path] = updated
+	return true
+}
+
+// deploy makes a the current version of its action: the pools of every
+// other version of it are retired.
+func (s *pools) deploy(a *platform.Action) (fx effects) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed || !s.hear(a.Path, a.Updated) {
+		return fx
+	}
+	for _, p := range s.byKey {
+		if p.action.Path == a.Path && p.key != a.Key {
+			s.retire(p, &fx)
+		}
+	}
+	return fx
+}
+
+// remove retires every pool of ref's action, unless ref is older than a
+// version heard of since (the action was created again). It returns
+// channels that close when their activations are done.
+func (s *pools) remove(ref platform.ActionRef) (fx effects, drained []chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := ref.Path
+	if ref.Updated != 0 && ref.Updated < s.newest[path] {
+		return fx, nil
+	}
+	if ref.Updated != 0 {
+		// Strictly newer than the deleted version: a Run of it is stale.
+		s.newest[path] = ref.Updated + 1
+	}
 	for p := range s.every {
 		if p.action.Path != path {
 			continue
@@ -498,7 +548,45 @@ func (s *pools) reap(cutoff time.Time) (fx effects) {
 	if len(fx.stop) > 0 {
 		s.rescale(&fx)
 	}
+	s.forgetStamps()
 	return fx
+}
+
+// forgetStamps bounds newest: past a few thousand actions it keeps only
+// the stamps of actions with pools. What it forgets only lets a stale
+// activation's instance idle out instead of stopping at once.
+func (s *pools) forgetStamps() {
+	if len(s.newest) <= 4096 {
+		return
+	}
+	keep := map[whisk.EntityPath]bool{}
+	for p := range s.every {
+		keep[p.action.Path] = true
+	}
+	for path := range s.newest {
+		if !keep[path] {
+			delete(s.newest, path)
+		}
+	}
+}
+
+// instances counts the instances of the version with key, running or
+// starting, retired ones with work left included.
+func (s *pools) instances(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for p := range s.every {
+		if p.key == key {
+			n += p.count()
+		}
+	}
+	for inst := range s.live {
+		if inst.retired && inst.pool != nil && inst.pool.key == key {
+			n++ // dropped from its pool, still running its activations
+		}
+	}
+	return n
 }
 
 // close marks the platform closed, fails every queued activation and

@@ -283,16 +283,6 @@ var cases = []testCase{
 		}
 		wg.Wait()
 	}},
-	{name: "Remove", run: func(t *testing.T, s *suite) {
-		a := s.action(t, "hello")
-		s.run(t, a, `{"name":"before"}`)
-		if err := s.p.Remove(context.Background(), a.Path); err != nil {
-			t.Fatalf("Remove: %v", err)
-		}
-		if res := s.run(t, a, `{"name":"after"}`); !res.Cold {
-			t.Error("run after Remove was warm")
-		}
-	}},
 	{name: "Zipped", run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.zipAction(t, "zipped"), `{"name":"Jane"}`)
 		wantResponse(t, res, whisk.StatusSuccess, `{"zipped":"Hello from a zip, Jane!"}`)

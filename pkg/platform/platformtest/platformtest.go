@@ -51,7 +51,7 @@ func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
 		}
 		t.Run(rt.Kind, func(t *testing.T) {
 			s := &suite{p: newPlatform(t), kind: rt.Kind, family: rt.Family, dir: src.dir, ext: src.ext, seq: new(atomic.Int64)}
-			for _, c := range cases {
+			for _, c := range slices.Concat(cases, lifecycle) {
 				if (c.only != "" && c.only != rt.Family) || slices.Contains(c.except, rt.Family) {
 					continue
 				}
