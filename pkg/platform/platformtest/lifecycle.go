@@ -37,9 +37,6 @@ var lifecycle = []testCase{
 		none := s.stamped(t, "hello")
 		none.Kind = "nosuch:0"
 		s.timed(t, "Deploy of a kind without a runtime", func(ctx context.Context) { s.p.Deploy(ctx, none) })
-		if res := s.run(t, none, `{}`); res.Response.StatusCode != whisk.StatusDeveloperError {
-			t.Errorf("run of kind %s: statusCode %d, want a developer error", none.Kind, res.Response.StatusCode)
-		}
 		if c, ok := s.p.(Instances); ok {
 			if n := c.Instances(seq.Key) + c.Instances(none.Key); n != 0 {
 				t.Errorf("%d instances of what cannot run, want none", n)
