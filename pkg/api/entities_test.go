@@ -101,6 +101,8 @@ func TestPackagesAndBindings(t *testing.T) {
 	mustStatus(t, do(t, h, "DELETE", ns+"/packages/bound", guestAuth, ""), 200)
 	mustStatus(t, do(t, h, "DELETE", ns+"/packages/my%20pkg?force=true", guestAuth, ""), 200)
 	mustStatus(t, do(t, h, "GET", ns+"/actions/my%20pkg/act", guestAuth, ""), 404)
+	// The invoke path's cache forgets the actions a forced delete removed.
+	mustStatus(t, do(t, h, "POST", ns+"/actions/my%20pkg/act?blocking=true", guestAuth, "{}"), 404)
 	r = do(t, h, "GET", ns+"/packages/my%20pkg", guestAuth, "")
 	if r.status != 404 || r.json(t)["error"] != "The requested resource 'guest/my pkg' does not exist." {
 		t.Errorf("missing package: %d %s", r.status, r.body)

@@ -50,7 +50,7 @@ type Actions struct {
 	resolver *Resolver // checks sequences
 	bounds   whisk.LimitBounds
 
-	cache actionCache
+	cache *actionCache // shared with packages: a forced package delete drops entries
 }
 
 // NewActions returns the action collection over st and the resolver over
@@ -58,7 +58,7 @@ type Actions struct {
 // the resolver reads actions, and a sequence is checked by resolving its
 // components.
 func NewActions(st store.Entities, plat Platform, bounds whisk.LimitBounds, packages *Packages) (*Actions, *Resolver) {
-	a := &Actions{store: st, runtimes: plat, life: plat, bounds: bounds, cache: actionCache{m: map[string]*whisk.Action{}}}
+	a := &Actions{store: st, runtimes: plat, life: plat, bounds: bounds, cache: packages.actions}
 	a.resolver = &Resolver{actions: a, packages: packages, maxSequence: DefaultSequenceSize}
 	return a, a.resolver
 }

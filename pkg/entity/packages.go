@@ -22,11 +22,14 @@ const (
 type Packages struct {
 	store store.Entities
 	life  Lifecycle // hears of the actions a forced delete removes
+	// actions is the action collection's read cache (NewActions shares
+	// it), dropped for the actions a forced delete removes.
+	actions *actionCache
 }
 
 // NewPackages returns the package collection over st.
 func NewPackages(st store.Entities, life Lifecycle) *Packages {
-	return &Packages{store: st, life: life}
+	return &Packages{store: st, life: life, actions: &actionCache{m: map[string]*whisk.Action{}}}
 }
 
 func (s *Packages) load(ctx context.Context, ns, name string) (*whisk.Package, int64, error) {
@@ -210,6 +213,7 @@ func (s *Packages) Delete(ctx context.Context, path whisk.EntityPath, force bool
 			if err := s.store.DeleteEntity(ctx, a.Namespace, a.Name, 0); err != nil && !store.IsNotFound(err) {
 				return nil, fmt.Errorf("delete %s/%s: %w", a.Namespace, a.Name, err)
 			}
+			s.actions.drop(a.Path().String())
 			s.life.Remove(lctx, platform.RefOf(a))
 		}
 	}
