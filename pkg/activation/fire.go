@@ -72,7 +72,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 	}
 	args["__ow_headers"], _ = json.Marshal(h) // a map of strings always marshals
 	return s.await(ctx, r, false, 0, func() *whisk.Activation {
-		rec := r.skeleton()
+		rec := r.pendingRecord()
 		rec.Response = whisk.Response{Result: result}
 		ids := make([]string, 0, len(t.Rules))
 		for id := range t.Rules {

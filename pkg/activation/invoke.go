@@ -179,7 +179,7 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Ou
 // after r's pending entry is durable.
 func (s *Service) await(ctx context.Context, r *running, blocking bool, wait time.Duration, exec func() *whisk.Activation) (*Outcome, error) {
 	if !blocking {
-		if err := s.records.AddPending(ctx, r.skeleton()); err != nil {
+		if err := s.records.AddPending(ctx, r.pendingRecord()); err != nil {
 			return nil, fmt.Errorf("record pending activation: %w", err)
 		}
 		r.state = stateAcked
@@ -204,7 +204,7 @@ func (s *Service) await(ctx context.Context, r *running, blocking bool, wait tim
 		<-r.done
 		return &Outcome{ID: r.id, Record: r.record, Err: r.unavailable()}, nil
 	}
-	err := s.records.AddPending(context.WithoutCancel(ctx), r.skeleton())
+	err := s.records.AddPending(context.WithoutCancel(ctx), r.pendingRecord())
 	close(r.acked)
 	if err != nil {
 		s.log("record pending activation %s: %v", r.id, err)
@@ -315,8 +315,8 @@ func (r *running) complete() bool {
 	return acked
 }
 
-// skeleton is the pending form of the record: enough to report it.
-func (r *running) skeleton() *whisk.Activation {
+// pendingRecord is the pending form of the record: enough to report it.
+func (r *running) pendingRecord() *whisk.Activation {
 	a := &whisk.Activation{
 		Namespace: r.caller.Namespace, Subject: r.caller.Subject, ActivationID: r.id,
 		Start: r.received.UnixMilli(), Logs: []string{}, Annotations: whisk.KeyValues{},

@@ -143,7 +143,7 @@ func (s *Server) invokeAction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.Invoker.Invoke(c.Request().Context(), caller(c),
+	out, err := s.Activations.Invoke(c.Request().Context(), caller(c),
 		activation.Request{Path: p, Payload: payload, Input: body, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func (s *Server) activationRecord(c echo.Context) (*whisk.Activation, error) {
 	if err := whisk.CheckActivationID(id); err != nil {
 		return nil, err
 	}
-	return s.Activations.GetActivation(c.Request().Context(), ns, whisk.ActivationID(strings.ToLower(id)))
+	return s.Records.GetActivation(c.Request().Context(), ns, whisk.ActivationID(strings.ToLower(id)))
 }
 
 func (s *Server) getActivation(c echo.Context) error {
@@ -90,7 +90,7 @@ func (s *Server) listActivations(c echo.Context) error {
 		return err
 	}
 	q.Skip, q.Limit = pg.skip, pg.limit
-	list, total, err := s.Activations.ListActivations(c.Request().Context(), q)
+	list, total, err := s.Records.ListActivations(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

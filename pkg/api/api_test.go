@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
@@ -169,13 +169,13 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ctrl := controller.New(st, fakePlatform{&fakeRunner{run: o.run}}, controller.Options{
+	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv, inv := ctrl.API, ctrl.Invoker
+	srv, inv := ctrl.API, ctrl.Activations
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
 	go func() { _ = ctrl.RunAlarms(schedCtx); close(schedDone) }()

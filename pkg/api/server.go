@@ -53,14 +53,15 @@ type Rules interface {
 	List(ctx context.Context, ns string, skip, limit int) ([]*whisk.Rule, int, error)
 }
 
-// Invoker starts activations and fires triggers.
-type Invoker interface {
+// Activations starts activations and fires triggers (the activation
+// service; kwhisk has no invoker: the platform runs the code).
+type Activations interface {
 	Invoke(ctx context.Context, caller activation.Caller, req activation.Request) (*activation.Outcome, error)
 	Fire(ctx context.Context, caller activation.Caller, path whisk.EntityPath, payload map[string]json.RawMessage, headers http.Header, tid string) (*activation.Outcome, error)
 }
 
-// ActivationReader reads activation records.
-type ActivationReader interface {
+// RecordReader reads activation records.
+type RecordReader interface {
 	GetActivation(ctx context.Context, namespace string, id whisk.ActivationID) (*whisk.Activation, error)
 	ListActivations(ctx context.Context, q store.ActivationQuery) ([]*whisk.Activation, int, error)
 }
@@ -83,8 +84,8 @@ type Deps struct {
 	Packages    Packages
 	Triggers    Triggers
 	Rules       Rules
-	Invoker     Invoker
-	Activations ActivationReader
+	Activations Activations
+	Records     RecordReader
 	Events      EventIngress // nil: no CloudEvents ingress
 	// Namespaces gives web actions their owner's throttles; nil: the
 	// gateway defaults.

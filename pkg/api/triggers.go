@@ -88,7 +88,7 @@ func (s *Server) fireTrigger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.Invoker.Fire(c.Request().Context(), caller(c), p, payload, c.Request().Header, transactionID(c))
+	out, err := s.Activations.Fire(c.Request().Context(), caller(c), p, payload, c.Request().Header, transactionID(c))
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func (s *Server) web(c echo.Context) error {
 			runAs.Throttles = ns.Throttles
 		}
 	}
-	out, err := s.Invoker.Invoke(req.Context(), runAs,
+	out, err := s.Activations.Invoke(req.Context(), runAs,
 		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c)})
 	if err != nil {
 		return err

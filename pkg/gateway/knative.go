@@ -13,8 +13,8 @@ import (
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/pkg/api"
+	"github.com/kwhisk/kwhisk/pkg/brokers"
 	"github.com/kwhisk/kwhisk/pkg/config"
-	"github.com/kwhisk/kwhisk/pkg/eventing"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform"
@@ -31,7 +31,7 @@ import (
 // local mode.
 type knativeMode struct {
 	platform   *knative.Platform
-	subscriber *eventing.Subscriber
+	subscriber *brokers.Subscriber
 	actions    storeActions
 	core       kubernetes.Interface
 	leaseNS    string // where the alarms Lease lives
@@ -78,7 +78,7 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 		return nil, err
 	}
 	return &knativeMode{
-		platform: p, subscriber: eventing.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+		platform: p, subscriber: brokers.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
 	}, nil
 }
 

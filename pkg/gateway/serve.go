@@ -14,7 +14,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
-	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/run"
@@ -46,7 +46,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
-	var plat controller.Platform
+	var plat controlplane.Platform
 	var kn *knativeMode // nil in local mode
 	if cfg.Platform == "knative" {
 		if kn, err = newKnativeMode(cfg, st, logger.Printf); err != nil {
@@ -80,15 +80,15 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
 		onRecord = emitter.Emit
 	}
-	ctrl := controller.New(st, plat, controller.Options{
+	ctrl := controlplane.New(st, plat, controlplane.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
 		Subscriber: kn.subscriberOrNil(), Code: kn.codeOrNil(), Throttles: cfg.Throttles, Context: ctx,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		return err
 	}
-	invoker := ctrl.Invoker
-	if n, err := invoker.Recover(ctx); err != nil {
+	activations := ctrl.Activations
+	if n, err := activations.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		logger.Printf("recorded %d activations interrupted by the last stop", n)
@@ -128,7 +128,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return nil
 	})
 	g.Add("activations", nil, func(ctx context.Context) error {
-		if err := invoker.Drain(ctx); err != nil {
+		if err := activations.Drain(ctx); err != nil {
 			logger.Printf("activations still running at shutdown were left pending: %v", err)
 		}
 		return nil

@@ -20,7 +20,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
@@ -59,7 +59,7 @@ func startGateway(b *testing.B) *gateway {
 		b.Fatal(err)
 	}
 	unlimited := 1 << 30 // the benchmark invokes far more than OpenWhisk's 60 a minute
-	ctrl := controller.New(st, plat, controller.Options{
+	ctrl := controlplane.New(st, plat, controlplane.Options{
 		Tokens: events.NewTokens([]byte("bench-secret-0123456789")), APIHost: "http://" + ln.Addr().String(),
 		Throttles: whisk.Throttles{InvocationsPerMinute: &unlimited, ConcurrentInvocations: &unlimited, FiresPerMinute: &unlimited},
 	})
@@ -67,7 +67,7 @@ func startGateway(b *testing.B) *gateway {
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() {
 		_ = srv.Close()
-		_ = ctrl.Invoker.Drain(ctx)
+		_ = ctrl.Activations.Drain(ctx)
 		_ = plat.Close()
 		_ = st.Close()
 	})

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/eventing"
+	"github.com/kwhisk/kwhisk/pkg/brokers"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -323,7 +323,7 @@ func TestGatewayBrokerSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := whisk.EntityPath{Namespace: "guest", Name: "orders"}
-	u, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), eventing.TriggerName(path), metav1.GetOptions{})
+	u, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("Knative Trigger of the subscription: %v", err)
 	}
@@ -335,7 +335,7 @@ func TestGatewayBrokerSubscription(t *testing.T) {
 	if status := g.call(http.MethodPost, "/api/v1/namespaces/whisk.system/actions/cloudevents/subscribe?blocking=true", feed, &rec); status != http.StatusOK {
 		t.Fatalf("feed DELETE: status %d, %s", status, rec.Response.Result)
 	}
-	if _, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), eventing.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Knative Trigger after DELETE: %v, want gone", err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
-	"github.com/kwhisk/kwhisk/pkg/eventing"
+	"github.com/kwhisk/kwhisk/pkg/brokers"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform"
@@ -491,7 +491,7 @@ func TestSubscriberTriggers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := eventing.New(dyn, kube.Namespaces{Base: actionsNamespace})
+	sub := brokers.New(dyn, kube.Namespaces{Base: actionsNamespace})
 	ctx := context.Background()
 	path := whisk.EntityPath{Namespace: "guest", Name: "orders"}
 	s := events.Subscription{Trigger: path, Broker: "default", Filters: map[string]string{"type": "order.created"}, URI: "http://kwhisk/api/v1/events/guest/orders"}
@@ -506,7 +506,7 @@ func TestSubscriberTriggers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(ctx, eventing.TriggerName(path), metav1.GetOptions{})
+	u, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("Trigger: %v", err)
 	}
@@ -521,7 +521,7 @@ func TestSubscriberTriggers(t *testing.T) {
 	if err := sub.Unsubscribe(ctx, path); err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
 	}
-	if _, err := admin.Resource(eventing.TriggerResource).Namespace(actionsNamespace).Get(ctx, eventing.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Trigger after Unsubscribe: %v, want not found", err)
 	}
 }

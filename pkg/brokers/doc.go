@@ -1,4 +1,4 @@
-// Package eventing keeps Knative Eventing Triggers in step with kwhisk's
+// Package brokers keeps Knative Eventing Triggers in step with kwhisk's
 // broker subscriptions (the cloudevents/subscribe feed): one
 // eventing.knative.dev/v1 Trigger per OpenWhisk trigger, on the named
 // Broker, filtered on CloudEvents attributes, delivering to the gateway's
@@ -8,4 +8,4 @@
 //
 // It may import the standard library, pkg/whisk, pkg/events, pkg/kube,
 // pkg/platform/knative (for labels and names) and client-go.
-package eventing
+package brokers

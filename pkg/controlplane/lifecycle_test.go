@@ -1,4 +1,4 @@
-package controller_test
+package controlplane_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
-	"github.com/kwhisk/kwhisk/pkg/controller"
+	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
@@ -54,10 +54,10 @@ func TestActionProcessesFollowWrites(t *testing.T) {
 	if !hasNode(plat) {
 		t.Skip("no node on PATH")
 	}
-	ctrl := controller.New(st, plat, controller.Options{Tokens: events.NewTokens([]byte("0123456789abcdef0123456789abcdef"))})
+	ctrl := controlplane.New(st, plat, controlplane.Options{Tokens: events.NewTokens([]byte("0123456789abcdef0123456789abcdef"))})
 	hs := httptest.NewServer(ctrl.API)
 	t.Cleanup(hs.Close)
-	t.Cleanup(func() { _ = ctrl.Invoker.Drain(ctx) })
+	t.Cleanup(func() { _ = ctrl.Activations.Drain(ctx) })
 	guest := auth.WellKnown[0]
 	c := &client{t: t, url: hs.URL + "/api/v1/namespaces/_", authz: "Basic " + base64.StdEncoding.EncodeToString([]byte(guest.UUID+":"+guest.Key))}
 	instances := filepath.Join(work, "instances")

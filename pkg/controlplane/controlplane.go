@@ -1,8 +1,9 @@
-// Package controller is kwhisk's control plane, named after OpenWhisk's:
-// it wires the entity collections, the activation service and the API
-// over one store and one platform. It picks no concrete store or
-// platform; the gateway does.
-package controller
+// Package controlplane assembles kwhisk's control plane (what OpenWhisk's
+// controller does, without its invokers): it wires the entity
+// collections, the activation service, the event ingress and the API over
+// one store and one platform. It is wiring, not a reconciler, and picks
+// no concrete store or platform; the gateway does.
+package controlplane
 
 import (
 	"context"
@@ -24,14 +25,14 @@ type Platform interface {
 	entity.Lifecycle
 }
 
-// Controller is the assembled control plane.
-type Controller struct {
-	API       *api.Server
-	Invoker   *activation.Service
-	Ingress   *events.Ingress
-	Scheduler *events.Scheduler
-	Feeds     *events.Feeds
-	store     store.Store
+// Plane is the assembled control plane.
+type Plane struct {
+	API         *api.Server
+	Activations *activation.Service
+	Ingress     *events.Ingress
+	Scheduler   *events.Scheduler
+	Feeds       *events.Feeds
+	store       store.Store
 }
 
 // reader gives the event ingress triggers and activation records.
@@ -74,7 +75,7 @@ type Options struct {
 
 // New wires the collections, the activation service, the event ingress,
 // the built-in feeds and the API over st and plat.
-func New(st store.Store, plat Platform, opts Options) *Controller {
+func New(st store.Store, plat Platform, opts Options) *Plane {
 	if opts.Subscriber == nil {
 		opts.Subscriber = events.NoBroker{}
 	}
@@ -91,29 +92,29 @@ func New(st store.Store, plat Platform, opts Options) *Controller {
 	// when it starts (RunAlarms).
 	sched := events.NewScheduler(feeds, opts.Clock, opts.Logf)
 	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
-	invoker := activation.New(resolver, builtins, st, activation.Options{
+	activations := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
 		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context,
 	})
 	authn := auth.New(st)
-	ingress := events.NewIngress(invoker, authn, reader{triggers, st, st}, opts.Tokens,
+	ingress := events.NewIngress(activations, authn, reader{triggers, st, st}, opts.Tokens,
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Invoker: invoker, Activations: st, Events: ingress, Namespaces: st, Runtimes: plat,
-		Code: opts.Code, Throttles: invoker.Throttles(), Logf: opts.Logf,
+		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, Runtimes: plat,
+		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf,
 	})
-	return &Controller{API: srv, Invoker: invoker, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
+	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
 }
 
 // Install writes the built-in catalog (the feed packages) into the store.
-func (c *Controller) Install(ctx context.Context) error {
+func (c *Plane) Install(ctx context.Context) error {
 	return events.InstallCatalog(ctx, c.store)
 }
 
 // RunAlarms loads every alarm registration and fires alarms until ctx
 // ends. With several gateway replicas only the leader may run it.
-func (c *Controller) RunAlarms(ctx context.Context) error {
+func (c *Plane) RunAlarms(ctx context.Context) error {
 	nss, err := c.store.ListNamespaces(ctx)
 	if err != nil {
 		return err
@@ -127,5 +128,5 @@ func (c *Controller) RunAlarms(ctx context.Context) error {
 		return err
 	}
 	c.Scheduler.Load(ctx, fds)
-	return c.Scheduler.Start(ctx, c.Invoker)
+	return c.Scheduler.Start(ctx, c.Activations)
 }
