@@ -36,14 +36,19 @@ func (p *Platform) Remove(_ context.Context, ref platform.ActionRef) {
 	p.changes.submit(ref.Path, ref.Updated, nil)
 }
 
-// apply carries out one change: the Service of a, or with a nil, none.
-func (p *Platform) apply(ctx context.Context, path whisk.EntityPath, a *platform.Action) {
+// apply carries out one change: the Service is deleted first when the
+// change removes it, then made to run ch.a when there is one.
+func (p *Platform) apply(ctx context.Context, path whisk.EntityPath, ch change) {
 	ctx, cancel := context.WithTimeout(ctx, ChangeTimeout)
 	defer cancel()
-	if a == nil {
+	if ch.remove {
 		if err := p.Delete(ctx, path); err != nil {
 			p.o.Logf("remove Service of %s: %v", path, err)
+			return
 		}
+	}
+	a := ch.a
+	if a == nil {
 		return
 	}
 	v := p.build(a)
@@ -60,12 +65,15 @@ func (p *Platform) apply(ctx context.Context, path whisk.EntityPath, a *platform
 // changes holds the Deploys and Removes not yet applied, and knows, by
 // their Updated stamps, which version of each action is current.
 //
-// Changes of one action apply one at a time in stamp order, the newest
-// replacing one still waiting (only the last state matters), on a worker
-// per action; changes of different actions go in parallel. They are
-// accepted from New on and applied from Start until its context ends.
+// Changes of one action apply one at a time in stamp order, on a worker
+// per action; changes of different actions go in parallel. A Deploy
+// replaces a Deploy still waiting (only the last version matters), but
+// not a Remove: an action deleted and created again gets new instances,
+// never the deleted one's warm ones, even when its content is the same.
+// Changes are accepted from New on and applied from Start until its
+// context ends.
 type changes struct {
-	apply func(ctx context.Context, path whisk.EntityPath, a *platform.Action)
+	apply func(ctx context.Context, path whisk.EntityPath, ch change)
 
 	mu      sync.Mutex
 	ctx     context.Context // of Start; nil before
@@ -75,10 +83,14 @@ type changes struct {
 	wg      sync.WaitGroup
 }
 
-// change is a Deploy of a, or with a nil a Remove.
-type change struct{ a *platform.Action }
+// change is what a worker does for an action: delete its Service when
+// remove is set, then, when a is not nil, make its Service run a.
+type change struct {
+	remove bool
+	a      *platform.Action
+}
 
-func newChanges(apply func(context.Context, whisk.EntityPath, *platform.Action)) *changes {
+func newChanges(apply func(context.Context, whisk.EntityPath, change)) *changes {
 	return &changes{
 		apply:   apply,
 		newest:  map[whisk.EntityPath]int64{},
@@ -133,7 +145,11 @@ func (c *changes) submit(path whisk.EntityPath, updated int64, a *platform.Actio
 	} else if !c.hearLocked(path, updated) {
 		return
 	}
-	c.pending[path] = &change{a: a}
+	ch := &change{remove: a == nil, a: a}
+	if prev := c.pending[path]; prev != nil && prev.remove {
+		ch.remove = true // the delete still waiting goes first
+	}
+	c.pending[path] = ch
 	c.startLocked(path)
 }
 
@@ -166,7 +182,7 @@ func (c *changes) work(path whisk.EntityPath, done chan struct{}) {
 		}
 		ctx := c.ctx
 		c.mu.Unlock()
-		c.apply(ctx, path, ch.a)
+		c.apply(ctx, path, *ch)
 	}
 }
 
