@@ -12,10 +12,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
-	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/brokers"
 	"github.com/kwhisk/kwhisk/pkg/config"
-	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
@@ -27,10 +26,9 @@ import (
 // knativeMode is what --platform knative adds to the gateway: the
 // platform (which hears of action writes through the entity collection,
 // as every platform does), the Knative Eventing subscriber, and the
-// stored actions the reconcile at start lists. A nil *knativeMode is
-// local mode.
+// stored actions the reconcile at start lists.
 type knativeMode struct {
-	platform   *knative.Platform
+	p          *knative.Platform
 	subscriber *brokers.Subscriber
 	actions    storeActions
 	core       kubernetes.Interface
@@ -78,7 +76,7 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 		return nil, err
 	}
 	return &knativeMode{
-		platform: p, subscriber: brokers.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+		p: p, subscriber: brokers.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
 	}, nil
 }
 
@@ -161,31 +159,21 @@ func decodeAction(doc *store.Document) (*whisk.Action, error) {
 	return a, nil
 }
 
-// codeOrNil is the code route's source in knative mode (the runtime
-// images fetch action code from the gateway); nil in local mode.
-func (k *knativeMode) codeOrNil() api.CodeSource {
-	if k == nil {
-		return nil
-	}
-	return k.platform
+func (k *knativeMode) platform() controlplane.Platform { return k.p }
+
+// options gives the control plane the code route's source (the runtime
+// images fetch action code from the gateway) and the broker subscriber.
+func (k *knativeMode) options(o *controlplane.Options) {
+	o.Code, o.Subscriber = k.p, k.subscriber
 }
 
-// subscriberOrNil is the broker subscriber of knative mode; nil (no
-// broker) in local mode.
-func (k *knativeMode) subscriberOrNil() events.Subscriber {
-	if k == nil {
-		return nil
-	}
-	return k.subscriber
-}
+// close has nothing to release: the platform's parts end with the group.
+func (k *knativeMode) close() {}
 
 // start adds to g the Service watch and the reconcile (once).
 func (k *knativeMode) start(g *run.Group) {
-	if k == nil {
-		return
-	}
 	g.Add("knative", func(ctx context.Context) error {
-		if err := k.platform.Start(ctx); err != nil {
+		if err := k.p.Start(ctx); err != nil {
 			k.logf("knative: %v", err)
 		}
 		return nil
@@ -207,16 +195,12 @@ func (k *knativeMode) reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list actions: %w", err)
 	}
-	return k.platform.Reconcile(ctx, actions)
+	return k.p.Reconcile(ctx, actions)
 }
 
-// runAlarms runs the alarm scheduler: at once in local mode; in knative
-// mode only while this replica holds the "kwhisk-alarms" Lease, so with
+// runAlarms runs the alarm scheduler only while this replica holds the "kwhisk-alarms" Lease, so with
 // several gateway replicas exactly one fires.
 func (k *knativeMode) runAlarms(ctx context.Context, run func(context.Context) error) error {
-	if k == nil {
-		return run(ctx)
-	}
 	host, _ := os.Hostname() // the pod name; uniqueness comes from the suffix
 	return kube.WhileLeading(ctx, kube.Election{
 		Client: k.core, Namespace: k.leaseNS, Lease: "kwhisk-alarms", Identity: host + "-" + string(whisk.NewActivationID())[:8],

@@ -16,7 +16,6 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
-	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -46,29 +45,11 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
-	var plat controlplane.Platform
-	var kn *knativeMode // nil in local mode
-	if cfg.Platform == "knative" {
-		if kn, err = newKnativeMode(cfg, st, logger.Printf); err != nil {
-			return fmt.Errorf("start knative platform: %w", err)
-		}
-		plat = kn.platform
-	} else {
-		lp, err := local.New(local.Options{
-			WorkDir:               filepath.Join(cfg.DataDir, "runtimes"),
-			APIHost:               cfg.APIHost,
-			IdleTimeout:           cfg.IdleTimeout,
-			MaxInstances:          cfg.MaxInstances,
-			MaxInstancesPerAction: cfg.MaxActionInstances,
-			StemCells:             cfg.StemCells,
-			Logf:                  logger.Printf,
-		})
-		if err != nil {
-			return fmt.Errorf("start local platform: %w", err)
-		}
-		defer lp.Close()
-		plat = lp
+	m, err := newMode(cfg, st, logger.Printf)
+	if err != nil {
+		return err
 	}
+	defer m.close()
 
 	tokens, err := events.LoadTokens(filepath.Join(cfg.DataDir, "events.key"))
 	if err != nil {
@@ -80,10 +61,12 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
 		onRecord = emitter.Emit
 	}
-	ctrl := controlplane.New(st, plat, controlplane.Options{
+	opts := controlplane.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
-		Subscriber: kn.subscriberOrNil(), Code: kn.codeOrNil(), Throttles: cfg.Throttles, Context: ctx,
-	})
+		Throttles: cfg.Throttles, Context: ctx,
+	}
+	m.options(&opts)
+	ctrl := controlplane.New(st, m.platform(), opts)
 	if err := ctrl.Install(ctx); err != nil {
 		return err
 	}
@@ -107,7 +90,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	// activations share the drain timeout.
 	g := run.New(cfg.DrainTimeout)
 	g.Add("alarms", func(ctx context.Context) error {
-		if err := kn.runAlarms(ctx, ctrl.RunAlarms); err != nil {
+		if err := m.runAlarms(ctx, ctrl.RunAlarms); err != nil {
 			logger.Printf("alarms: %v", err)
 		}
 		return nil
@@ -115,7 +98,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
 	}
-	kn.start(g)
+	m.start(g)
 	g.Add("serve", func(context.Context) error { // the HTTP server
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

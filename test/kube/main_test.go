@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+
+	"github.com/kwhisk/kwhisk/runtimes"
 )
 
 // harness is the cluster every test of the package shares; nil when
@@ -42,12 +44,6 @@ const actionsNamespace = "kwhisk-actions"
 
 // fakeKind is the kind the gateway tests run on the fake runtime.
 const fakeKind = "fake:1"
-
-// families are the runtime mains the harness builds when present, with
-// the kind each image is registered for.
-var families = []struct{ family, kind string }{
-	{"nodejs", "nodejs:20"}, {"python", "python:3.11"}, {"go", "go:1.26"}, {"native", "blackbox"},
-}
 
 func TestMain(m *testing.M) {
 	bin := os.Getenv("KWHISK_KUBE_BIN")
@@ -153,16 +149,18 @@ func (h *harness) build(ctx context.Context) (map[string]string, error) {
 	h.kwhisk = filepath.Join(bins, "kwhisk")
 	targets := [][2]string{{h.kwhisk, "./cmd/kwhisk"}}
 	binaries := map[string]string{}
-	for _, f := range families {
-		if _, err := os.Stat(filepath.Join(h.root, "runtimes", f.family, "main.go")); err != nil {
-			h.missing = append(h.missing, "runtimes/"+f.family)
+	// Each family's default image (its oldest kind), from the registry.
+	for _, f := range runtimes.Families() {
+		im := f.Images[0]
+		if _, err := os.Stat(filepath.Join(h.root, "runtimes", im.Main, "main.go")); err != nil {
+			h.missing = append(h.missing, "runtimes/"+im.Main)
 			continue
 		}
-		image := "kwhisk.test/runtime-" + f.family
-		out := filepath.Join(bins, "runtime-"+f.family)
-		targets = append(targets, [2]string{out, "./runtimes/" + f.family})
+		image := "kwhisk.test/runtime-" + f.Dir
+		out := filepath.Join(bins, "runtime-"+f.Dir)
+		targets = append(targets, [2]string{out, "./runtimes/" + im.Main})
 		binaries[image] = out
-		h.runtimes[f.kind] = image
+		h.runtimes[im.Kind] = image
 	}
 	for _, t := range targets {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", t[0], t[1])
