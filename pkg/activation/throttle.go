@@ -62,24 +62,12 @@ func newThrottles(defaults whisk.Throttles, now func() time.Time) *throttles {
 // the one place the system limits are completed. The result shares no
 // pointers with t.
 func withDefaults(t whisk.Throttles) whisk.Throttles {
-	pick := func(v, def *int) *int {
-		if v != nil {
-			return intPtr(*v)
-		}
-		return intPtr(*def)
-	}
+	all := t.Over(DefaultThrottles)
 	return whisk.Throttles{
-		InvocationsPerMinute:  pick(t.InvocationsPerMinute, DefaultThrottles.InvocationsPerMinute),
-		ConcurrentInvocations: pick(t.ConcurrentInvocations, DefaultThrottles.ConcurrentInvocations),
-		FiresPerMinute:        pick(t.FiresPerMinute, DefaultThrottles.FiresPerMinute),
+		InvocationsPerMinute:  intPtr(*all.InvocationsPerMinute),
+		ConcurrentInvocations: intPtr(*all.ConcurrentInvocations),
+		FiresPerMinute:        intPtr(*all.FiresPerMinute),
 	}
-}
-
-func limit(own, def *int) int {
-	if own != nil {
-		return *own
-	}
-	return *def
 }
 
 // usage returns ns's counts with the rate counts of an earlier minute
@@ -114,8 +102,8 @@ func (t *throttles) prune(minute int64) {
 // and, once admitted, against the concurrent limit until done is called
 // (exactly once, when the activation has completed).
 func (t *throttles) invoke(c Caller) (done func(), err error) {
-	perMinute := limit(c.Throttles.InvocationsPerMinute, t.defaults.InvocationsPerMinute)
-	concurrent := limit(c.Throttles.ConcurrentInvocations, t.defaults.ConcurrentInvocations)
+	lim := c.Throttles.Over(t.defaults)
+	perMinute, concurrent := *lim.InvocationsPerMinute, *lim.ConcurrentInvocations
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u := t.usage(c.Namespace)
@@ -139,7 +127,7 @@ func (t *throttles) invoke(c Caller) (done func(), err error) {
 
 // fire admits one trigger fire by c against the fire rate.
 func (t *throttles) fire(c Caller) error {
-	perMinute := limit(c.Throttles.FiresPerMinute, t.defaults.FiresPerMinute)
+	perMinute := *c.Throttles.Over(t.defaults).FiresPerMinute
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u := t.usage(c.Namespace)

@@ -18,19 +18,12 @@ func (s *Server) getLimits(c echo.Context) error {
 		return err
 	}
 	b := s.Actions.Bounds()
-	t := s.Throttles
-	own := identity(c).Throttles
-	pick := func(own, def *int) int {
-		if own != nil {
-			return *own
-		}
-		return deref(def)
-	}
-	concurrent := pick(own.ConcurrentInvocations, t.ConcurrentInvocations)
+	t := identity(c).Throttles.Over(s.Throttles)
+	concurrent := deref(t.ConcurrentInvocations)
 	return c.JSON(http.StatusOK, map[string]any{
-		"invocationsPerMinute":  pick(own.InvocationsPerMinute, t.InvocationsPerMinute),
+		"invocationsPerMinute":  deref(t.InvocationsPerMinute),
 		"concurrentInvocations": concurrent,
-		"firesPerMinute":        pick(own.FiresPerMinute, t.FiresPerMinute),
+		"firesPerMinute":        deref(t.FiresPerMinute),
 		"minActionMemory":       b.MinMemory,
 		"maxActionMemory":       b.MaxMemory,
 		"minActionLogs":         b.MinLogs,
