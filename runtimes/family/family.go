@@ -54,7 +54,23 @@ type Family struct {
 	// StemPlaceholder is the code a stem cell starts with: a comment,
 	// which defines no entry point. Needed with StemCells.
 	StemPlaceholder string
+	// Memory is how local mode holds an instance to its action's memory
+	// limit; nil: it does not (native code and Go, whose builds run in
+	// the instance and need more than the action).
+	Memory *Memory
 	Capabilities
+}
+
+// Memory is how local mode limits the memory of a family's instance: a
+// cgroup's memory.max or an RLIMIT_DATA of the limit, plus what the
+// runtime needs told.
+type Memory struct {
+	// Env returns what tells the runtime its limit of mb megabytes
+	// (Node.js's heap size); nil: nothing.
+	Env func(mb int) []string
+	// DataHeadroomMB is what an RLIMIT_DATA allows beyond the limit: the
+	// runtime's own data outside the heap the limit is for.
+	DataHeadroomMB int
 }
 
 // Capabilities are what a family's launcher can do; local mode derives

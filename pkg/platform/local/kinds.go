@@ -43,3 +43,12 @@ func familyOfKind(kind string) *family.Family {
 	name, _, _ := strings.Cut(kind, ":")
 	return runtimes.Lookup(name)
 }
+
+// memoryOf is how instances of kind are held to their memory limit: its
+// family's Memory, nil when they are not.
+func memoryOf(kind string) *family.Memory {
+	if f := familyOfKind(kind); f != nil {
+		return f.Memory
+	}
+	return nil
+}

@@ -67,7 +67,6 @@ type Platform struct {
 	apiHost  string
 	idle     time.Duration
 	kinds    map[string]*actionloop.Launcher
-	families map[string]string // kind → family
 	runtimes []platform.Runtime
 	interps  []Interpreter
 	problems map[string]string // family → why its interpreter is unusable
@@ -106,7 +105,6 @@ func New(opts Options) (*Platform, error) {
 		idle:     orDefault(opts.IdleTimeout, DefaultIdleTimeout),
 		kinds:    map[string]*actionloop.Launcher{},
 		problems: map[string]string{},
-		families: map[string]string{},
 		logf:     opts.Logf,
 		pools: newPools(orDefault(opts.MaxInstances, DefaultMaxInstances), orDefault(opts.MaxInstancesPerAction, DefaultMaxInstancesPerAction),
 			orDefault(opts.MaxQueue, DefaultMaxQueue)),
@@ -157,9 +155,8 @@ func New(opts Options) (*Platform, error) {
 	p.limiter = newLimiter(opts.NoMemoryLimits)
 	p.ctx, p.cancel = context.WithCancel(context.Background()) // New has no caller context; Close ends it
 	for _, rt := range p.runtimes {
-		p.families[rt.Kind] = rt.Family
 		if f := familyOfKind(rt.Kind); rt.Default && opts.StemCells > 0 && f != nil && f.StemCells {
-			p.stems.specs[rt.Kind] = &stemSpec{kind: rt.Kind, family: rt.Family, limits: stemLimits}
+			p.stems.specs[rt.Kind] = &stemSpec{kind: rt.Kind, limits: stemLimits}
 		}
 	}
 	go p.reap()
@@ -363,7 +360,7 @@ func (p *Platform) launch(ctx context.Context, a *platform.Action) (*instance, *
 		}
 	}
 	start := time.Now()
-	l, lim, err := p.limiter.limit(p.kinds[a.Kind], p.families[a.Kind], limits.Memory)
+	l, lim, err := p.limiter.limit(p.kinds[a.Kind], memoryOf(a.Kind), limits.Memory)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
+	"github.com/kwhisk/kwhisk/runtimes/family"
 )
 
 // MsgMemoryExhausted is the developer error of an activation that ran out
@@ -41,10 +42,6 @@ const (
 	memoryRlimit
 	memoryCgroup
 )
-
-// nodeDataHeadroom is what RLIMIT_DATA allows Node.js beyond its heap
-// limit: the runtime's own data (about 50 MB), young generation, buffers.
-const nodeDataHeadroom = 128
 
 // limiter applies actions' memory limits to their launchers.
 type limiter struct {
@@ -199,14 +196,15 @@ func writeFile(path, s string) error {
 }
 
 // limit returns l with a's memory limit applied, and the limit to release
-// when the instance stops. family is the launcher's language family.
-func (m *limiter) limit(l *actionloop.Launcher, family string, memoryMB int) (*actionloop.Launcher, *memLimit, error) {
-	if m.mode == memoryOff || memoryMB <= 0 || (family != "nodejs" && family != "python") {
+// when the instance stops. mem is how the launcher's family is limited
+// (nil: it is not).
+func (m *limiter) limit(l *actionloop.Launcher, mem *family.Memory, memoryMB int) (*actionloop.Launcher, *memLimit, error) {
+	if m.mode == memoryOff || memoryMB <= 0 || mem == nil {
 		return l, nil, nil
 	}
 	out := *l
-	if family == "nodejs" {
-		out.Env = append(append([]string(nil), l.Env...), "NODE_OPTIONS=--max-old-space-size="+strconv.Itoa(memoryMB))
+	if mem.Env != nil {
+		out.Env = append(append([]string(nil), l.Env...), mem.Env(memoryMB)...)
 	}
 	lim := &memLimit{}
 	var prelude []string
@@ -224,10 +222,7 @@ func (m *limiter) limit(l *actionloop.Launcher, family string, memoryMB int) (*a
 		_ = writeFile(filepath.Join(dir, "memory.swap.max"), "0") // absent without swap accounting
 		prelude = []string{"/bin/sh", "-c", `echo $$ >"$0/cgroup.procs" && exec "$@"`, dir}
 	case memoryRlimit:
-		kb := memoryMB << 10
-		if family == "nodejs" {
-			kb = (memoryMB + nodeDataHeadroom) << 10
-		}
+		kb := (memoryMB + mem.DataHeadroomMB) << 10
 		prelude = []string{"/bin/sh", "-c", "ulimit -d " + strconv.Itoa(kb) + ` && exec "$@"`, "sh"}
 	}
 	out.Command = append(prelude, l.Command...)

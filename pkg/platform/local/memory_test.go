@@ -58,7 +58,7 @@ func TestDelegateCgroup(t *testing.T) {
 
 	m := &limiter{mode: memoryCgroup, parent: dir}
 	l := &actionloop.Launcher{Command: []string{"/usr/bin/python3", "launcher.py"}, Env: []string{"LANG=C.UTF-8"}}
-	got, lim, err := m.limit(l, "python", 128)
+	got, lim, err := m.limit(l, memoryOf("python:3.11"), 128)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRlimits(t *testing.T) {
 		{"go", []string{"/usr/bin/node", "launcher.js"}, []string{"LANG=C.UTF-8"}}, // not limited
 	}
 	for _, tt := range tests {
-		got, lim, err := m.limit(l, tt.family, 256)
+		got, lim, err := m.limit(l, memoryOf(tt.family+":0"), 256)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,6 @@ import (
 // stemSpec is what stem cells are made for.
 type stemSpec struct {
 	kind   string
-	family string
 	limits whisk.Limits // timeout, memory and logs; concurrency 1
 }
 
@@ -196,7 +195,7 @@ func (p *Platform) startStem(spec *stemSpec) {
 	l := p.kinds[spec.kind]
 	sl := *l
 	sl.Env = append(append([]string(nil), l.Env...), "__OW_STEM=1")
-	ll, lim, err := p.limiter.limit(&sl, spec.family, spec.limits.Memory)
+	ll, lim, err := p.limiter.limit(&sl, memoryOf(spec.kind), spec.limits.Memory)
 	if err != nil {
 		p.stems.add(spec, nil, false)
 		p.logf("local: stem cell for %s: %v", spec.kind, err)

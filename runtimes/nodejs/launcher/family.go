@@ -1,6 +1,8 @@
 package launcher
 
 import (
+	"strconv"
+
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/runtimes/family"
 )
@@ -22,5 +24,12 @@ var Family = family.Family{
 	},
 	ImageLauncher:   ForImage,
 	StemPlaceholder: "// kwhisk stem cell: the action's code replaces this file when the cell is assigned.\n",
-	Capabilities:    family.Capabilities{StemCells: true, Concurrent: true},
+	// The heap limit makes V8 fail with its own message before the
+	// kernel's limit is reached; the data limit allows V8's own data
+	// (about 50 MB), the young generation and buffers beyond the heap.
+	Memory: &family.Memory{
+		Env:            func(mb int) []string { return []string{"NODE_OPTIONS=--max-old-space-size=" + strconv.Itoa(mb)} },
+		DataHeadroomMB: 128,
+	},
+	Capabilities: family.Capabilities{StemCells: true, Concurrent: true},
 }

@@ -23,5 +23,6 @@ var Family = family.Family{
 	},
 	ImageLauncher:   ForImage,
 	StemPlaceholder: "# kwhisk stem cell: the action's code replaces this file when the cell is assigned.\n",
+	Memory:          &family.Memory{},
 	Capabilities:    family.Capabilities{StemCells: true},
 }
