@@ -44,6 +44,10 @@ var servingConfig = map[string]map[string]string{
 	},
 	"config-network": {
 		"ingress-class": ingressClass,
+		// Pods are reachable at their own addresses in the lab: the
+		// activator need not fall back to a revision's ClusterIP, which
+		// nothing here routes.
+		"mesh-compatibility-mode": "disabled",
 	},
 	"config-autoscaler": {
 		// kwhisk creates Services with initial-scale 0 (config/), which
