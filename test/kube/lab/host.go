@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Host is a network namespace below a lab: what a pod (or one Knative
@@ -41,7 +40,9 @@ func (h *Host) IP() net.IP { return h.ip }
 // process group of its own: ending ctx kills the group (and the process
 // may signal the group, -Process.Pid, to stop it gently). `ip netns exec`
 // execs name, so Process.Pid is name's process and its wait status is
-// name's. Set Env, Dir, Stdout … on the result as with exec.Command.
+// name's. Set Env, Dir, Stdout … on the result as with exec.Command;
+// the process also gets KWHISK_LAB_NS=<the host's namespace>, by which
+// Close and a later run's cleanup find it and its children.
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return nsCommand(ctx, h.ns, name, args...)
 }
@@ -64,9 +65,6 @@ func (h *Host) create(search []string) error {
 	if _, err := run(nil, "netns", "add", h.ns); err != nil {
 		return err
 	}
-	if err := recordNetns(h.lab.name, h.ns); err != nil {
-		return err
-	}
 	if err := batch(h.lab.name,
 		fmt.Sprintf("link add %s type veth peer name eth0 netns %s", h.veth, h.ns),
 		fmt.Sprintf("link set %s master %s up", h.veth, Bridge),
@@ -86,10 +84,10 @@ func (h *Host) create(search []string) error {
 func (h *Host) Close() error {
 	h.once.Do(func() {
 		var errs []error
-		var st syscall.Stat_t
-		if syscall.Stat(filepath.Join(netnsDir, h.ns), &st) == nil {
-			killNetns(map[uint64]bool{st.Ino: true})
-		}
+		ino := mountedNetns(h.ns)
+		killProcs(func(netns uint64, environ, cmdline []string) bool {
+			return (ino != 0 && netns == ino) || marked(environ, cmdline, func(kv string) bool { return kv == nsMarker+"="+h.ns })
+		})
 		// The veth goes with the namespace once nothing holds it; deleting
 		// it now frees the bridge port at once.
 		if _, err := run(nil, "-n", h.lab.name, "link", "del", h.veth); err != nil && !strings.Contains(err.Error(), "Cannot find device") {

@@ -19,8 +19,9 @@
 // binary runs inside the lab, `ip netns exec` has given it a mount
 // namespace of its own, so the hosts it adds are named in /run/netns only
 // there (and in the processes it starts); from the root namespace their
-// files look empty. Cleanup therefore also works from the namespace inodes
-// each lab records, not only from names.
+// files look empty. Cleanup therefore finds a lab's processes by an
+// environment variable every Command sets (and Enter's child passes on),
+// not only by the namespaces it can still name.
 package lab
 
 import (
@@ -122,9 +123,6 @@ func Create() (*Lab, error) {
 
 func (l *Lab) create() error {
 	if _, err := run(nil, "netns", "add", l.name); err != nil {
-		return err
-	}
-	if err := recordNetns(l.name, l.name); err != nil {
 		return err
 	}
 	return batch(l.name,
@@ -274,7 +272,7 @@ func isLabName(s string) bool {
 // namespace and /etc/netns entry named lab or lab-*, and the record.
 func remove(lab string) error {
 	var errs []error
-	killNetns(recordedInodes(lab))
+	killLab(lab)
 	for _, dir := range []string{netnsDir, etcNetns} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
@@ -347,76 +345,113 @@ func startTime(pid int) (string, error) {
 	return f[19], nil // fields from 3 on; 22 is the 20th
 }
 
-// recordNetns notes the inode of namespace ns (named in this process's
-// mount namespace) in lab's record, so cleanup can find its processes
-// even where the name does not resolve.
-func recordNetns(lab, ns string) error {
-	var st syscall.Stat_t
-	if err := syscall.Stat(filepath.Join(netnsDir, ns), &st); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(stateDir, lab, "netns"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(f, "%s %d\n", ns, st.Ino)
-	return errors.Join(err, f.Close())
-}
+// nsMarker names the environment variable Command adds to every process
+// it starts: the namespace it runs in. Cleanup finds a lab's processes by
+// it (and by envMarker, which the whole tree under Enter inherits), since
+// namespace inode numbers are reused as soon as a namespace is freed and
+// so cannot tell a crashed run's processes from a concurrent run's.
+const nsMarker = "KWHISK_LAB_NS"
 
-// recordedInodes are the namespace inodes lab's record lists.
-func recordedInodes(lab string) map[uint64]bool {
-	inodes := map[uint64]bool{}
-	b, _ := os.ReadFile(filepath.Join(stateDir, lab, "netns"))
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 {
-			if ino, err := strconv.ParseUint(f[1], 10, 64); err == nil {
-				inodes[ino] = true
+// killProcs SIGKILLs every other process that belongs (mine gets its
+// network namespace's inode and its environment and command line, NUL
+// separated) and waits briefly for them to go, so their namespaces can
+// be freed. It scans again while it finds more: a process may fork
+// between the scan and the kill.
+func killProcs(mine func(netns uint64, environ, cmdline []string) bool) {
+	self := os.Getpid()
+	killed := map[int]bool{}
+	for round := 0; round < 5; round++ {
+		found := false
+		procs, _ := os.ReadDir("/proc")
+		for _, p := range procs {
+			pid, err := strconv.Atoi(p.Name())
+			if err != nil || pid == self || killed[pid] {
+				continue
+			}
+			var ino uint64
+			if link, err := os.Readlink("/proc/" + p.Name() + "/ns/net"); err == nil {
+				n, _ := strings.CutPrefix(link, "net:[")
+				ino, _ = strconv.ParseUint(strings.TrimSuffix(n, "]"), 10, 64)
+			}
+			env, _ := os.ReadFile("/proc/" + p.Name() + "/environ")
+			cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
+			if !mine(ino, strings.Split(string(env), "\x00"), strings.Split(string(cmdline), "\x00")) {
+				continue
+			}
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed[pid], found = true, true
 			}
 		}
-	}
-	return inodes
-}
-
-// killNetns SIGKILLs every process whose network namespace is one of
-// inodes (they all belong to the lab being removed) and waits briefly for
-// them to go, so the namespaces can be freed.
-func killNetns(inodes map[uint64]bool) {
-	if len(inodes) == 0 {
-		return
-	}
-	self := os.Getpid()
-	var killed []int
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		link, err := os.Readlink("/proc/" + p.Name() + "/ns/net")
-		if err != nil {
-			continue
-		}
-		ino, ok := strings.CutPrefix(link, "net:[")
-		n, err := strconv.ParseUint(strings.TrimSuffix(ino, "]"), 10, 64)
-		if !ok || err != nil || !inodes[n] {
-			continue
-		}
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			killed = append(killed, pid)
+		if !found {
+			break
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for _, pid := range killed {
+	for pid := range killed {
 		for time.Now().Before(deadline) {
-			if _, err := startTime(pid); err != nil {
-				break // reaped
-			}
-			if st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); bytes.Contains(st, []byte(") Z ")) {
-				break // a zombie holds no namespace
+			st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			if err != nil || bytes.Contains(st, []byte(") Z ")) {
+				break // reaped, or a zombie, which holds no namespace
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// marked reports whether a process's environment or command line holds
+// one of the given NAME=value words. The command line matters while
+// `ip netns exec … env NAME=value cmd` has not yet exec'd cmd.
+func marked(environ, cmdline []string, is func(kv string) bool) bool {
+	for _, kv := range environ {
+		if is(kv) {
+			return true
+		}
+	}
+	for _, kv := range cmdline {
+		if is(kv) {
+			return true
+		}
+	}
+	return false
+}
+
+// mountedNetns is the inode of the namespace mounted at /run/netns/<ns>
+// in this mount namespace (0 if none: a host named only inside a lab's
+// mount namespace is an empty file elsewhere). A mounted namespace is
+// held by its mount, so its inode cannot have been reused.
+func mountedNetns(ns string) uint64 {
+	path := filepath.Join(netnsDir, ns)
+	var fs syscall.Statfs_t
+	var st syscall.Stat_t
+	const nsfsMagic = 0x6e736673
+	if syscall.Statfs(path, &fs) != nil || fs.Type != nsfsMagic || syscall.Stat(path, &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// killLab kills what runs in lab: processes marked as started in one of
+// its namespaces or under Enter's child, and any process in one of its
+// namespaces still mounted here.
+func killLab(lab string) {
+	inodes := map[uint64]bool{}
+	entries, _ := os.ReadDir(netnsDir)
+	for _, e := range entries {
+		if e.Name() == lab || strings.HasPrefix(e.Name(), lab+"-") {
+			if ino := mountedNetns(e.Name()); ino != 0 {
+				inodes[ino] = true
+			}
+		}
+	}
+	killProcs(func(netns uint64, environ, cmdline []string) bool {
+		return inodes[netns] || marked(environ, cmdline, func(kv string) bool {
+			if kv == envMarker+"="+lab {
+				return true
+			}
+			ns, ok := strings.CutPrefix(kv, nsMarker+"=")
+			return ok && (ns == lab || strings.HasPrefix(ns, lab+"-"))
+		})
+	})
 }
 
 // ipPath is iproute2's ip, found once.
@@ -450,11 +485,14 @@ func batch(ns string, cmds ...string) error {
 }
 
 // nsCommand runs name in namespace ns through `ip netns exec` (which also
-// applies /etc/netns/<ns>/), as the leader of a new process group. Ending
-// ctx kills the whole group; so does the test binary's death (Pdeathsig),
-// so a crashed run leaves no servers behind.
+// applies /etc/netns/<ns>/) and env(1), which adds nsMarker to whatever
+// environment the caller sets and execs name, so the process is name's
+// own. It leads a new process group: ending ctx kills the whole group;
+// so does the test binary's death (Pdeathsig), so a crashed run leaves
+// no servers behind.
 func nsCommand(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, ipPath(), append([]string{"netns", "exec", ns, name}, args...)...)
+	argv := append([]string{"netns", "exec", ns, envPath(), nsMarker + "=" + ns, name}, args...)
+	cmd := exec.CommandContext(ctx, ipPath(), argv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -462,3 +500,11 @@ func nsCommand(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
+
+// envPath is env(1), found once.
+var envPath = sync.OnceValue(func() string {
+	if p, err := exec.LookPath("env"); err == nil {
+		return p
+	}
+	return "/usr/bin/env"
+})

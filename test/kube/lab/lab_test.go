@@ -353,9 +353,6 @@ func TestRemoveStale(t *testing.T) {
 	if _, err := run(nil, "netns", "add", stale); err != nil {
 		t.Fatal(err)
 	}
-	if err := recordNetns(stale, stale); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(filepath.Join(etcNetns, stale+"-p1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -453,8 +450,10 @@ func TestEnterChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Left running and unclosed on purpose: Enter must clean up.
+	// Left running and unclosed on purpose, with an environment of its
+	// own (as a pod's) and no Pdeathsig: Enter must find it and kill it.
 	sleeper := h.Command(context.Background(), "sleep", "60")
+	sleeper.Env = []string{"PATH=/usr/bin:/bin"}
 	sleeper.SysProcAttr.Pdeathsig = 0
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
