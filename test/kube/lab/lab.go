@@ -268,8 +268,8 @@ func isLabName(s string) bool {
 	return err == nil
 }
 
-// remove kills the processes in lab's recorded namespaces, deletes every
-// namespace and /etc/netns entry named lab or lab-*, and the record.
+// remove kills the processes of lab (killLab), deletes every namespace
+// and /etc/netns entry named lab or lab-*, and the lab's record.
 func remove(lab string) error {
 	var errs []error
 	killLab(lab)
