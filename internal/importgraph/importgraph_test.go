@@ -76,6 +76,7 @@ var allowed = map[string][]string{
 	"test/kube":           {},
 	"test/kube/apiserver": {},
 	"test/kube/lab":       {},
+	"test/kube/podrunner": {"test/kube/lab"},
 }
 
 func TestImportGraph(t *testing.T) {
