@@ -122,6 +122,17 @@ func Create() (*Lab, error) {
 }
 
 func (l *Lab) create() error {
+	// The lab's own resolver is the one the harness runs on its bridge
+	// (cluster DNS): a process Enter starts there resolves cluster-local
+	// names and nothing else. No search list: the harness names hosts
+	// fully.
+	dir := filepath.Join(etcNetns, l.name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+Gateway.String()+"\noptions ndots:1\n"), 0o644); err != nil {
+		return err
+	}
 	if _, err := run(nil, "netns", "add", l.name); err != nil {
 		return err
 	}
