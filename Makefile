@@ -4,7 +4,7 @@ BIN     := bin/kwhisk
 E2E_DIR := test/e2e
 FUZZTIME ?= 5s
 
-.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin kube-tools test-kube
+.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin kube-tools dnsmasq test-kube
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kwhisk
@@ -32,17 +32,32 @@ e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
 e2e: build e2e-deps
 	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
 
-# The knative suite: a real kube-apiserver and etcd (built once from
-# third_party/ into ~/.cache/kwhisk-kube, about 4 minutes the first time),
-# ko, crane and registry for the offline `ko resolve` of config/.
+# The knative suite: a real kube-apiserver, kube-controller-manager and etcd
+# (built once from third_party/ into ~/.cache/kwhisk-kube), Knative Serving's
+# components (from third_party/knative/, the same cache), ko, crane and
+# registry for the offline `ko resolve` of config/, and dnsmasq for the
+# wildcard *.cluster.local names of the test's network.
 kube-bin:
 	@third_party/build.sh
+
+knative-bin:
+	@third_party/knative.sh
 
 kube-tools:
 	@third_party/tools.sh
 
-test-kube:
-	KWHISK_KUBE_BIN="$$(third_party/build.sh)" KWHISK_KO_BIN="$$(third_party/tools.sh)" \
+# Debian's dnsmasq-base is the binary alone; the dnsmasq package would also
+# install and start a system resolver service.
+dnsmasq:
+	@command -v dnsmasq >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dnsmasq-base; }
+
+# Each build runs before the test and a failed one stops make (a failed
+# $$(...) in an assignment prefix would not), so the suite never runs with an
+# empty binary directory.
+test-kube: e2e-deps dnsmasq
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
 test: vet unit fuzz e2e test-kube
@@ -51,5 +66,6 @@ test: vet unit fuzz e2e test-kube
 # API server and runtime mains, as test-kube; docs/benchmarks.md).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
-	KWHISK_KUBE_BIN="$$(third_party/build.sh)" KWHISK_KO_BIN="$$(third_party/tools.sh)" \
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -run='^$$' -bench='^BenchmarkKnative$$' -benchtime=1x -timeout 30m ./test/kube
