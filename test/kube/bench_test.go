@@ -66,7 +66,7 @@ const (
 // revision's own time (request arrival to answer at the fake Knative), and
 // on create also the time from Ready to the request's arrival.
 func BenchmarkKnative(b *testing.B) {
-	h := need(b)
+	h := needFake(b)
 	if h.runtimes[benchKind] == "" {
 		b.Skipf("no runtime main for %s (missing: %v)", benchKind, h.missing)
 	}

@@ -82,7 +82,7 @@ func startGateway(t testing.TB, h *harness, dataDir string, extra ...string) *ga
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := h.listen + ":" + strconv.Itoa(port)
 	g := &gateway{t: t, url: "http://" + addr, out: &syncBuffer{}, done: make(chan struct{})}
 	args := []string{"serve", "--platform", "knative", "--kubeconfig", kubeconfig,
 		"--kube-namespace", actionsNamespace, "--listen", addr, "--data-dir", dataDir, "--runtimes-dir", runtimes}
@@ -221,7 +221,7 @@ func (h *harness) service(t testing.TB, name string, ok func(template string, ve
 }
 
 func TestGatewayActionLifecycle(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	g := startGateway(t, h, t.TempDir())
 	put := func(code string, overwrite bool) {
 		t.Helper()
@@ -274,7 +274,7 @@ func TestGatewayActionLifecycle(t *testing.T) {
 }
 
 func TestGatewayReconcilesOnRestart(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	data := t.TempDir()
 	g := startGateway(t, h, data)
 	body := map[string]any{"exec": map[string]any{"kind": fakeKind, "code": "kept"}}
@@ -305,7 +305,7 @@ func TestGatewayReconcilesOnRestart(t *testing.T) {
 }
 
 func TestGatewayBrokerSubscription(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	g := startGateway(t, h, t.TempDir())
 	if status := g.call(http.MethodPut, "/api/v1/namespaces/_/triggers/orders", map[string]any{}, nil); status != http.StatusOK {
 		t.Fatalf("put trigger: %d", status)
@@ -346,7 +346,7 @@ func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // that holds the alarms Lease: the gateway (as its service account) takes
 // the Lease, and an interval alarm then fires its trigger.
 func TestGatewayAlarmsUnderLease(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	g := startGateway(t, h, t.TempDir())
 	admin, err := kubernetes.NewForConfig(h.admin)
 	if err != nil {

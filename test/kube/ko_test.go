@@ -68,7 +68,7 @@ func hasMain(dir string) bool {
 // result is applied to the test API server, which must accept every
 // object.
 func TestKoResolveAndApply(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	tools := os.Getenv("KWHISK_KO_BIN")
 	if tools == "" {
 		t.Skip("no ko: set KWHISK_KO_BIN (make test-kube installs ko, crane and registry and sets it)")

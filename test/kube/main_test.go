@@ -16,6 +16,7 @@ import (
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/runtimes"
+	"github.com/kwhisk/kwhisk/test/kube/lab"
 )
 
 // harness is the cluster every test of the package shares; nil when
@@ -30,8 +31,12 @@ type harness struct {
 	gateway *rest.Config // the gateway's service account
 	serving servingclient.Interface
 	core    kubernetes.Interface
-	knative *fakeKnative
-	kwhisk  string // gateway binary
+	knative *fakeKnative  // the fake tier's stand-in for Knative; nil in the real tier
+	real    *servingTier  // the real tier: Knative Serving's own components; nil in the fake tier
+	kwhisk  string        // gateway binary
+	// listen is the address the gateway listens on: loopback in the fake
+	// tier, the lab's bridge in the real one (pods fetch code from it).
+	listen string
 
 	// runtimes maps the kinds of the runtime mains that exist (nodejs:20,
 	// python:3.11 …) to their images; missing lists the mains absent.
@@ -45,13 +50,27 @@ const actionsNamespace = "kwhisk-actions"
 // fakeKind is the kind the gateway tests run on the fake runtime.
 const fakeKind = "fake:1"
 
+// TestMain starts the harness the environment asks for: none without
+// KWHISK_KUBE_BIN; the fake tier (a stand-in for Knative written for the
+// test) with it; the real tier (Knative Serving's own components, in a
+// network namespace of the run's own) when KWHISK_KNATIVE_BIN names the
+// built Knative binaries too.
 func TestMain(m *testing.M) {
 	bin := os.Getenv("KWHISK_KUBE_BIN")
 	if bin == "" {
 		os.Exit(m.Run())
 	}
+	knativeBin := os.Getenv("KWHISK_KNATIVE_BIN")
+	if knativeBin != "" && !lab.Inside() {
+		code, err := lab.Enter()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kube harness:", err)
+			os.Exit(1)
+		}
+		os.Exit(code)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := setup(ctx, bin)
+	h, err := setup(ctx, bin, knativeBin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kube harness:", err)
 		if h != nil {
@@ -65,7 +84,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func setup(ctx context.Context, bin string) (*harness, error) {
+func setup(ctx context.Context, bin, knativeBin string) (*harness, error) {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "kwhisk-kube-")
 	if err != nil {
@@ -75,8 +94,17 @@ func setup(ctx context.Context, bin string) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &harness{dir: dir, root: root, runtimes: map[string]string{}}
-	if h.cluster, err = startCluster(ctx, bin, dir); err != nil {
+	h := &harness{dir: dir, root: root, runtimes: map[string]string{}, listen: "127.0.0.1"}
+	opts := clusterOptions{bin: bin, dir: dir}
+	var l *lab.Lab
+	if knativeBin != "" {
+		if l, err = lab.Current(); err != nil {
+			return h, err
+		}
+		h.listen = l.IP().String()
+		opts.advertise = h.listen
+	}
+	if h.cluster, err = startCluster(ctx, opts); err != nil {
 		return h, err
 	}
 	h.admin, h.gateway = h.cluster.config(adminToken), h.cluster.config(gatewayToken)
@@ -103,8 +131,14 @@ func setup(ctx context.Context, bin string) (*harness, error) {
 	if err := json.Unmarshal(out, &goenv); err != nil {
 		return h, fmt.Errorf("go env: %w", err)
 	}
-	h.knative = newFakeKnative(h.serving, binaries, goenv, dir)
-	go h.knative.run(ctx)
+	if l != nil {
+		if h.real, err = startServing(ctx, h, l, bin, knativeBin, binaries); err != nil {
+			return h, err
+		}
+	} else {
+		h.knative = newFakeKnative(h.serving, binaries, goenv, dir)
+		go h.knative.run(ctx)
+	}
 	fmt.Fprintf(os.Stderr, "kube harness: ready in %s; runtime mains missing: %v\n", time.Since(start).Round(time.Millisecond), h.missing)
 	return h, nil
 }
@@ -174,6 +208,9 @@ func (h *harness) build(ctx context.Context) (map[string]string, error) {
 
 func (h *harness) teardown(cancel context.CancelFunc) {
 	cancel()
+	if h.real != nil {
+		h.real.stop()
+	}
 	if h.cluster != nil {
 		h.cluster.stop()
 	}
@@ -189,4 +226,25 @@ func need(t testing.TB) *harness {
 		t.Skip("no API server: set KWHISK_KUBE_BIN (make test-kube builds and sets it)")
 	}
 	return env
+}
+
+// needFake returns the harness of the fake tier, or skips: the test
+// drives or inspects the stand-in for Knative itself.
+func needFake(t testing.TB) *harness {
+	t.Helper()
+	h := need(t)
+	if h.knative == nil {
+		t.Skip("the fake tier's test: this run has real Knative (make test-kube runs the fake tier)")
+	}
+	return h
+}
+
+// needReal returns the harness of the real tier, or skips.
+func needReal(t testing.TB) *harness {
+	t.Helper()
+	h := need(t)
+	if h.real == nil {
+		t.Skip("no real Knative: set KWHISK_KNATIVE_BIN (make test-serving builds and sets it)")
+	}
+	return h
 }

@@ -160,7 +160,7 @@ func resultOf(t *testing.T, res *platform.Result) map[string]any {
 }
 
 func TestConformance(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	if len(h.runtimes) == 0 {
 		t.Skipf("no runtime mains to run (missing: %v)", h.missing)
 	}
@@ -195,7 +195,7 @@ func (s storing) Run(ctx context.Context, a *platform.Action, req *platform.RunR
 }
 
 func TestRunColdThenWarm(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	actions := &memActions{}
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
 	_, a := fakeAction(t, actions, "small code")
@@ -233,7 +233,7 @@ func TestRunColdThenWarm(t *testing.T) {
 }
 
 func TestVersionsRunOnTheirOwnRevision(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	actions := &memActions{}
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
 	stored, v1 := fakeAction(t, actions, "version one")
@@ -271,7 +271,7 @@ func TestVersionsRunOnTheirOwnRevision(t *testing.T) {
 }
 
 func TestRecreatedActionReplacesStaleService(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	actions := &memActions{}
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
 	stored, _ := fakeAction(t, actions, "third version")
@@ -291,7 +291,7 @@ func TestRecreatedActionReplacesStaleService(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	run(t, p, a, `{}`)
@@ -311,7 +311,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestLargeCodeIsFetched(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	actions := &memActions{}
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
 	big := strings.Repeat("x", knative.DefaultInlineCodeLimit+1)
@@ -343,7 +343,7 @@ func TestLargeCodeIsFetched(t *testing.T) {
 }
 
 func TestRevisionFailure(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	p := newPlatform(t, h, map[string]string{brokenKind: unpullableImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	a.Kind = brokenKind
@@ -354,7 +354,7 @@ func TestRevisionFailure(t *testing.T) {
 }
 
 func TestUnsupportedKind(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	a.Kind = "cobol:85"
@@ -365,7 +365,7 @@ func TestUnsupportedKind(t *testing.T) {
 }
 
 func TestAPIServerUnreachable(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +389,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 }
 
 func TestGatewayRBAC(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	core, err := kubernetes.NewForConfig(h.gateway)
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +444,7 @@ func TestGatewayRBAC(t *testing.T) {
 }
 
 func TestReconcile(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	actions := &memActions{}
 	p := newPlatform(t, h, map[string]string{fakeKind: fakeImage}, actions)
 	ctx := context.Background()
@@ -486,7 +486,7 @@ func TestReconcile(t *testing.T) {
 }
 
 func TestSubscriberTriggers(t *testing.T) {
-	h := need(t)
+	h := needFake(t)
 	dyn, err := dynamic.NewForConfig(h.gateway)
 	if err != nil {
 		t.Fatal(err)
