@@ -82,21 +82,6 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 	if err != nil {
 		return fail(err)
 	}
-	ingLog, err := os.Create(filepath.Join(h.dir, "ingress.log"))
-	if err != nil {
-		return fail(err)
-	}
-	// 80 for routes and Service hosts; the Service ports Knative's
-	// components call by name: the autoscaler's websocket (8080) and
-	// scrapes through a revision's private Service (9090).
-	var listen []string
-	for _, p := range []string{"80", "8080", "9090", "8012"} {
-		listen = append(listen, net.JoinHostPort(ip, p))
-	}
-	if s.ingress, err = ingress.Start(ctx, ingress.Config{Kube: kube, Networking: nc, Listen: listen, Log: log.New(ingLog, "", log.Lmicroseconds)}); err != nil {
-		return fail(fmt.Errorf("test ingress: %w", err))
-	}
-
 	images := map[string]podrunner.Image{queueImage: {Binary: filepath.Join(knativeBin, "queue")}}
 	for _, c := range servingComponents {
 		images["ko://knative.dev/serving/cmd/"+c] = podrunner.Image{Binary: filepath.Join(knativeBin, c)}
@@ -133,6 +118,22 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 	if err := a.waitEstablished(ctx, crds); err != nil {
 		return fail(err)
 	}
+	// The ingress watches Knative's Ingress CRD: it starts once that exists.
+	ingLog, err := os.Create(filepath.Join(h.dir, "ingress.log"))
+	if err != nil {
+		return fail(err)
+	}
+	// 80 for routes and Service hosts; the Service ports Knative's
+	// components call by name: the autoscaler's websocket (8080) and
+	// scrapes through a revision's private Service (9090).
+	var listen []string
+	for _, p := range []string{"80", "8080", "9090", "8012"} {
+		listen = append(listen, net.JoinHostPort(ip, p))
+	}
+	if s.ingress, err = ingress.Start(ctx, ingress.Config{Kube: kube, Networking: nc, Listen: listen, Log: log.New(ingLog, "", log.Lmicroseconds)}); err != nil {
+		return fail(fmt.Errorf("test ingress: %w", err))
+	}
+
 	if err := a.apply(ctx, config); err != nil {
 		return fail(err)
 	}
