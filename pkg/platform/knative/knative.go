@@ -213,8 +213,10 @@ func (p *Platform) Runtimes() []platform.Runtime {
 // Run ensures the Service of a's version, waits until its revision is
 // Ready (within ctx and ReadyTimeout), and sends the activation to that
 // revision once. A Deploy or Remove of the action still being applied
-// is waited for first. Kubernetes failures are whisk errors: the API
-// server unreachable is KindUnavailable.
+// is waited for first. None of that waiting counts against the action's
+// time limit: the runtime starts it when the run reaches the pod, and the
+// run request itself is bounded by runWait. Kubernetes failures are whisk
+// errors: the API server unreachable is KindUnavailable.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if _, ok := p.o.Images[a.Kind]; !ok {
 		return developerError(platform.Unsupported(p, a.Kind)), nil
@@ -227,7 +229,7 @@ func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 	if res != nil || err != nil {
 		return res, err
 	}
-	return p.invoke(ctx, url, a, req)
+	return p.invoke(ctx, url, a, req, runWait(a))
 }
 
 // developerError is a result that never reached the action: the action's

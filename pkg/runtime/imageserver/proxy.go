@@ -90,7 +90,11 @@ func (p *proxy) run(ctx context.Context, body *wire.RunRequest, cfg *actionloop.
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	req, err := json.Marshal(body)
+	// The image's __OW_DEADLINE is the limit enforced here, from now (see
+	// serveRun).
+	fwd := *body
+	fwd.Deadline = wire.FormatDeadline(start.Add(cfg.Timeout))
+	req, err := json.Marshal(&fwd)
 	var resp whisk.Response
 	timedOut := false
 	if err == nil {

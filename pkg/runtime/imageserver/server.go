@@ -372,7 +372,12 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.proxy.run(r.Context(), &body, cfg))
 		return
 	}
-	out, initTime, failed, err := s.runOnce(r.Context(), request(&body))
+	req := request(&body)
+	// The runtime enforces the action's time limit from when the run
+	// reaches it, and __OW_DEADLINE goes with that limit: the request may
+	// have waited in Knative's activator for this pod to start.
+	req.Deadline = time.Time{}
+	out, initTime, failed, err := s.runOnce(r.Context(), req)
 	switch {
 	case failed != nil:
 		writeJSON(w, http.StatusOK, initEnvelope(failed))
