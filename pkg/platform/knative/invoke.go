@@ -34,10 +34,10 @@ const MaxResponseBytes = 32 << 20
 const RunMargin = 15 * time.Second
 
 // runWait bounds one run request of a: the revision's timeoutSeconds,
-// which Knative applies to the request from when it reaches the ingress,
-// and RunMargin.
-func runWait(a *platform.Action) time.Duration {
-	return time.Duration(timeoutSeconds(a.Limits.Timeout))*time.Second + RunMargin
+// which Knative applies to the request from when it reaches the ingress
+// (a cold start included), and RunMargin.
+func (p *Platform) runWait(a *platform.Action) time.Duration {
+	return time.Duration(timeoutSeconds(a.Limits.Timeout, p.o.ReadyTimeout))*time.Second + RunMargin
 }
 
 // invoke sends the activation to the revision at url, once, and waits at

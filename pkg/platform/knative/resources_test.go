@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"knative.dev/pkg/apis"
+	"knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/kwhisk/kwhisk/pkg/kube"
@@ -145,7 +149,7 @@ func TestMakeService(t *testing.T) {
 				TemplateAnnos: map[string]string{
 					AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
 				},
-				Concurrency: 1, Timeout: 70,
+				Concurrency: 1, Timeout: 190,
 				Containers: []container{{
 					Name: RuntimeContainer, Image: nodeImage, Port: 8080, Memory: "256Mi",
 					Probe: "/ready",
@@ -189,7 +193,7 @@ func TestMakeService(t *testing.T) {
 		},
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
-			want.Concurrency, want.Timeout = 8, 310
+			want.Concurrency, want.Timeout = 8, 430
 			want.Containers[0].Memory = "512Mi"
 			want.TemplateAnnos = map[string]string{
 				AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
@@ -480,13 +484,58 @@ func TestMergeTraffic(t *testing.T) {
 	}
 }
 
+// Knative's activator applies the revision's timeouts to the whole
+// request, the wait for a pod from zero included: they leave room for the
+// cold start and the action's limit (the runtime enforces the limit), and
+// stay so once Knative's webhook has defaulted the revision.
+func TestRevisionTimeoutsLeaveRoomForAColdStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ms   int
+		cold time.Duration
+		want int64
+	}{
+		{"a 3 s action, the default cold start of 2 min", 3000, 0, 133},
+		{"a 3 s action whose pod may take 20 s", 3000, 20 * time.Second, 33},
+		{"the largest limit", 300000, 0, 430},
+		{"capped at Knative's default maximum", 300000, 10 * time.Minute, MaxRevisionTimeoutSec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, o := baseAction(), baseOptions()
+			a.Limits.Timeout, o.ColdStart = tc.ms, tc.cold
+			s := MakeService(a, o)
+			if err := Check(context.Background(), s, nil); err != nil {
+				t.Fatalf("Knative rejects the Service: %v", err)
+			}
+			d := s.DeepCopy()
+			d.SetDefaults(config.ToContext(apis.WithinCreate(context.Background()), validationConfig()))
+			spec := d.Spec.Template.Spec
+			for name, v := range map[string]*int64{
+				"timeoutSeconds": spec.TimeoutSeconds, "responseStartTimeoutSeconds": spec.ResponseStartTimeoutSeconds,
+				"idleTimeoutSeconds": spec.IdleTimeoutSeconds,
+			} {
+				if v == nil || *v != tc.want {
+					t.Errorf("%s = %v after defaulting, want %d", name, ptrString(v), tc.want)
+				}
+			}
+		})
+	}
+}
+
+func ptrString(v *int64) string {
+	if v == nil {
+		return "unset"
+	}
+	return strconv.FormatInt(*v, 10)
+}
+
 func TestResourcesRoundUp(t *testing.T) {
 	for _, tc := range []struct {
 		ms   int
 		want int64
-	}{{100, 11}, {1000, 11}, {1001, 12}, {0, 70}, {600000, 600}} {
-		if got := timeoutSeconds(tc.ms); got != tc.want {
-			t.Errorf("timeoutSeconds(%d) = %d, want %d", tc.ms, got, tc.want)
+	}{{100, 131}, {1000, 131}, {1001, 132}, {0, 190}, {600000, 600}} {
+		if got := timeoutSeconds(tc.ms, 0); got != tc.want {
+			t.Errorf("timeoutSeconds(%d, 0) = %d, want %d", tc.ms, got, tc.want)
 		}
 	}
 	r := resources(128)
