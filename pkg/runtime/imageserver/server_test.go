@@ -232,3 +232,32 @@ func TestProxyDeadline(t *testing.T) {
 		t.Errorf("the image got deadline %s at %d; want one within the 5 s limit from then", out.Deadline, arrived.UnixMilli())
 	}
 }
+
+// A blackbox (--docker) action's cold start: the first run after boot
+// reports the /init of the action's image as its initTime, later runs
+// none, as on the runtime's own path.
+func TestProxyReportsTheInit(t *testing.T) {
+	const initDelay = 50 * time.Millisecond
+	image, _ := blackboxImage(t, initDelay)
+	url := serve(t, proxyEnv(t, image), io.Discard)
+	for run := range 2 {
+		status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{}`), ActivationID: strings.Repeat("c", 32)})
+		var got wire.RunResponse
+		if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+			t.Fatalf("run %d: %d %s (%v)", run, status, body, err)
+		}
+		switch {
+		case run == 0 && (got.InitTime == nil || *got.InitTime < initDelay.Milliseconds()):
+			t.Errorf("first run: initTime %v, want the image's init (%d ms or more)", ptrMillis(got.InitTime), initDelay.Milliseconds())
+		case run > 0 && got.InitTime != nil:
+			t.Errorf("run %d: initTime %d, want none on a warm run", run, *got.InitTime)
+		}
+	}
+}
+
+func ptrMillis(p *int64) any {
+	if p == nil {
+		return "none"
+	}
+	return *p
+}
