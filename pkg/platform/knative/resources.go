@@ -86,6 +86,20 @@ var actionAnnotations = map[string]bool{
 // MaxScaleAnnotation is set from the action's instances limit.
 const MaxScaleAnnotation = "autoscaling.knative.dev/max-scale"
 
+// TargetUtilizationAnnotation is the share of containerConcurrency
+// Knative's autoscaler aims at per pod.
+const TargetUtilizationAnnotation = "autoscaling.knative.dev/target-utilization-percentage"
+
+// defaultAnnotations are kwhisk's revision defaults, under the gateway's
+// and the action's. Knative's autoscaler aims at 70 % of
+// containerConcurrency per pod by default, so with a concurrency of 1 a
+// single cold request starts 2 pods (a burst of 20, 28–29); at 100 % one
+// concurrent activation needs one pod, as in OpenWhisk, which gives every
+// concurrent activation one container and keeps no headroom beside it.
+var defaultAnnotations = map[string]string{
+	TargetUtilizationAnnotation: "100",
+}
+
 // BuildOptions are the gateway's side of an action's Service.
 type BuildOptions struct {
 	// Namespace is the Kubernetes namespace of the Service.
@@ -96,8 +110,9 @@ type BuildOptions struct {
 	// APIHost is __OW_API_HOST and the base of the code URL.
 	APIHost string
 	// Annotations are the gateway's default revision annotations
-	// (autoscaling.knative.dev/*); the instances limit and the action's
-	// own annotations override them.
+	// (autoscaling.knative.dev/*), over kwhisk's own (a target
+	// utilization of 100 %); the instances limit and the action's own
+	// annotations override them.
 	Annotations map[string]string
 	// ActionAnnotations are the action's annotations; only the keys of
 	// actionAnnotations are used.
@@ -178,13 +193,17 @@ func MakeService(a *platform.Action, o BuildOptions) *servingv1.Service {
 	}
 }
 
-// revisionAnnotations are the gateway defaults, max-scale from the
-// instances limit, then the action's own autoscaling annotations, and the
-// version and digest.
+// revisionAnnotations are kwhisk's defaults (defaultAnnotations), the
+// gateway's defaults, max-scale from the instances limit, then the
+// action's own autoscaling annotations, each overriding the ones before,
+// and the version and digest.
 func revisionAnnotations(a *platform.Action, o BuildOptions, digest string) map[string]string {
 	m := map[string]string{
 		AnnotationVersion: a.Version,
 		AnnotationDigest:  digest,
+	}
+	for k, v := range defaultAnnotations {
+		m[k] = v
 	}
 	for k, v := range o.Annotations {
 		m[k] = v

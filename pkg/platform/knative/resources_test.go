@@ -148,6 +148,7 @@ func TestMakeService(t *testing.T) {
 				TemplateLabels: map[string]string{LabelManagedBy: ManagedBy, LabelNamespace: "guest", LabelAction: "hello"},
 				TemplateAnnos: map[string]string{
 					AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
+					TargetUtilizationAnnotation: "100",
 				},
 				Concurrency: 1, Timeout: 190,
 				Containers: []container{{
@@ -197,7 +198,8 @@ func TestMakeService(t *testing.T) {
 			want.Containers[0].Memory = "512Mi"
 			want.TemplateAnnos = map[string]string{
 				AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
-				MaxScaleAnnotation: "5",
+				TargetUtilizationAnnotation: "100",
+				MaxScaleAnnotation:          "5",
 			}
 			return want
 		},
@@ -235,6 +237,7 @@ func TestMakeService(t *testing.T) {
 				"autoscaling.knative.dev/max-scale":                          "20",
 				"autoscaling.knative.dev/min-scale":                          "1",
 				"autoscaling.knative.dev/target":                             "7",
+				TargetUtilizationAnnotation:                                  "100",
 			}
 			return want
 		},
@@ -269,7 +272,7 @@ func TestMakeService(t *testing.T) {
 		opts: func(o *BuildOptions) { o.Image = proxyImage },
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
-			want.TemplateAnnos = map[string]string{AnnotationVersion: "0.0.1", AnnotationDigest: Digest("")}
+			want.TemplateAnnos = map[string]string{TargetUtilizationAnnotation: "100", AnnotationVersion: "0.0.1", AnnotationDigest: Digest("")}
 			want.Containers = []container{{
 				Name: RuntimeContainer, Image: proxyImage, Port: BlackboxProxyPort, Probe: "/ready",
 				Env: map[string]string{
@@ -295,7 +298,7 @@ func TestMakeService(t *testing.T) {
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
 			code := "#!/bin/sh\necho '{}'"
-			want.TemplateAnnos = map[string]string{AnnotationVersion: "0.0.1", AnnotationDigest: Digest(code)}
+			want.TemplateAnnos = map[string]string{TargetUtilizationAnnotation: "100", AnnotationVersion: "0.0.1", AnnotationDigest: Digest(code)}
 			want.Containers = []container{{
 				Name: RuntimeContainer, Image: proxyImage, Port: RuntimePort, Memory: "256Mi", Probe: "/ready",
 				Env: map[string]string{
@@ -330,6 +333,40 @@ func TestMakeService(t *testing.T) {
 			// Deterministic: the same input builds the same Service.
 			if diff := cmp.Diff(s, MakeService(a, o)); diff != "" {
 				t.Errorf("second build differs (-first, +second):\n%s", diff)
+			}
+		})
+	}
+}
+
+// With containerConcurrency 1, Knative's default 70 % target starts 2
+// pods for one cold request: kwhisk's default is 100 %, one pod per
+// concurrent activation, unless the gateway's or the action's annotations
+// say otherwise.
+func TestTargetUtilization(t *testing.T) {
+	tests := []struct {
+		name            string
+		gateway, action string
+		want            string
+	}{
+		{"kwhisk's default", "", "", "100"},
+		{"the gateway's default wins", "80", "", "80"},
+		{"the action's own wins", "80", "50", "50"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, o := baseAction(), baseOptions()
+			if tc.gateway != "" {
+				o.Annotations = map[string]string{TargetUtilizationAnnotation: tc.gateway}
+			}
+			if tc.action != "" {
+				o.ActionAnnotations = whisk.KeyValues{{Key: TargetUtilizationAnnotation, Value: json.RawMessage(tc.action)}}
+			}
+			s := MakeService(a, o)
+			if got := s.Spec.Template.Annotations[TargetUtilizationAnnotation]; got != tc.want {
+				t.Errorf("%s = %q, want %q", TargetUtilizationAnnotation, got, tc.want)
+			}
+			if err := Check(context.Background(), s, nil); err != nil {
+				t.Errorf("Knative rejects the Service: %v", err)
 			}
 		})
 	}
