@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,9 +299,6 @@ func runBody(a *platform.Action, req *platform.RunRequest) map[string]any {
 	}
 	if len(req.Value) == 0 {
 		body["value"] = json.RawMessage(`{}`)
-	}
-	if !req.Deadline.IsZero() {
-		body["deadline"] = strconv.FormatInt(req.Deadline.UnixMilli(), 10)
 	}
 	if req.APIKey != "" {
 		body["api_key"] = req.APIKey

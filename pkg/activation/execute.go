@@ -55,20 +55,18 @@ func (s *Service) execute(rc *runContext, st step) *whisk.Activation {
 // runPrimitive hands one activation to the platform and builds its record.
 func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 	a := st.action
-	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
-	started := s.now()
 	req := &platform.RunRequest{
 		Value: mergeInput(a.Parameters, st.input, st.keys), Namespace: rc.caller.Namespace, ActivationID: st.id,
-		TransactionID: rc.tid, Deadline: started.Add(timeout),
+		TransactionID: rc.tid,
 	}
 	if a.Annotations.Truthy("provide-api-key") {
 		req.APIKey = rc.caller.Key
 	}
-	// The run outlives the HTTP request; the platform enforces the
-	// action's own time limit, the margin only guards against a stuck one.
-	ctx, cancel := context.WithTimeout(rc.ctx, timeout+time.Minute)
-	defer cancel()
-	res, err := s.runner.Run(ctx, platform.ActionOf(a), req)
+	// The run outlives the HTTP request. No deadline is set here: the
+	// platform starts the action's time limit when the run starts, after
+	// any wait for an instance or a Service, and bounds that wait itself
+	// (platform.Platform.Run).
+	res, err := s.runner.Run(rc.ctx, platform.ActionOf(a), req)
 	rec := &whisk.Activation{
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
 		ActivationID: st.id, Cause: st.cause, Logs: []string{},
@@ -79,11 +77,12 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 		if whisk.IsKind(err, whisk.KindUnavailable) && rc.unavailable == nil {
 			rc.unavailable = err
 		}
+		// Nothing ran: the time until the platform gave up was spent
+		// waiting, and the record starts and ends then.
 		now := s.now()
-		rec.Start, rec.End = started.UnixMilli(), now.UnixMilli()
-		rec.Duration = rec.End - rec.Start
+		rec.Start, rec.End = now.UnixMilli(), now.UnixMilli()
 		rec.Response = whisk.Response{StatusCode: whisk.StatusWhiskError, Result: whisk.ErrorResult("Failed to run the action: " + err.Error())}
-		ann.waitTime = jsonInt(started.Sub(rc.received).Milliseconds())
+		ann.waitTime = jsonInt(max(0, now.Sub(rc.received).Milliseconds()))
 		rec.Annotations = ann.build()
 		return rec
 	}

@@ -1,11 +1,14 @@
 package activation
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -93,5 +96,42 @@ func TestAnnotations(t *testing.T) {
 				t.Errorf("path %q, want %q", got, tt.ann.action.Path().String())
 			}
 		})
+	}
+}
+
+// runnerFunc is a Runner of a function.
+type runnerFunc func(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error)
+
+func (f runnerFunc) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+	return f(ctx, a, req)
+}
+
+// A platform's wait for somewhere to run (a Service becoming Ready, a
+// queue) is the platform's to bound, not the action's time limit: the run
+// gets no deadline from the activation, and when the platform gives up,
+// the record shows the wait as waitTime, not as duration.
+func TestRunWaitIsNotTheTimeLimit(t *testing.T) {
+	const wait = 150 * time.Millisecond
+	action := &whisk.Action{Namespace: "guest", Name: "hello", Exec: whisk.Exec{Kind: "nodejs:20"}, Limits: whisk.Limits{Timeout: 100, Memory: 256, Logs: 10, Concurrency: 1}}
+	var hasDeadline bool
+	s := New(nil, runnerFunc(func(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+		_, hasDeadline = ctx.Deadline()
+		time.Sleep(wait) // the platform waits longer than the action's limit
+		return nil, whisk.Errorf(whisk.KindUnavailable, "not ready")
+	}), nil, Options{})
+	received := time.Now()
+	rec := s.runPrimitive(&runContext{ctx: context.Background(), caller: Caller{Namespace: "guest"}, received: received}, step{action: action, id: "id"})
+	if hasDeadline {
+		t.Error("the run's context has a deadline; the platform starts the limit when the run starts")
+	}
+	if rec.Response.StatusCode != whisk.StatusWhiskError {
+		t.Errorf("status %d, want a whisk error", rec.Response.StatusCode)
+	}
+	if rec.Duration != 0 || rec.End != rec.Start {
+		t.Errorf("start %d, end %d, duration %d; want nothing run: start = end, duration 0", rec.Start, rec.End, rec.Duration)
+	}
+	var waited int64
+	if err := json.Unmarshal(rec.Annotations.Get("waitTime"), &waited); err != nil || waited < wait.Milliseconds() {
+		t.Errorf("waitTime %s, want at least %d", rec.Annotations.Get("waitTime"), wait.Milliseconds())
 	}
 }

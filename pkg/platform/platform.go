@@ -58,14 +58,18 @@ type ActionRef struct {
 	Updated int64
 }
 
-// RunRequest is one activation's input and context.
+// RunRequest is one activation's input and context. It carries no
+// deadline: the platform starts the action's time limit when it hands the
+// activation to what runs it (see Platform.Run).
 type RunRequest struct {
 	Value         json.RawMessage // the merged parameters (object or array)
 	Namespace     string          // the invoking namespace
 	ActivationID  whisk.ActivationID
 	TransactionID string
-	Deadline      time.Time
-	APIKey        string // "uuid:key" only when provide-api-key is truthy
+	// Deprecated: ignored. The platform sets the deadline when the run
+	// starts. Kept until test/kube stops setting it.
+	Deadline time.Time
+	APIKey   string // "uuid:key" only when provide-api-key is truthy
 }
 
 // Result is the outcome of one activation.
@@ -84,6 +88,15 @@ type Platform interface {
 	// Run runs one activation of a and blocks until it has a result or ctx
 	// ends. It never runs the activation twice: a request that may have
 	// reached user code is not retried.
+	//
+	// The action's time limit (a.Limits.Timeout) and its __OW_DEADLINE
+	// start when the run is handed to the instance that runs it, as
+	// OpenWhisk counts neither a container's start nor queueing against
+	// the limit: the time before (a queue, a Service becoming Ready) is
+	// the record's waitTime, and a cold start's init its initTime. Run
+	// bounds that wait itself (local mode by the action's time limit,
+	// Knative by its ReadyTimeout), so with the limit and the platform's
+	// margins it always returns; ctx only cancels.
 	Run(ctx context.Context, a *Action, req *RunRequest) (*Result, error)
 	// Deploy tells the platform that a is now the stored version of its
 	// action, just created or updated. The platform retires every other

@@ -90,7 +90,7 @@ func zipExec(exec []byte) string {
 func runOnce(p *local.Platform, a *platform.Action, value string) (*platform.Result, time.Duration, error) {
 	start := time.Now()
 	res, err := p.Run(context.Background(), a, &platform.RunRequest{
-		Value: json.RawMessage(value), Namespace: "guest", ActivationID: whisk.NewActivationID(), Deadline: time.Now().Add(time.Minute),
+		Value: json.RawMessage(value), Namespace: "guest", ActivationID: whisk.NewActivationID(),
 	})
 	d := time.Since(start)
 	if err == nil && res.Response.StatusCode != whisk.StatusSuccess {

@@ -12,6 +12,14 @@
 // Service's environment is fetched by the runtime from the gateway with a
 // signed token (code.go).
 //
+// Scaling follows OpenWhisk's shape, one container per concurrent
+// activation: limits.concurrency is containerConcurrency, and revisions
+// default to autoscaling.knative.dev/target-utilization-percentage "100"
+// (Knative's 70 % would start 2 pods for one cold request at a
+// concurrency of 1); the gateway's default annotations and the action's
+// own override it. A revision's timeouts leave room for a cold start from
+// zero, which Knative's activator counts in them (resources.go).
+//
 // It may import the standard library, pkg/whisk, pkg/platform, pkg/kube,
 // the Knative Serving API and clientset, and client-go.
 package knative

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,33 +28,39 @@ const (
 // result (1 MB), the logs (up to the 10 MB log limit) and their framing.
 const MaxResponseBytes = 32 << 20
 
-// RunMargin is how long past the activation's deadline the gateway waits
-// for the runtime, which enforces the time limit itself and reports it.
+// RunMargin is how long past the revision's timeoutSeconds the gateway
+// waits for an answer: Knative answers 504 by then, so only a connection
+// that hangs gets that far.
 const RunMargin = 15 * time.Second
 
-// invoke sends the activation to the revision at url, once. Failures
-// before the request was sent are the platform's (an error); the
-// connection lost after it was sent, or a 502 from Knative, means the
-// action's container died, a developer error as in local mode; the
-// runtime past the time limit and margin is a timeout. Other statuses
-// than 200 are Knative's own failures (an error).
-func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
+// runWait bounds one run request of a: the revision's timeoutSeconds,
+// which Knative applies to the request from when it reaches the ingress
+// (a cold start included), and RunMargin.
+func (p *Platform) runWait(a *platform.Action) time.Duration {
+	return time.Duration(timeoutSeconds(a.Limits.Timeout, p.o.ReadyTimeout))*time.Second + RunMargin
+}
+
+// invoke sends the activation to the revision at url, once, and waits at
+// most wait (runWait) for the answer. The body has no deadline: the
+// request may wait in Knative's activator for a pod, so the runtime
+// starts the action's time limit, enforces it, and sets __OW_DEADLINE
+// when the run reaches it. Failures before the request was sent are the
+// platform's (an error); the connection lost after it was sent, or a 502
+// from Knative, means the action's container died, a developer error as
+// in local mode. No answer within wait, and other statuses than 200, are
+// Knative's own failures (an error): the runtime reports the action's
+// timeouts itself.
+func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest, wait time.Duration) (*platform.Result, error) {
 	body, err := json.Marshal(wire.RunRequest{
 		Value: value(req.Value), Namespace: req.Namespace, ActionName: a.Path.FullyQualified(),
 		ActionVersion: a.Version, ActivationID: string(req.ActivationID), TransactionID: req.TransactionID,
-		Deadline: wire.FormatDeadline(req.Deadline), APIKey: req.APIKey,
+		APIKey: req.APIKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode run request: %w", err)
 	}
-	runCtx := ctx
-	var limitHit func() bool
-	if !req.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, req.Deadline.Add(RunMargin))
-		defer cancel()
-		limitHit = func() bool { return ctx.Err() == nil && runCtx.Err() != nil }
-	}
+	runCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	var sent atomic.Bool
 	runCtx = httptrace.WithClientTrace(runCtx, &httptrace.ClientTrace{
 		WroteRequest: func(i httptrace.WroteRequestInfo) { sent.Store(i.Err == nil) },
@@ -76,12 +81,12 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	}
 	switch {
 	case err == nil:
-	case limitHit != nil && limitHit():
-		return lost(start, true, timeoutMessage(a)), nil
+	case ctx.Err() == nil && runCtx.Err() != nil:
+		return nil, fmt.Errorf("revision at %s did not answer within %s", url, wait)
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case sent.Load():
-		return lost(start, false, MsgRunExited), nil
+		return lost(start, MsgRunExited), nil
 	default:
 		return nil, fmt.Errorf("send activation to %s: %w", url, err)
 	}
@@ -90,7 +95,7 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	case http.StatusBadGateway:
 		// Knative's queue-proxy lost the runtime under the request: the
 		// container died (killed for its memory, say).
-		return lost(start, false, MsgRunExited), nil
+		return lost(start, MsgRunExited), nil
 	default:
 		return nil, fmt.Errorf("revision at %s answered %s: %.200s", url, resp.Status, raw)
 	}
@@ -131,21 +136,13 @@ func result(out *wire.RunResponse) *platform.Result {
 }
 
 // lost is the result of an activation whose answer never came.
-func lost(start time.Time, timeout bool, msg string) *platform.Result {
+func lost(start time.Time, msg string) *platform.Result {
 	now := time.Now()
 	return &platform.Result{
-		Start: start, End: now, Timeout: timeout,
+		Start: start, End: now,
 		Response: whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(msg)},
 		Logs:     []string{now.UTC().Format("2006-01-02T15:04:05.000000000Z") + " stderr: " + MsgLogsIncomplete},
 	}
-}
-
-func timeoutMessage(a *platform.Action) string {
-	ms := a.Limits.Timeout
-	if ms <= 0 {
-		ms = whisk.DefaultBounds.DefaultTimeout
-	}
-	return "The action exceeded its time limits of " + strconv.Itoa(ms) + " milliseconds."
 }
 
 func value(v json.RawMessage) json.RawMessage {

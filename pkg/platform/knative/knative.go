@@ -76,7 +76,9 @@ type Options struct {
 	// CodeKey signs the tokens of code fetches; at least 32 bytes.
 	CodeKey []byte
 	// ReadyTimeout bounds the wait for a revision to become Ready, within
-	// the activation's own context; 0 means DefaultReadyTimeout.
+	// the activation's own context, and is the cold start a revision's
+	// timeouts leave room for (BuildOptions.ColdStart); 0 means
+	// DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 	// KeepTags is how many older revisions of an action stay addressable
 	// for activations of older versions still in flight; 0 means
@@ -213,8 +215,10 @@ func (p *Platform) Runtimes() []platform.Runtime {
 // Run ensures the Service of a's version, waits until its revision is
 // Ready (within ctx and ReadyTimeout), and sends the activation to that
 // revision once. A Deploy or Remove of the action still being applied
-// is waited for first. Kubernetes failures are whisk errors: the API
-// server unreachable is KindUnavailable.
+// is waited for first. None of that waiting counts against the action's
+// time limit: the runtime starts it when the run reaches the pod, and the
+// run request itself is bounded by runWait. Kubernetes failures are whisk
+// errors: the API server unreachable is KindUnavailable.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if _, ok := p.o.Images[a.Kind]; !ok {
 		return developerError(platform.Unsupported(p, a.Kind)), nil
@@ -227,7 +231,7 @@ func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 	if res != nil || err != nil {
 		return res, err
 	}
-	return p.invoke(ctx, url, a, req)
+	return p.invoke(ctx, url, a, req, p.runWait(a))
 }
 
 // developerError is a result that never reached the action: the action's
@@ -259,6 +263,7 @@ func (p *Platform) build(a *platform.Action) *version {
 		ActionAnnotations: a.Annotations,
 		InlineCodeLimit:   p.o.InlineCodeLimit,
 		CodeToken:         func(path whisk.EntityPath, digest string) string { return signToken(p.o.CodeKey, path, digest) },
+		ColdStart:         p.o.ReadyTimeout,
 	})
 	return &version{namespace: ns, service: svc.Name, revision: svc.Spec.Template.Name, tag: Tagged(svc), want: svc}
 }

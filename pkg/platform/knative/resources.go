@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -46,9 +47,23 @@ const (
 // Service's environment; larger code is fetched from the gateway.
 const DefaultInlineCodeLimit = 32 << 10
 
-// Revision timeouts: Knative cuts a request at timeoutSeconds, so it gets
-// the action's limit and a margin for the runtime to report the timeout
-// itself; Knative's default cap is 600 s.
+// Revision timeouts. Knative's activator applies a revision's
+// timeoutSeconds, responseStartTimeoutSeconds and idleTimeoutSeconds to
+// the whole request, the wait for a pod of a revision scaled to zero
+// included (knative.dev/serving's cmd/activator), and queue-proxy applies
+// them again from when the request reaches the pod. The runtime enforces
+// the action's own limit and reports it, so Knative's timeouts only leave
+// room: the cold start (BuildOptions.ColdStart, the platform's
+// ReadyTimeout), the action's limit and TimeoutMargin for the runtime to
+// answer, at most MaxRevisionTimeoutSec (the default of config-defaults'
+// max-revision-timeout-seconds, which the webhook enforces). With the
+// defaults, a 2 min cold start and OpenWhisk's largest limit of 5 min
+// take 430 s. The runtime sends its answer in one piece at the end, so the
+// response-start and idle timeouts would cut the same request: they get
+// the same value, since config-defaults would otherwise give a revision
+// over 300 s a response-start timeout of 300 s
+// (revision-response-start-timeout-seconds) and an operator's
+// revision-idle-timeout-seconds would apply.
 const (
 	TimeoutMargin         = 10
 	MaxRevisionTimeoutSec = 600
@@ -71,6 +86,20 @@ var actionAnnotations = map[string]bool{
 // MaxScaleAnnotation is set from the action's instances limit.
 const MaxScaleAnnotation = "autoscaling.knative.dev/max-scale"
 
+// TargetUtilizationAnnotation is the share of containerConcurrency
+// Knative's autoscaler aims at per pod.
+const TargetUtilizationAnnotation = "autoscaling.knative.dev/target-utilization-percentage"
+
+// defaultAnnotations are kwhisk's revision defaults, under the gateway's
+// and the action's. Knative's autoscaler aims at 70 % of
+// containerConcurrency per pod by default, so with a concurrency of 1 a
+// single cold request starts 2 pods (a burst of 20, 28–29); at 100 % one
+// concurrent activation needs one pod, as in OpenWhisk, which gives every
+// concurrent activation one container and keeps no headroom beside it.
+var defaultAnnotations = map[string]string{
+	TargetUtilizationAnnotation: "100",
+}
+
 // BuildOptions are the gateway's side of an action's Service.
 type BuildOptions struct {
 	// Namespace is the Kubernetes namespace of the Service.
@@ -81,8 +110,9 @@ type BuildOptions struct {
 	// APIHost is __OW_API_HOST and the base of the code URL.
 	APIHost string
 	// Annotations are the gateway's default revision annotations
-	// (autoscaling.knative.dev/*); the instances limit and the action's
-	// own annotations override them.
+	// (autoscaling.knative.dev/*), over kwhisk's own (a target
+	// utilization of 100 %); the instances limit and the action's own
+	// annotations override them.
 	Annotations map[string]string
 	// ActionAnnotations are the action's annotations; only the keys of
 	// actionAnnotations are used.
@@ -93,6 +123,10 @@ type BuildOptions struct {
 	// CodeToken signs the fetch of code that is not inline: it gets the
 	// action's path and the code digest. Required for such code.
 	CodeToken func(path whisk.EntityPath, digest string) string
+	// ColdStart is how long a pod of the revision may take to start (an
+	// image pull, say), which its timeouts leave room for; 0 means
+	// DefaultReadyTimeout. The platform passes its ReadyTimeout.
+	ColdStart time.Duration
 }
 
 // Digest is the content digest of code as the runtime checks it.
@@ -123,15 +157,18 @@ func MakeService(a *platform.Action, o BuildOptions) *servingv1.Service {
 	}
 
 	digest := Digest(a.Code)
+	timeout := timeoutSeconds(a.Limits.Timeout, o.ColdStart)
 	tmpl := servingv1.RevisionTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
 			Labels:      labels,
 			Annotations: revisionAnnotations(a, o, digest),
 		},
 		Spec: servingv1.RevisionSpec{
-			PodSpec:              podSpec(a, o, digest),
-			ContainerConcurrency: ptr(int64(max(a.Limits.Concurrency, 1))),
-			TimeoutSeconds:       ptr(timeoutSeconds(a.Limits.Timeout)),
+			PodSpec:                     podSpec(a, o, digest),
+			ContainerConcurrency:        ptr(int64(max(a.Limits.Concurrency, 1))),
+			TimeoutSeconds:              ptr(timeout),
+			ResponseStartTimeoutSeconds: ptr(timeout),
+			IdleTimeoutSeconds:          ptr(timeout),
 		},
 	}
 	content, _ := json.Marshal(tmpl) // plain structs and maps always marshal
@@ -156,13 +193,17 @@ func MakeService(a *platform.Action, o BuildOptions) *servingv1.Service {
 	}
 }
 
-// revisionAnnotations are the gateway defaults, max-scale from the
-// instances limit, then the action's own autoscaling annotations, and the
-// version and digest.
+// revisionAnnotations are kwhisk's defaults (defaultAnnotations), the
+// gateway's defaults, max-scale from the instances limit, then the
+// action's own autoscaling annotations, each overriding the ones before,
+// and the version and digest.
 func revisionAnnotations(a *platform.Action, o BuildOptions, digest string) map[string]string {
 	m := map[string]string{
 		AnnotationVersion: a.Version,
 		AnnotationDigest:  digest,
+	}
+	for k, v := range defaultAnnotations {
+		m[k] = v
 	}
 	for k, v := range o.Annotations {
 		m[k] = v
@@ -187,11 +228,17 @@ func revisionAnnotations(a *platform.Action, o BuildOptions, digest string) map[
 	return m
 }
 
-func timeoutSeconds(ms int) int64 {
+// timeoutSeconds is the revision timeout of an action with a time limit
+// of ms milliseconds and a pod that may take coldStart to start.
+func timeoutSeconds(ms int, coldStart time.Duration) int64 {
 	if ms <= 0 {
 		ms = whisk.DefaultBounds.DefaultTimeout
 	}
-	return min(int64((ms+999)/1000)+TimeoutMargin, MaxRevisionTimeoutSec)
+	if coldStart <= 0 {
+		coldStart = DefaultReadyTimeout
+	}
+	total := coldStart + time.Duration(ms)*time.Millisecond
+	return min(int64((total+time.Second-1)/time.Second)+TimeoutMargin, MaxRevisionTimeoutSec)
 }
 
 // podSpec is the runtime container, and for a blackbox action the user's

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"knative.dev/pkg/apis"
+	"knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/kwhisk/kwhisk/pkg/kube"
@@ -144,8 +148,9 @@ func TestMakeService(t *testing.T) {
 				TemplateLabels: map[string]string{LabelManagedBy: ManagedBy, LabelNamespace: "guest", LabelAction: "hello"},
 				TemplateAnnos: map[string]string{
 					AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
+					TargetUtilizationAnnotation: "100",
 				},
-				Concurrency: 1, Timeout: 70,
+				Concurrency: 1, Timeout: 190,
 				Containers: []container{{
 					Name: RuntimeContainer, Image: nodeImage, Port: 8080, Memory: "256Mi",
 					Probe: "/ready",
@@ -189,11 +194,12 @@ func TestMakeService(t *testing.T) {
 		},
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
-			want.Concurrency, want.Timeout = 8, 310
+			want.Concurrency, want.Timeout = 8, 430
 			want.Containers[0].Memory = "512Mi"
 			want.TemplateAnnos = map[string]string{
 				AnnotationVersion: "0.0.1", AnnotationDigest: Digest("function main() { return {} }"),
-				MaxScaleAnnotation: "5",
+				TargetUtilizationAnnotation: "100",
+				MaxScaleAnnotation:          "5",
 			}
 			return want
 		},
@@ -231,6 +237,7 @@ func TestMakeService(t *testing.T) {
 				"autoscaling.knative.dev/max-scale":                          "20",
 				"autoscaling.knative.dev/min-scale":                          "1",
 				"autoscaling.knative.dev/target":                             "7",
+				TargetUtilizationAnnotation:                                  "100",
 			}
 			return want
 		},
@@ -265,7 +272,7 @@ func TestMakeService(t *testing.T) {
 		opts: func(o *BuildOptions) { o.Image = proxyImage },
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
-			want.TemplateAnnos = map[string]string{AnnotationVersion: "0.0.1", AnnotationDigest: Digest("")}
+			want.TemplateAnnos = map[string]string{TargetUtilizationAnnotation: "100", AnnotationVersion: "0.0.1", AnnotationDigest: Digest("")}
 			want.Containers = []container{{
 				Name: RuntimeContainer, Image: proxyImage, Port: BlackboxProxyPort, Probe: "/ready",
 				Env: map[string]string{
@@ -291,7 +298,7 @@ func TestMakeService(t *testing.T) {
 		want: func(t *testing.T, s *servingv1.Service, got summary) summary {
 			want := got
 			code := "#!/bin/sh\necho '{}'"
-			want.TemplateAnnos = map[string]string{AnnotationVersion: "0.0.1", AnnotationDigest: Digest(code)}
+			want.TemplateAnnos = map[string]string{TargetUtilizationAnnotation: "100", AnnotationVersion: "0.0.1", AnnotationDigest: Digest(code)}
 			want.Containers = []container{{
 				Name: RuntimeContainer, Image: proxyImage, Port: RuntimePort, Memory: "256Mi", Probe: "/ready",
 				Env: map[string]string{
@@ -326,6 +333,40 @@ func TestMakeService(t *testing.T) {
 			// Deterministic: the same input builds the same Service.
 			if diff := cmp.Diff(s, MakeService(a, o)); diff != "" {
 				t.Errorf("second build differs (-first, +second):\n%s", diff)
+			}
+		})
+	}
+}
+
+// With containerConcurrency 1, Knative's default 70 % target starts 2
+// pods for one cold request: kwhisk's default is 100 %, one pod per
+// concurrent activation, unless the gateway's or the action's annotations
+// say otherwise.
+func TestTargetUtilization(t *testing.T) {
+	tests := []struct {
+		name            string
+		gateway, action string
+		want            string
+	}{
+		{"kwhisk's default", "", "", "100"},
+		{"the gateway's default wins", "80", "", "80"},
+		{"the action's own wins", "80", "50", "50"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, o := baseAction(), baseOptions()
+			if tc.gateway != "" {
+				o.Annotations = map[string]string{TargetUtilizationAnnotation: tc.gateway}
+			}
+			if tc.action != "" {
+				o.ActionAnnotations = whisk.KeyValues{{Key: TargetUtilizationAnnotation, Value: json.RawMessage(tc.action)}}
+			}
+			s := MakeService(a, o)
+			if got := s.Spec.Template.Annotations[TargetUtilizationAnnotation]; got != tc.want {
+				t.Errorf("%s = %q, want %q", TargetUtilizationAnnotation, got, tc.want)
+			}
+			if err := Check(context.Background(), s, nil); err != nil {
+				t.Errorf("Knative rejects the Service: %v", err)
 			}
 		})
 	}
@@ -480,13 +521,58 @@ func TestMergeTraffic(t *testing.T) {
 	}
 }
 
+// Knative's activator applies the revision's timeouts to the whole
+// request, the wait for a pod from zero included: they leave room for the
+// cold start and the action's limit (the runtime enforces the limit), and
+// stay so once Knative's webhook has defaulted the revision.
+func TestRevisionTimeoutsLeaveRoomForAColdStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ms   int
+		cold time.Duration
+		want int64
+	}{
+		{"a 3 s action, the default cold start of 2 min", 3000, 0, 133},
+		{"a 3 s action whose pod may take 20 s", 3000, 20 * time.Second, 33},
+		{"the largest limit", 300000, 0, 430},
+		{"capped at Knative's default maximum", 300000, 10 * time.Minute, MaxRevisionTimeoutSec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, o := baseAction(), baseOptions()
+			a.Limits.Timeout, o.ColdStart = tc.ms, tc.cold
+			s := MakeService(a, o)
+			if err := Check(context.Background(), s, nil); err != nil {
+				t.Fatalf("Knative rejects the Service: %v", err)
+			}
+			d := s.DeepCopy()
+			d.SetDefaults(config.ToContext(apis.WithinCreate(context.Background()), validationConfig()))
+			spec := d.Spec.Template.Spec
+			for name, v := range map[string]*int64{
+				"timeoutSeconds": spec.TimeoutSeconds, "responseStartTimeoutSeconds": spec.ResponseStartTimeoutSeconds,
+				"idleTimeoutSeconds": spec.IdleTimeoutSeconds,
+			} {
+				if v == nil || *v != tc.want {
+					t.Errorf("%s = %v after defaulting, want %d", name, ptrString(v), tc.want)
+				}
+			}
+		})
+	}
+}
+
+func ptrString(v *int64) string {
+	if v == nil {
+		return "unset"
+	}
+	return strconv.FormatInt(*v, 10)
+}
+
 func TestResourcesRoundUp(t *testing.T) {
 	for _, tc := range []struct {
 		ms   int
 		want int64
-	}{{100, 11}, {1000, 11}, {1001, 12}, {0, 70}, {600000, 600}} {
-		if got := timeoutSeconds(tc.ms); got != tc.want {
-			t.Errorf("timeoutSeconds(%d) = %d, want %d", tc.ms, got, tc.want)
+	}{{100, 131}, {1000, 131}, {1001, 132}, {0, 190}, {600000, 600}} {
+		if got := timeoutSeconds(tc.ms, 0); got != tc.want {
+			t.Errorf("timeoutSeconds(%d, 0) = %d, want %d", tc.ms, got, tc.want)
 		}
 	}
 	r := resources(128)

@@ -44,7 +44,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxQueue caps the activations of one action version waiting for an
 	// instance when its caps are reached; 0 means 1000. Beyond it, and
-	// past an activation's deadline, Run fails as unavailable.
+	// once an activation has waited as long as its action's time limit,
+	// Run fails as unavailable.
 	MaxQueue int
 	// StemCells is the number of prewarmed launchers (stem cells) kept for
 	// the default kind of each of nodejs and python, for actions with the
@@ -219,8 +220,10 @@ func (p *Platform) Missing(kind string) string {
 // Run runs one activation on an instance of a's version with a free slot:
 // a warm one, else a new one (from a stem cell when one fits). When the
 // caps are reached it waits in the version's queue until a slot frees up,
-// ctx ends or req.Deadline passes. It never retries an activation that
-// may have reached the action's code.
+// ctx ends or it has waited the action's time limit. The wait is not part
+// of that limit: the instance starts it, and __OW_DEADLINE, when the run
+// reaches the launcher (OpenWhisk counts queueing in waitTime). It never
+// retries an activation that may have reached the action's code.
 func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.RunRequest) (*platform.Result, error) {
 	if p.kinds[a.Kind] == nil {
 		now := time.Now()
@@ -228,8 +231,9 @@ func (p *Platform) Run(ctx context.Context, a *platform.Action, req *platform.Ru
 			StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(platform.Unsupported(p, a.Kind)),
 		}}, nil
 	}
+	waitUntil := time.Now().Add(time.Duration(effectiveLimits(a.Limits).Timeout) * time.Millisecond)
 	for {
-		g, err := p.acquire(ctx, a, req.Deadline)
+		g, err := p.acquire(ctx, a, waitUntil)
 		switch {
 		case err != nil:
 			return nil, err
@@ -284,7 +288,7 @@ func (p *Platform) acquire(ctx context.Context, a *platform.Action, until time.T
 				expired = nil // an instance is starting for it: its init has its own limit
 				continue
 			}
-			return grant{}, whisk.Errorf(whisk.KindUnavailable, "No instance of %s became free before the activation's deadline.", a.Path)
+			return grant{}, whisk.Errorf(whisk.KindUnavailable, "No instance of %s became free within the action's time limit.", a.Path)
 		}
 	}
 }
@@ -310,7 +314,6 @@ func (p *Platform) runOn(ctx context.Context, g grant, a *platform.Action, req *
 		ActivationID:  req.ActivationID,
 		TransactionID: req.TransactionID,
 		APIKey:        req.APIKey,
-		Deadline:      req.Deadline,
 	})
 	if err == nil && exhausted(out.Response, out.Logs, inst.limit) {
 		out.Response = whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(MsgMemoryExhausted)}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,25 +127,78 @@ func TestPerActionCapWaitsForAnInstance(t *testing.T) {
 	}
 }
 
-func TestWaitEndsAtDeadline(t *testing.T) {
-	p := newPlatform(t, local.Options{MaxInstancesPerAction: 1})
-	a := gateAction(t, nodeKind(t, p), "busy", "0.0.1")
+// An activation waits for an instance at most its action's time limit:
+// here y waits for the host's only instance, busy with x.
+func TestWaitEndsAtTheTimeLimit(t *testing.T) {
+	p := newPlatform(t, local.Options{MaxInstances: 1})
+	kind := nodeKind(t, p)
+	x, y := gateAction(t, kind, "busy", "0.0.1"), gateAction(t, kind, "waiting", "0.0.1")
+	y.Limits.Timeout = 200
 	g := newGate(t)
-	first := runAsync(p, a, g.params())
+	first := runAsync(p, x, g.params())
 	g.awaitStarted(t)
 
-	_, err := p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(`{}`), Deadline: time.Now().Add(50 * time.Millisecond)})
-	if !whisk.IsKind(err, whisk.KindUnavailable) {
-		t.Errorf("Run past its deadline = %v, want an unavailable error", err)
+	second := runAsync(p, y, `{}`)
+	select {
+	case o := <-second:
+		if !whisk.IsKind(o.err, whisk.KindUnavailable) {
+			t.Errorf("Run past its time limit of waiting = %v, %+v; want an unavailable error", o.err, o.res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Run waits for an instance past its action's time limit")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := p.Run(ctx, a, &platform.RunRequest{Value: json.RawMessage(`{}`)}); !errors.Is(err, context.Canceled) {
+	if _, err := p.Run(ctx, x, &platform.RunRequest{Value: json.RawMessage(`{}`)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Run with a canceled context = %v, want context.Canceled", err)
 	}
 	g.open(t)
 	if o := <-first; o.err != nil {
 		t.Fatal(o.err)
+	}
+}
+
+// The time limit and __OW_DEADLINE start when the run reaches the
+// launcher, not when the activation began to wait for an instance, nor at
+// a deadline the caller set before (RunRequest.Deadline, ignored).
+func TestDeadlineStartsWithTheRun(t *testing.T) {
+	p := newPlatform(t, local.Options{MaxInstancesPerAction: 1})
+	a := gateAction(t, nodeKind(t, p), "deadline", "0.0.1")
+	a.Code = `const fs = require('fs');
+function main(params) {
+  if (params.started) fs.writeFileSync(params.started, 'started');
+  if (params.release) fs.readFileSync(params.release);
+  return { deadline: process.env.__OW_DEADLINE };
+}`
+	limit := time.Duration(a.Limits.Timeout) * time.Millisecond
+	g := newGate(t)
+	first := runAsync(p, a, g.params())
+	g.awaitStarted(t)
+	queued := make(chan outcome, 1)
+	go func() {
+		res, err := p.Run(context.Background(), a, &platform.RunRequest{
+			Value: json.RawMessage(`{}`), Namespace: "guest", Deadline: time.Now().Add(limit),
+		})
+		queued <- outcome{res, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // queued behind the first
+	g.open(t)
+	if o := <-first; o.err != nil {
+		t.Fatal(o.err)
+	}
+	o := <-queued
+	if o.err != nil || o.res.Response.StatusCode != whisk.StatusSuccess {
+		t.Fatalf("queued Run: %v, %+v", o.err, o.res)
+	}
+	var out struct {
+		Deadline string `json:"deadline"`
+	}
+	if err := json.Unmarshal(o.res.Response.Result, &out); err != nil {
+		t.Fatalf("result %s: %v", o.res.Response.Result, err)
+	}
+	want := o.res.Start.Add(limit).UnixMilli()
+	if got, err := strconv.ParseInt(out.Deadline, 10, 64); err != nil || got < want {
+		t.Errorf("__OW_DEADLINE = %q, want the run's start + the limit (%d) or later", out.Deadline, want)
 	}
 }
 

@@ -182,8 +182,7 @@ func TestBurstToAZeroScaledAction(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			res, err := p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Namespace: "guest",
-				Deadline: time.Now().Add(time.Minute)})
+			res, err := p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Namespace: "guest"})
 			switch {
 			case err != nil:
 				errs[i] = err

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -180,7 +179,6 @@ func request(a *platform.Action, value string) *platform.RunRequest {
 		Namespace:     "guest",
 		ActivationID:  whisk.NewActivationID(),
 		TransactionID: "tid-" + a.Path.Name,
-		Deadline:      time.Now().Add(time.Duration(a.Limits.Timeout) * time.Millisecond),
 	}
 }
 

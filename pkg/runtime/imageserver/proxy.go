@@ -29,29 +29,32 @@ type proxy struct {
 }
 
 // init posts the action's /init, waiting for the image to listen; it
-// returns the Outcome of an init that failed.
-func (p *proxy) init(ctx context.Context, a *wire.ActionEnv, cfg *actionloop.Config, start time.Time) *actionloop.Outcome {
+// returns the init's duration (that of the /init the image answered, as
+// OpenWhisk's invoker measures it; waiting for the image to listen is its
+// container's start), or the Outcome of an init that failed.
+func (p *proxy) init(ctx context.Context, a *wire.ActionEnv, cfg *actionloop.Config, start time.Time) (time.Duration, *actionloop.Outcome) {
 	body, err := json.Marshal(wire.InitRequest{Value: wire.InitValue{
 		Name: path.Base(a.Name), Main: orMain(a.Main), Binary: a.Binary, Code: cfg.Code, Env: cfg.Env,
 	}})
 	if err != nil {
-		return failedInit(start, actionloop.DeveloperError(err.Error()), false)
+		return 0, failedInit(start, actionloop.DeveloperError(err.Error()), false)
 	}
 	ictx, cancel := context.WithTimeout(ctx, proxyPatience+cfg.Timeout)
 	defer cancel()
 	giveUp := time.Now().Add(proxyPatience)
 	pause := fetchBackoff
 	for {
+		sent := time.Now()
 		status, answer, _, err := p.post(ictx, "/init", body)
 		switch {
 		case err == nil && status == http.StatusOK:
-			return nil
+			return time.Since(sent), nil
 		case err == nil:
-			return failedInit(start, initAnswer(answer), false)
+			return 0, failedInit(start, initAnswer(answer), false)
 		case ictx.Err() != nil:
-			return failedInit(start, actionloop.DeveloperError(actionloop.InitTimeoutMessage(cfg.Timeout)), true)
+			return 0, failedInit(start, actionloop.DeveloperError(actionloop.InitTimeoutMessage(cfg.Timeout)), true)
 		case time.Now().After(giveUp):
-			return failedInit(start, actionloop.DeveloperError(actionloop.MsgInitExited), false)
+			return 0, failedInit(start, actionloop.DeveloperError(actionloop.MsgInitExited), false)
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -90,7 +93,11 @@ func (p *proxy) run(ctx context.Context, body *wire.RunRequest, cfg *actionloop.
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	req, err := json.Marshal(body)
+	// The image's __OW_DEADLINE is the limit enforced here, from now (see
+	// serveRun).
+	fwd := *body
+	fwd.Deadline = wire.FormatDeadline(start.Add(cfg.Timeout))
+	req, err := json.Marshal(&fwd)
 	var resp whisk.Response
 	timedOut := false
 	if err == nil {

@@ -294,11 +294,10 @@ func (s *Server) boot(ctx context.Context) {
 		s.state.mu.Lock()
 		s.state.cfg = cfg
 		s.state.mu.Unlock()
-		if out := s.proxy.init(ctx, a, cfg, start); out != nil {
-			s.state.mu.Lock()
-			s.state.failed = out
-			s.state.mu.Unlock()
-		}
+		initTime, out := s.proxy.init(ctx, a, cfg, start)
+		s.state.mu.Lock()
+		s.state.failed, s.state.initTime = out, initTime
+		s.state.mu.Unlock()
 		return
 	}
 	s.state.mu.Lock()
@@ -362,17 +361,26 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 	}
 	<-s.booted
 	if s.proxy != nil {
+		// The first run reports the boot's init: the cold start.
 		s.state.mu.Lock()
-		failed, cfg := s.state.failed, s.state.cfg
+		failed, cfg, initTime := s.state.failed, s.state.cfg, s.state.initTime
+		s.state.initTime = 0
 		s.state.mu.Unlock()
 		if failed != nil {
 			writeJSON(w, http.StatusOK, initEnvelope(failed))
 			return
 		}
-		writeJSON(w, http.StatusOK, s.proxy.run(r.Context(), &body, cfg))
+		env := s.proxy.run(r.Context(), &body, cfg)
+		env.InitTime = initMillis(initTime)
+		writeJSON(w, http.StatusOK, env)
 		return
 	}
-	out, initTime, failed, err := s.runOnce(r.Context(), request(&body))
+	req := request(&body)
+	// The runtime enforces the action's time limit from when the run
+	// reaches it, and __OW_DEADLINE goes with that limit: the request may
+	// have waited in Knative's activator for this pod to start.
+	req.Deadline = time.Time{}
+	out, initTime, failed, err := s.runOnce(r.Context(), req)
 	switch {
 	case failed != nil:
 		writeJSON(w, http.StatusOK, initEnvelope(failed))
@@ -384,12 +392,20 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, actionloop.ErrorResult(err.Error()))
 		return
 	}
-	env := wire.RunResponse{Response: &out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli()}
-	if initTime > 0 {
-		ms := max(initTime.Milliseconds(), 1)
-		env.InitTime = &ms
+	writeJSON(w, http.StatusOK, wire.RunResponse{
+		Response: &out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli(),
+		InitTime: initMillis(initTime),
+	})
+}
+
+// initMillis is a run response's initTime: nil on a warm run (0), else at
+// least 1 ms, so millisecond resolution never makes a cold start warm.
+func initMillis(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
 	}
-	writeJSON(w, http.StatusOK, env)
+	ms := max(d.Milliseconds(), 1)
+	return &ms
 }
 
 // runOnce runs req on an instance, moving to a new one when the instance

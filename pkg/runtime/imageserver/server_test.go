@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,117 @@ func TestClassicMode(t *testing.T) {
 	if want := "hello {\"x\":1}\n" + actionloop.Sentinel + "\n"; stdout.String() != want {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
+}
+
+// In Knative mode the runtime starts the time limit, and __OW_DEADLINE,
+// when the run reaches it: a deadline in the request (which may have
+// waited in Knative's activator for the pod) does not count.
+func TestKnativeDeadlineStartsWithTheRun(t *testing.T) {
+	code := "#!/bin/sh\necho \"{\\\"deadline\\\":\\\"$__OW_DEADLINE\\\"}\"\n"
+	limits := whisk.DefaultBounds.Defaults()
+	limits.Timeout = 5000
+	act, _ := json.Marshal(wire.ActionEnv{Name: "/guest/deadline", Kind: "blackbox", Main: "main", Code: &code, Digest: wire.Digest(code), Limits: &limits})
+	url := serve(t, map[string]string{wire.EnvAction: string(act)}, io.Discard)
+	sent := time.Now()
+	status, body := post(t, url+"/run", wire.RunRequest{
+		Value: json.RawMessage(`{}`), ActivationID: strings.Repeat("a", 32),
+		Deadline: wire.FormatDeadline(sent.Add(-10 * time.Second)),
+	})
+	var got wire.RunResponse
+	if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+		t.Fatalf("run: %d %s (%v)", status, body, err)
+	}
+	var out struct {
+		Deadline string `json:"deadline"`
+	}
+	if err := json.Unmarshal(got.Response.Result, &out); err != nil {
+		t.Fatalf("result %s: %v", got.Response.Result, err)
+	}
+	if d := wire.ParseDeadline(json.RawMessage(out.Deadline)); d.UnixMilli() < got.Start+int64(limits.Timeout) {
+		t.Errorf("__OW_DEADLINE = %q, want the run's start (%d) + %d ms or later", out.Deadline, got.Start, limits.Timeout)
+	}
+}
+
+// blackboxImage stands for a blackbox action's own image: OpenWhisk's
+// container protocol, answering each run with the deadline it was given.
+func blackboxImage(t *testing.T, initDelay time.Duration) (string, <-chan time.Time) {
+	t.Helper()
+	arrivals := make(chan time.Time, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/init":
+			time.Sleep(initDelay)
+			_, _ = io.WriteString(w, `{"ok":true}`)
+		case "/run":
+			arrivals <- time.Now()
+			var body wire.RunRequest
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+				t.Errorf("run body: %v", err)
+			}
+			_ = json.NewEncoder(w).Encode(map[string]json.RawMessage{"deadline": body.Deadline})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, arrivals
+}
+
+func proxyEnv(t *testing.T, image string) map[string]string {
+	t.Helper()
+	code := ""
+	limits := whisk.DefaultBounds.Defaults()
+	limits.Timeout = 5000
+	act, _ := json.Marshal(wire.ActionEnv{Name: "/guest/docker", Kind: "blackbox", Main: "main", Image: "example/action", Code: &code, Digest: wire.Digest(code), Limits: &limits})
+	return map[string]string{wire.EnvAction: string(act), wire.EnvBlackbox: image}
+}
+
+// The blackbox proxy gives the action's image a deadline of its own
+// limit, from when it forwards the run.
+func TestProxyDeadline(t *testing.T) {
+	image, arrivals := blackboxImage(t, 0)
+	url := serve(t, proxyEnv(t, image), io.Discard)
+	status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{}`), ActivationID: strings.Repeat("b", 32)})
+	var got wire.RunResponse
+	if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+		t.Fatalf("run: %d %s (%v)", status, body, err)
+	}
+	arrived := <-arrivals
+	var out struct {
+		Deadline json.RawMessage `json:"deadline"`
+	}
+	if err := json.Unmarshal(got.Response.Result, &out); err != nil {
+		t.Fatalf("result %s: %v", got.Response.Result, err)
+	}
+	d := wire.ParseDeadline(out.Deadline)
+	if d.Before(arrived) || d.After(arrived.Add(5*time.Second)) {
+		t.Errorf("the image got deadline %s at %d; want one within the 5 s limit from then", out.Deadline, arrived.UnixMilli())
+	}
+}
+
+// A blackbox (--docker) action's cold start: the first run after boot
+// reports the /init of the action's image as its initTime, later runs
+// none, as on the runtime's own path.
+func TestProxyReportsTheInit(t *testing.T) {
+	const initDelay = 50 * time.Millisecond
+	image, _ := blackboxImage(t, initDelay)
+	url := serve(t, proxyEnv(t, image), io.Discard)
+	for run := range 2 {
+		status, body := post(t, url+"/run", wire.RunRequest{Value: json.RawMessage(`{}`), ActivationID: strings.Repeat("c", 32)})
+		var got wire.RunResponse
+		if err := json.Unmarshal(body, &got); err != nil || status != http.StatusOK || got.Response == nil {
+			t.Fatalf("run %d: %d %s (%v)", run, status, body, err)
+		}
+		switch {
+		case run == 0 && (got.InitTime == nil || *got.InitTime < initDelay.Milliseconds()):
+			t.Errorf("first run: initTime %v, want the image's init (%d ms or more)", ptrMillis(got.InitTime), initDelay.Milliseconds())
+		case run > 0 && got.InitTime != nil:
+			t.Errorf("run %d: initTime %d, want none on a warm run", run, *got.InitTime)
+		}
+	}
+}
+
+func ptrMillis(p *int64) any {
+	if p == nil {
+		return "none"
+	}
+	return *p
 }

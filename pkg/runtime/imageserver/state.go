@@ -23,7 +23,7 @@ type serverState struct {
 	cfg      *actionloop.Config  // the action's code and limits, once known
 	failed   *actionloop.Outcome // the boot init's failure, answered to every run
 	inst     *actionloop.Instance
-	initTime time.Duration // of inst, until a run reports it
+	initTime time.Duration // of inst (of the proxy's boot init), until a run reports it
 	inflight map[*actionloop.Instance]int
 	retired  map[*actionloop.Instance]bool // unusable; stopped when their runs end
 }

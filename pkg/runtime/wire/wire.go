@@ -63,8 +63,10 @@ type RunRequest struct {
 	ActivationID  string          `json:"activation_id"`
 	TransactionID string          `json:"transaction_id"`
 	// Deadline is epoch milliseconds: a string as OpenWhisk sends it (see
-	// FormatDeadline), though a number is accepted; raw, so a proxy passes
-	// on what it got.
+	// FormatDeadline), though a number is accepted. OpenWhisk's invoker
+	// sends it in classic mode; in Knative mode the gateway leaves it out
+	// and the runtime sets it from when the run reaches it, since the
+	// request may have waited for the pod in Knative's activator.
 	Deadline json.RawMessage `json:"deadline,omitempty"`
 	APIKey   string          `json:"api_key,omitempty"`
 }

@@ -1,0 +1,100 @@
+package knative
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingfake "knative.dev/serving/pkg/client/clientset/versioned/fake"
+
+	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// A Service slow to become Ready (an image pull, say) delays the run but
+// spends none of the action's time limit: the run still happens, and the
+// revision gets no deadline that passed while the gateway waited, nor one
+// set before the wait (RunRequest.Deadline, ignored).
+func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
+	const readyAfter = 400 * time.Millisecond
+	type arrival struct {
+		at   time.Time
+		body wire.RunRequest
+	}
+	arrived := make(chan arrival, 1)
+	runtime := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := arrival{at: time.Now()}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &got.body); err != nil {
+			t.Errorf("run body %s: %v", b, err)
+		}
+		arrived <- got
+		now := time.Now().UnixMilli()
+		_ = json.NewEncoder(w).Encode(wire.RunResponse{
+			Response: &whisk.Response{Result: json.RawMessage(`{"ok":true}`)}, Logs: []string{}, Start: now, End: now,
+		})
+	}))
+	defer runtime.Close()
+
+	serving := servingfake.NewSimpleClientset()
+	p, err := New(Options{
+		Serving: serving, Namespaces: kube.Namespaces{Base: "kwhisk-actions"},
+		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)),
+		ReadyTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	go func() { _ = p.Start(ctx); close(started) }()
+	defer func() { cancel(); <-started }()
+
+	a := baseAction()
+	a.Limits.Timeout = 100
+	// Knative makes the Service Ready well after the action's time limit.
+	go func() {
+		services := serving.ServingV1().Services("kwhisk-actions")
+		for ctx.Err() == nil {
+			svc, err := services.Get(ctx, ServiceName(a.Path), metav1.GetOptions{})
+			if err != nil {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			time.Sleep(readyAfter)
+			url, _ := apis.ParseURL(runtime.URL)
+			svc.Status.ObservedGeneration = svc.Generation
+			svc.Status.Conditions = duckv1.Conditions{{Type: apis.ConditionReady, Status: corev1.ConditionTrue}}
+			svc.Status.Traffic = []servingv1.TrafficTarget{{Tag: Tagged(svc), RevisionName: svc.Spec.Template.Name, URL: url}}
+			if _, err := services.UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+				t.Errorf("make the Service Ready: %v", err)
+			}
+			return
+		}
+	}()
+
+	limit := time.Duration(a.Limits.Timeout) * time.Millisecond
+	res, err := p.Run(ctx, a, &platform.RunRequest{Value: json.RawMessage(`{}`), Deadline: time.Now().Add(limit)})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Timeout || res.Response.StatusCode != whisk.StatusSuccess {
+		t.Errorf("Run = %+v, want the action's success", res)
+	}
+	got := <-arrived
+	if d := wire.ParseDeadline(got.body.Deadline); !d.IsZero() && d.Before(got.at) {
+		t.Errorf("the run arrived at %d with a deadline of %d, already past", got.at.UnixMilli(), d.UnixMilli())
+	}
+}
