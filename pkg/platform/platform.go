@@ -66,10 +66,7 @@ type RunRequest struct {
 	Namespace     string          // the invoking namespace
 	ActivationID  whisk.ActivationID
 	TransactionID string
-	// Deprecated: ignored. The platform sets the deadline when the run
-	// starts. Kept until test/kube stops setting it.
-	Deadline time.Time
-	APIKey   string // "uuid:key" only when provide-api-key is truthy
+	APIKey        string // "uuid:key" only when provide-api-key is truthy
 }
 
 // Result is the outcome of one activation.

@@ -141,7 +141,7 @@ func run(t *testing.T, p platform.Platform, a *platform.Action, value string) *p
 	t.Helper()
 	res, err := p.Run(context.Background(), a, &platform.RunRequest{
 		Value: json.RawMessage(value), Namespace: "guest", ActivationID: whisk.NewActivationID(),
-		TransactionID: "tid", Deadline: time.Now().Add(time.Duration(a.Limits.Timeout) * time.Millisecond),
+		TransactionID: "tid",
 	})
 	if err != nil {
 		t.Fatalf("Run(%s@%s): %v", a.Path, a.Version, err)
@@ -376,7 +376,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	p := newPlatformWith(t, cfg, map[string]string{fakeKind: fakeImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	start := time.Now()
-	_, err = p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(`{}`), Deadline: time.Now().Add(time.Minute)})
+	_, err = p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(`{}`)})
 	if !whisk.IsKind(err, whisk.KindUnavailable) || !strings.Contains(err.Error(), kube.MsgUnreachable) {
 		t.Errorf("Run = %v, want KindUnavailable (503) saying %q", err, kube.MsgUnreachable)
 	}

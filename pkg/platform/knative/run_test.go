@@ -25,8 +25,7 @@ import (
 
 // A Service slow to become Ready (an image pull, say) delays the run but
 // spends none of the action's time limit: the run still happens, and the
-// revision gets no deadline that passed while the gateway waited, nor one
-// set before the wait (RunRequest.Deadline, ignored).
+// revision gets no deadline that passed while the gateway waited.
 func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
 	const readyAfter = 400 * time.Millisecond
 	type arrival struct {
@@ -85,8 +84,7 @@ func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
 		}
 	}()
 
-	limit := time.Duration(a.Limits.Timeout) * time.Millisecond
-	res, err := p.Run(ctx, a, &platform.RunRequest{Value: json.RawMessage(`{}`), Deadline: time.Now().Add(limit)})
+	res, err := p.Run(ctx, a, &platform.RunRequest{Value: json.RawMessage(`{}`)})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

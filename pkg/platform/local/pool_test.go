@@ -159,8 +159,7 @@ func TestWaitEndsAtTheTimeLimit(t *testing.T) {
 }
 
 // The time limit and __OW_DEADLINE start when the run reaches the
-// launcher, not when the activation began to wait for an instance, nor at
-// a deadline the caller set before (RunRequest.Deadline, ignored).
+// launcher, not when the activation began to wait for an instance.
 func TestDeadlineStartsWithTheRun(t *testing.T) {
 	p := newPlatform(t, local.Options{MaxInstancesPerAction: 1})
 	a := gateAction(t, nodeKind(t, p), "deadline", "0.0.1")
@@ -177,7 +176,7 @@ function main(params) {
 	queued := make(chan outcome, 1)
 	go func() {
 		res, err := p.Run(context.Background(), a, &platform.RunRequest{
-			Value: json.RawMessage(`{}`), Namespace: "guest", Deadline: time.Now().Add(limit),
+			Value: json.RawMessage(`{}`), Namespace: "guest",
 		})
 		queued <- outcome{res, err}
 	}()
