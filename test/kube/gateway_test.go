@@ -61,13 +61,20 @@ func (s *syncBuffer) String() string {
 // more flags of kwhisk serve.
 func startGateway(t testing.TB, h *harness, dataDir string, extra ...string) *gateway {
 	t.Helper()
-	runtimes := filepath.Join(dataDir, "runtime-images")
-	if err := os.MkdirAll(runtimes, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	images := map[string]string{fakeKind: fakeImage}
 	for k, v := range h.runtimes {
 		images[k] = v
+	}
+	return startGatewayWith(t, h, dataDir, images, extra...)
+}
+
+// startGatewayWith is startGateway with the runtime images of images
+// (kind → image).
+func startGatewayWith(t testing.TB, h *harness, dataDir string, images map[string]string, extra ...string) *gateway {
+	t.Helper()
+	runtimes := filepath.Join(dataDir, "runtime-images")
+	if err := os.MkdirAll(runtimes, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	for kind, image := range images {
 		if err := os.WriteFile(filepath.Join(runtimes, strings.Replace(kind, ":", "-", 1)), []byte(image+"\n"), 0o644); err != nil {

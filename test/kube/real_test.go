@@ -2,8 +2,13 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +101,224 @@ func TestServingCreateInvoke(t *testing.T) {
 	h.revisionReady(t, "hello", rev, 2*time.Minute)
 	if _, res := g.invoke("hello", map[string]string{"name": "again"}); res["greeting"] != "Howdy, again!" {
 		t.Errorf("result after update %v", res)
+	}
+}
+
+// helloSource is the conformance suite's hello action of kind's family,
+// which greets params.name and logs a line on stdout and one on stderr.
+func helloSource(t testing.TB, h *harness, kind string) string {
+	t.Helper()
+	family, _, _ := strings.Cut(kind, ":")
+	file := map[string]string{"nodejs": "nodejs/hello.js", "python": "python/hello.py", "go": "_go/hello.go", "blackbox": "blackbox/hello.sh"}[family]
+	if file == "" {
+		t.Fatalf("no hello action for %s", kind)
+	}
+	b, err := os.ReadFile(filepath.Join(h.root, "pkg/platform/platformtest/actions", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestServingAdmitsEveryService: the Services kwhisk builds for every
+// kind, a --docker action, explicit limits, a concurrency of 1 and of 50
+// and an action's autoscaling annotation all pass Knative's real webhook,
+// become Ready and run.
+func TestServingAdmitsEveryService(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	type action struct {
+		name, kind, code string
+		extra            map[string]any
+	}
+	var actions []action
+	for kind := range h.runtimes {
+		name := "hello-" + strings.NewReplacer(":", "", ".", "").Replace(kind)
+		actions = append(actions, action{name, kind, helloSource(t, h, kind), nil})
+	}
+	actions = append(actions,
+		action{"docker", "blackbox", helloSource(t, h, "blackbox"), nil},
+		action{"limits", "nodejs:20", helloSource(t, h, "nodejs"), map[string]any{
+			"limits": map[string]any{"timeout": 5000, "memory": 128, "logs": 1, "concurrency": 1}}},
+		action{"concurrent", "nodejs:20", helloSource(t, h, "nodejs"), map[string]any{
+			"limits":      map[string]any{"concurrency": 50},
+			"annotations": []map[string]any{{"key": "autoscaling.knative.dev/max-scale", "value": "3"}}}},
+	)
+	for _, a := range actions {
+		if a.name == "docker" {
+			body := map[string]any{"exec": map[string]any{"kind": "blackbox", "image": dockerImage, "code": a.code}}
+			if status := g.call(http.MethodPut, "/api/v1/namespaces/_/actions/docker?overwrite=true", body, nil); status != http.StatusOK {
+				t.Fatalf("put docker action: %d", status)
+			}
+			continue
+		}
+		g.putAction(a.name, a.kind, a.code, a.extra)
+	}
+	for _, a := range actions {
+		t.Run(a.name, func(t *testing.T) {
+			h.revisionReady(t, a.name, "", 2*time.Minute)
+			rec, res := g.invoke(a.name, map[string]string{"name": a.name})
+			if res["greeting"] != "Hello, "+a.name+"!" {
+				t.Errorf("result %v", res)
+			}
+			if !rec.Annotations.Has("initTime") {
+				t.Errorf("the first run of %s has no initTime: %s", a.name, mustJSON(rec.Annotations))
+			}
+		})
+	}
+}
+
+// TestServingScaleToZero: the real autoscaler scales an idle revision to
+// zero; an invoke then starts a pod through the real activator; a burst
+// of 20 invokes at zero with containerConcurrency 1 all succeed, on
+// several pods.
+func TestServingScaleToZero(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	g.putAction("sleepy", "nodejs:20", `function main(p) { return new Promise(r => setTimeout(() => r({slept: p.ms || 0}), p.ms || 0)) }`,
+		map[string]any{"limits": map[string]any{"concurrency": 1}})
+	rev := h.revisionReady(t, "sleepy", "", 2*time.Minute)
+	g.invoke("sleepy", map[string]int{"ms": 0})
+	atZero := func() {
+		t.Helper()
+		if err := poll(context.Background(), 90*time.Second, func() (bool, error) { return h.revisionPods(t, rev) == 0, nil }); err != nil {
+			t.Fatalf("revision %s not scaled to zero: %v", rev, err)
+		}
+	}
+	atZero()
+	start := time.Now()
+	rec, res := g.invoke("sleepy", map[string]int{"ms": 0})
+	t.Logf("cold invoke through the activator: %s", time.Since(start))
+	if res["slept"] != float64(0) || !rec.Annotations.Has("initTime") {
+		t.Errorf("cold invoke: result %v, annotations %s", res, mustJSON(rec.Annotations))
+	}
+
+	atZero()
+	const burst = 20
+	var wg sync.WaitGroup
+	errs := make(chan string, burst)
+	maxPods := 0
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+				if n := h.revisionPods(t, rev); n > maxPods {
+					maxPods = n
+				}
+			}
+		}
+	}()
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rec activation
+			status := g.call(http.MethodPost, "/api/v1/namespaces/_/actions/sleepy?blocking=true", map[string]int{"ms": 500}, &rec)
+			if status != http.StatusOK || rec.Response.StatusCode != 0 {
+				errs <- fmt.Sprintf("invoke %d: status %d, %s", i, status, rec.Response.Result)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	t.Logf("burst of %d at zero: at most %d pods seen", burst, maxPods)
+	if maxPods < 2 {
+		t.Errorf("a burst of %d with containerConcurrency 1 ran on %d pod(s); want Knative to scale out", burst, maxPods)
+	}
+}
+
+// TestServingFailures: a timeout and a crash on the real data plane give
+// OpenWhisk's records, with the activation's own logs.
+func TestServingFailures(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	g.putAction("hang", "nodejs:20", `function main() { console.log("waiting"); return new Promise(() => {}) }`,
+		map[string]any{"limits": map[string]any{"timeout": 1000}})
+	g.putAction("crash", "nodejs:20", `function main() { console.log("bye"); process.exit(3) }`, nil)
+	for _, name := range []string{"hang", "crash"} {
+		h.revisionReady(t, name, "", 2*time.Minute)
+	}
+	check := func(name, want string) {
+		t.Helper()
+		var rec activation
+		g.call(http.MethodPost, "/api/v1/namespaces/_/actions/"+name+"?blocking=true", map[string]any{}, &rec)
+		var res struct{ Error string }
+		_ = json.Unmarshal(rec.Response.Result, &res)
+		if rec.Response.StatusCode != 2 || res.Error != want {
+			t.Errorf("%s: status %d, result %s; want a developer error %q", name, rec.Response.StatusCode, rec.Response.Result, want)
+		}
+		var logged bool
+		for _, l := range rec.Logs {
+			logged = logged || strings.Contains(l, "stdout:")
+		}
+		if !logged {
+			t.Errorf("%s: logs %q lack the action's line", name, rec.Logs)
+		}
+	}
+	check("hang", "The action exceeded its time limits of 1000 milliseconds.")
+	check("crash", knative.MsgRunExited)
+}
+
+// TestServingDelete: deleting an action deletes its Service, and
+// Kubernetes' garbage collector its pods.
+func TestServingDelete(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	g.putAction("doomed", "nodejs:20", helloJS, nil)
+	rev := h.revisionReady(t, "doomed", "", 2*time.Minute)
+	g.invoke("doomed", map[string]string{})
+	if status := g.call(http.MethodDelete, "/api/v1/namespaces/_/actions/doomed", nil, nil); status != http.StatusOK {
+		t.Fatalf("delete: %d", status)
+	}
+	h.service(t, "doomed", nil)
+	if err := poll(context.Background(), time.Minute, func() (bool, error) { return h.revisionPods(t, rev) == 0, nil }); err != nil {
+		t.Errorf("pods of %s still running after the delete: %v", rev, err)
+	}
+}
+
+// TestServingSlowStart: a pod whose container takes 15 s to start (an
+// image pull) neither spends a 3 s action's time limit nor trips
+// Knative's request timeout: the activation succeeds and the wait is
+// waitTime, not duration.
+func TestServingSlowStart(t *testing.T) {
+	h := needReal(t)
+	images := map[string]string{}
+	for kind, image := range h.runtimes {
+		images[kind] = h.real.slowImages[image]
+	}
+	g := startGatewayWith(t, h, t.TempDir(), images, "--blocking-wait", "2m")
+	g.putAction("slow", "nodejs:20", helloJS, map[string]any{"limits": map[string]any{"timeout": 3000}})
+	start := time.Now()
+	var rec activation
+	status := g.call(http.MethodPost, "/api/v1/namespaces/_/actions/slow?blocking=true", map[string]string{"name": "late"}, &rec)
+	took := time.Since(start)
+	if status != http.StatusOK || rec.Response.StatusCode != 0 {
+		t.Fatalf("invoke after a %s start: status %d, result %s", slowStart, status, rec.Response.Result)
+	}
+	if took < slowStart {
+		t.Errorf("the invoke took %s, less than the %s start: the slow image was not used", took, slowStart)
+	}
+	var wait float64
+	for _, kv := range rec.Annotations {
+		if kv.Key == "waitTime" {
+			_ = json.Unmarshal(kv.Value, &wait)
+		}
+	}
+	if time.Duration(wait)*time.Millisecond < slowStart-2*time.Second {
+		t.Errorf("waitTime %v ms; want the start's %s in it", wait, slowStart)
+	}
+	var full struct {
+		Duration int64 `json:"duration"`
+	}
+	g.call(http.MethodGet, "/api/v1/namespaces/_/activations/"+rec.ActivationID, nil, &full)
+	if full.Duration <= 0 || time.Duration(full.Duration)*time.Millisecond > 3*time.Second {
+		t.Errorf("duration %d ms; want the run alone, within the 3 s limit", full.Duration)
 	}
 }

@@ -23,6 +23,9 @@ import (
 	"github.com/kwhisk/kwhisk/test/kube/podrunner"
 )
 
+// dockerImage is the image --docker actions of the real tier name.
+const dockerImage = "kwhisk.test/docker-skeleton"
+
 // servingNamespace is Knative Serving's system namespace.
 const servingNamespace = "knative-serving"
 
@@ -91,6 +94,11 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 		slow := strings.Replace(image, "kwhisk.test/", "kwhisk.test/slow/", 1)
 		images[slow] = podrunner.Image{Binary: bin, StartDelay: slowStart}
 		s.slowImages[image] = slow
+	}
+	// An OpenWhisk docker-skeleton image for --docker actions: the native
+	// runtime main in classic mode (no KWHISK_ACTION), /init then /run.
+	if native, ok := binaries["kwhisk.test/runtime-native"]; ok {
+		images[dockerImage] = podrunner.Image{Binary: native}
 	}
 	s.pods = podrunner.New(podrunner.Config{
 		Rest: h.admin, NodeName: "kwhisk-lab", Lab: l, Images: images,
