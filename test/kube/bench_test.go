@@ -261,8 +261,8 @@ func (c *benchClient) invoke(g *gateway, name string, cold bool) (time.Duration,
 	if err := json.Unmarshal(out, &rec); err != nil || status != http.StatusOK {
 		return 0, 0, fmt.Errorf("invoke %s: status %d: %.300s", name, status, out)
 	}
-	if rec.Response.StatusCode != 0 || string(rec.Response.Result) != benchInput {
-		return 0, 0, fmt.Errorf("invoke %s: response %d %s, want 0 %s", name, rec.Response.StatusCode, rec.Response.Result, benchInput)
+	if rec.Response.Status != "success" || string(rec.Response.Result) != benchInput {
+		return 0, 0, fmt.Errorf("invoke %s: response %q %s, want success %s", name, rec.Response.Status, rec.Response.Result, benchInput)
 	}
 	var init int64
 	if raw := rec.Annotations.Get("initTime"); raw != nil {

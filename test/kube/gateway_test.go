@@ -183,8 +183,8 @@ type activation struct {
 	ActivationID string   `json:"activationId"`
 	Logs         []string `json:"logs"`
 	Response     struct {
-		StatusCode int             `json:"statusCode"`
-		Result     json.RawMessage `json:"result"`
+		Status string          `json:"status"` // "success", "developer error" …
+		Result json.RawMessage `json:"result"`
 	} `json:"response"`
 	Annotations whisk.KeyValues `json:"annotations"`
 }

@@ -200,14 +200,28 @@ func (w *podWorker) grace() time.Duration {
 	return min(time.Duration(secs)*time.Second, w.r.cfg.MaxGrace)
 }
 
-// stop ends every container: no more (re)starts, SIGTERM to each process
-// group, SIGKILL (kill) for what is left after grace.
+// stop ends every container: no more (re)starts; each container's
+// preStop hook, then SIGTERM to its process group (per container, at the
+// same time, as a kubelet does); SIGKILL (kill) for what is left after
+// grace, which the hooks count against. Knative's user container waits
+// in its preStop hook until queue-proxy has drained, so the runtime
+// answers requests routed to the pod while it goes.
 func (w *podWorker) stop(grace time.Duration, kill context.CancelFunc, wg *sync.WaitGroup) {
 	w.mu.Lock()
 	w.stopping = true
 	close(w.stopped)
+	hookCtx, cancelHooks := context.WithTimeout(context.Background(), grace)
+	defer cancelHooks()
 	for _, c := range w.containers {
-		c.signal(syscall.SIGTERM)
+		running := c.proc != nil
+		go func() {
+			if running {
+				c.preStop(hookCtx)
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			c.signal(syscall.SIGTERM)
+		}()
 	}
 	w.mu.Unlock()
 	done := make(chan struct{})

@@ -161,6 +161,29 @@ func (c *container) probe(ctx context.Context, p *v1.Probe, env []string, dir st
 	return false, "probe has no handler"
 }
 
+// preStop runs the container's preStop hook, if it has one, until the
+// hook returns or ctx ends. The hook's outcome does not matter:
+// SIGTERM follows either way.
+func (c *container) preStop(ctx context.Context) {
+	if c.spec.Lifecycle == nil || c.spec.Lifecycle.PreStop == nil {
+		return
+	}
+	h := c.spec.Lifecycle.PreStop
+	switch {
+	case h.HTTPGet != nil:
+		c.httpProbe(ctx, h.HTTPGet, c.w.podIP().String())
+	case h.Exec != nil && len(h.Exec.Command) > 0:
+		_ = c.w.host.Command(ctx, h.Exec.Command[0], h.Exec.Command[1:]...).Run()
+	case h.Sleep != nil:
+		t := time.NewTimer(time.Duration(h.Sleep.Seconds) * time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
 func (c *container) httpProbe(ctx context.Context, g *v1.HTTPGetAction, podIP string) (bool, string) {
 	port, err := c.port(g.Port)
 	if err != nil {
