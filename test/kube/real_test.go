@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
 
+	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -140,8 +141,7 @@ func TestServingAdmitsEveryService(t *testing.T) {
 		action{"docker", "blackbox", helloSource(t, h, "blackbox"), nil},
 		action{"limits", "nodejs:20", helloSource(t, h, "nodejs"), map[string]any{
 			"limits": map[string]any{"timeout": 5000, "memory": 128, "logs": 1, "concurrency": 1}}},
-		action{"concurrent", "nodejs:20", helloSource(t, h, "nodejs"), map[string]any{
-			"limits":      map[string]any{"concurrency": 50},
+		action{"annotated", "nodejs:20", helloSource(t, h, "nodejs"), map[string]any{
 			"annotations": []map[string]any{{"key": "autoscaling.knative.dev/max-scale", "value": "3"}}}},
 	)
 	for _, a := range actions {
@@ -160,6 +160,18 @@ func TestServingAdmitsEveryService(t *testing.T) {
 		}
 		g.putAction(a.name, a.kind, a.code, a.extra)
 	}
+	// The API caps an action's concurrency at 1, as OpenWhisk does by
+	// default; the Service of a concurrency of 50 (what a raised bound
+	// would build) must pass the webhook too: a server-side dry run.
+	t.Run("containerConcurrency 50", func(t *testing.T) {
+		a := &platform.Action{Path: whisk.EntityPath{Namespace: "guest", Name: "wide"}, Kind: "nodejs:20", Version: "0.0.1",
+			Code: helloSource(t, h, "nodejs"), Limits: whisk.DefaultBounds.Defaults()}
+		a.Limits.Concurrency = 50
+		svc := knative.MakeService(a, knative.BuildOptions{Namespace: actionsNamespace, Image: h.runtimes["nodejs:20"], APIHost: "http://" + h.listen})
+		if _, err := h.serving.ServingV1().Services(actionsNamespace).Create(context.Background(), svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Errorf("the webhook refused a Service with containerConcurrency 50: %v", err)
+		}
+	})
 	for _, a := range actions {
 		t.Run(a.name, func(t *testing.T) {
 			h.revisionReady(t, a.name, "", 2*time.Minute)
@@ -257,7 +269,7 @@ func TestServingFailures(t *testing.T) {
 		g.call(http.MethodPost, "/api/v1/namespaces/_/actions/"+name+"?blocking=true", map[string]any{}, &rec)
 		var res struct{ Error string }
 		_ = json.Unmarshal(rec.Response.Result, &res)
-		if rec.Response.Status != "developer error" || res.Error != want {
+		if rec.Response.Status != "action developer error" || res.Error != want {
 			t.Errorf("%s: status %q, result %s; want a developer error %q", name, rec.Response.Status, rec.Response.Result, want)
 		}
 		var logged bool
