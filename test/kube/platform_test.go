@@ -74,10 +74,10 @@ func (s *memActions) platformActions() []*platform.Action {
 // with a code route on loopback standing in for the gateway's.
 func newPlatform(t *testing.T, h *harness, images map[string]string, actions *memActions) *knative.Platform {
 	t.Helper()
-	return newPlatformWith(t, h.gateway, images, actions)
+	return newPlatformWith(t, h, h.gateway, images, actions)
 }
 
-func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, actions *memActions) *knative.Platform {
+func newPlatformWith(t *testing.T, h *harness, cfg *rest.Config, images map[string]string, actions *memActions) *knative.Platform {
 	t.Helper()
 	serving, err := servingclient.NewForConfig(cfg)
 	if err != nil {
@@ -90,7 +90,7 @@ func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, a
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	var p *knative.Platform
-	code := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	code := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		digest, _ := strings.CutPrefix(r.URL.Path, "/api/v1/code/")
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		c, err := p.Code(r.Context(), digest, token)
@@ -100,6 +100,15 @@ func newPlatformWith(t *testing.T, cfg *rest.Config, images map[string]string, a
 		}
 		_, _ = w.Write([]byte(c))
 	}))
+	// Where the gateway would listen: pods of the real tier reach it
+	// over the lab's bridge.
+	ln, err := net.Listen("tcp", net.JoinHostPort(h.listen, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code.Listener.Close()
+	code.Listener = ln
+	code.Start()
 	t.Cleanup(code.Close)
 	opts := knative.Options{
 		Serving: serving, Watch: watch, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
@@ -159,8 +168,11 @@ func resultOf(t *testing.T, res *platform.Result) map[string]any {
 	return m
 }
 
+// TestConformance runs the platform conformance suite on the knative
+// platform: against the fake tier's stand-in, and against Knative
+// Serving's own components in the real tier.
 func TestConformance(t *testing.T) {
-	h := needFake(t)
+	h := need(t)
 	if len(h.runtimes) == 0 {
 		t.Skipf("no runtime mains to run (missing: %v)", h.missing)
 	}
@@ -373,7 +385,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	cfg := rest.CopyConfig(h.gateway)
 	cfg.Host = "https://" + ln.Addr().String()
 	_ = ln.Close() // nothing listens there now
-	p := newPlatformWith(t, cfg, map[string]string{fakeKind: fakeImage}, nil)
+	p := newPlatformWith(t, h, cfg, map[string]string{fakeKind: fakeImage}, nil)
 	_, a := fakeAction(t, nil, "code")
 	start := time.Now()
 	_, err = p.Run(context.Background(), a, &platform.RunRequest{Value: json.RawMessage(`{}`)})

@@ -172,7 +172,12 @@ func MakeService(a *platform.Action, o BuildOptions) *servingv1.Service {
 		},
 	}
 	content, _ := json.Marshal(tmpl) // plain structs and maps always marshal
-	id := revisionID(append(content, a.Version...))
+	// The stamp of the stored version is part of the revision's name: an
+	// action deleted and created again with the same content gets a
+	// revision (and pods) of its own, never the deleted one's, whose pods
+	// may still be draining; a build from the same stored action is the
+	// same revision, so Reconcile stays idempotent.
+	id := revisionID(append(append(content, a.Version...), strconv.FormatInt(a.Updated, 10)...))
 	tmpl.Name = RevisionName(name, id)
 
 	return &servingv1.Service{

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -113,7 +114,10 @@ func (s *suite) action(t *testing.T, name string) *platform.Action {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := strconv.FormatInt(s.seq.Add(1), 10)
+	// The kind is in the name too: a platform whose actions outlive the
+	// suite (Knative Services) must not see one kind's action replaced
+	// by another kind's of the same name.
+	n := strings.NewReplacer(":", "", ".", "").Replace(s.kind) + "-" + strconv.FormatInt(s.seq.Add(1), 10)
 	return &platform.Action{
 		Key:     s.kind + "/" + t.Name() + "/" + n,
 		Path:    whisk.EntityPath{Namespace: "guest", Name: name + "-" + n},
