@@ -36,6 +36,14 @@ type Lifecycle interface {
 // LifecycleWait bounds the lifecycle calls of one write.
 const LifecycleWait = 2 * time.Second
 
+// Validator is a platform that can tell, before an action is stored,
+// that it would refuse to run the action as written (Knative validating
+// the Service it would build); its error is a 400 naming the setting.
+// Platforms that accept whatever the API accepts need not implement it.
+type Validator interface {
+	ValidateAction(ctx context.Context, a *platform.Action) error
+}
+
 // Platform is what the action collection needs of the data plane.
 type Platform interface {
 	Runtimes
@@ -129,6 +137,11 @@ func (s *Actions) Put(ctx context.Context, path whisk.EntityPath, put *whisk.Act
 	}
 	if err := s.bounds.Validate(a.Limits, 0); err != nil {
 		return nil, err
+	}
+	if v, ok := s.life.(Validator); ok {
+		if err := v.ValidateAction(ctx, platform.ActionOf(a)); err != nil {
+			return nil, err
+		}
 	}
 	if err := putAs(ctx, s.store, store.Actions, a.Namespace, a.Name, rev, now, a); err != nil {
 		if errors.Is(err, store.ErrExists) && old == nil && overwrite {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -379,7 +380,9 @@ func (k *fakeKnative) newBackend(rev string, spec servingv1.RevisionSpec) (*back
 	b := &backend{rev: rev, observe: k.observed}
 	env := map[string]string{}
 	for _, e := range runtime.Env {
-		env[e.Name] = e.Value
+		// The kubelet's one rewrite of plain values kwhisk's are written
+		// for: $$ is $ (kwhisk writes no $(NAME) references).
+		env[e.Name] = strings.ReplaceAll(e.Value, "$$", "$")
 	}
 	for _, c := range spec.Containers {
 		// A docker action's own image cannot run here: it fails as an

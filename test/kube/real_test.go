@@ -340,3 +340,30 @@ func TestServingSlowStart(t *testing.T) {
 		t.Errorf("duration %d ms; want the run alone, within the 3 s limit", full.Duration)
 	}
 }
+
+// TestServingRefusedSettings: a setting Knative's validation refuses is a
+// 400 naming it when the action is written; one only the cluster's
+// webhook refuses (beyond its max-scale-limit) is a developer error
+// naming it when the action runs, not a 503.
+func TestServingRefusedSettings(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	var errBody struct{ Error string }
+	body := map[string]any{"exec": map[string]any{"kind": "nodejs:20", "code": helloJS},
+		"annotations": []map[string]any{{"key": "autoscaling.knative.dev/min-scale", "value": "-1"}}}
+	if status := g.call(http.MethodPut, "/api/v1/namespaces/_/actions/negative", body, &errBody); status != http.StatusBadRequest ||
+		!strings.Contains(errBody.Error, "autoscaling.knative.dev/min-scale") {
+		t.Errorf("min-scale -1: status %d, %q; want 400 naming the annotation", status, errBody.Error)
+	}
+
+	g.putAction("wide", "nodejs:20", helloJS, map[string]any{
+		"annotations": []map[string]any{{"key": "autoscaling.knative.dev/max-scale", "value": "50"}}})
+	var rec activation
+	status := g.call(http.MethodPost, "/api/v1/namespaces/_/actions/wide?blocking=true", map[string]any{}, &rec)
+	var res struct{ Error string }
+	_ = json.Unmarshal(rec.Response.Result, &res)
+	if status != http.StatusBadGateway || rec.Response.Status != "action developer error" ||
+		!strings.Contains(res.Error, "Knative refused") || !strings.Contains(res.Error, "max-scale") {
+		t.Errorf("max-scale 50 over the cluster's limit of 30: status %d, %q, %q; want a developer error naming max-scale", status, rec.Response.Status, res.Error)
+	}
+}

@@ -58,6 +58,10 @@ var servingConfig = map[string]map[string]string{
 		"stable-window":                     "6s",
 		"scale-to-zero-grace-period":        "3s",
 		"scale-to-zero-pod-retention-period": "0s",
+		// A cluster's own bound on max-scale, which kwhisk's in-process
+		// validation does not know: the webhook alone refuses beyond it.
+		"max-scale":       "30",
+		"max-scale-limit": "30",
 	},
 }
 

@@ -243,6 +243,32 @@ func developerError(msg string) *platform.Result {
 	}}
 }
 
+// refused is the developer error of a Service the cluster refused (its
+// Knative webhook, configured otherwise than Check assumes: a max-scale
+// limit, say), naming what it refused; nil for any other error.
+func refused(err error) *platform.Result {
+	if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+		return nil
+	}
+	return developerError("Knative refused the action's Service: " + err.Error())
+}
+
+// ValidateAction runs Knative's own defaulting and validation on the
+// Service a would become, so the action collection refuses with a 400,
+// naming the field, a setting Knative would refuse (an action's
+// autoscaling annotation, say) instead of storing an action that cannot
+// run. What cannot run on Knative at all (a sequence, a kind without an
+// image) is not its concern.
+func (p *Platform) ValidateAction(ctx context.Context, a *platform.Action) error {
+	if !p.runs(a) {
+		return nil
+	}
+	if err := Check(ctx, p.build(a).want, nil); err != nil {
+		return whisk.Invalid("%s", err.Error())
+	}
+	return nil
+}
+
 // version returns the names and the Service of a's version, built once.
 func (p *Platform) version(a *platform.Action) *version {
 	if v := p.versions.get(a.Key); v != nil {
@@ -321,6 +347,9 @@ func (p *Platform) ensure(ctx context.Context, v *version, current bool) (*platf
 			if apierrors.IsAlreadyExists(err) {
 				continue
 			}
+			if res := refused(err); res != nil {
+				return res, nil
+			}
 			return nil, kube.Error("create service "+v.key(), err)
 		}
 		if err != nil {
@@ -336,6 +365,9 @@ func (p *Platform) ensure(ctx context.Context, v *version, current bool) (*platf
 		_, err = services.Update(ctx, upd, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			continue
+		}
+		if res := refused(err); res != nil {
+			return res, nil
 		}
 		return nil, kube.Error("update service "+v.key(), err)
 	}

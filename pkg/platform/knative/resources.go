@@ -248,6 +248,14 @@ func timeoutSeconds(ms int, coldStart time.Duration) int64 {
 
 // podSpec is the runtime container, and for a blackbox action the user's
 // image beside it.
+// literalEnv is an environment variable whose value the kubelet passes
+// on as written: it expands $(NAME) references to other variables and
+// turns $$ into $ in every value, which would change an action's code
+// (a shell script's $$, say) and break its digest. Every $ is doubled.
+func literalEnv(name, value string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, Value: strings.ReplaceAll(value, "$", "$$")}
+}
+
 func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 	limits := a.Limits
 	env := wire.ActionEnv{
@@ -274,17 +282,17 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 		env.Code = &code
 	}
 	ev, _ := json.Marshal(env) // plain structs and maps always marshal
-	vars := []corev1.EnvVar{{Name: EnvAction, Value: string(ev)}}
+	vars := []corev1.EnvVar{literalEnv(EnvAction, string(ev))}
 	if !inline {
 		token := ""
 		if o.CodeToken != nil {
 			token = o.CodeToken(a.Path, digest)
 		}
 		vars = append(vars,
-			corev1.EnvVar{Name: EnvCodeURL, Value: CodeURL(o.APIHost, digest)},
-			corev1.EnvVar{Name: EnvCodeToken, Value: token})
+			literalEnv(EnvCodeURL, CodeURL(o.APIHost, digest)),
+			literalEnv(EnvCodeToken, token))
 	}
-	vars = append(vars, corev1.EnvVar{Name: EnvAPIHost, Value: o.APIHost})
+	vars = append(vars, literalEnv(EnvAPIHost, o.APIHost))
 
 	memory := resources(a.Limits.Memory)
 	runtime := corev1.Container{
@@ -303,13 +311,11 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 		return spec
 	}
 	runtime.Ports = []corev1.ContainerPort{{ContainerPort: BlackboxProxyPort}}
-	runtime.Env = append(runtime.Env, corev1.EnvVar{
-		Name: EnvBlackbox, Value: "http://127.0.0.1:" + strconv.Itoa(BlackboxPort),
-	})
+	runtime.Env = append(runtime.Env, literalEnv(EnvBlackbox, "http://127.0.0.1:"+strconv.Itoa(BlackboxPort)))
 	action := corev1.Container{
 		Name:      ActionContainer,
 		Image:     a.Image,
-		Env:       []corev1.EnvVar{{Name: EnvAPIHost, Value: o.APIHost}},
+		Env:       []corev1.EnvVar{literalEnv(EnvAPIHost, o.APIHost)},
 		Resources: memory,
 	}
 	spec.Containers = []corev1.Container{runtime, action}

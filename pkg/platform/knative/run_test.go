@@ -96,3 +96,24 @@ func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
 		t.Errorf("the run arrived at %d with a deadline of %d, already past", got.at.UnixMilli(), d.UnixMilli())
 	}
 }
+
+// ValidateAction refuses, naming the annotation, an action whose Service
+// Knative's validation would refuse, and accepts a sound one.
+func TestValidateAction(t *testing.T) {
+	p, err := New(Options{
+		Serving: servingfake.NewSimpleClientset(), Namespaces: kube.Namespaces{Base: "kwhisk-actions"},
+		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := baseAction()
+	if err := p.ValidateAction(context.Background(), a); err != nil {
+		t.Errorf("a plain action: %v", err)
+	}
+	a.Annotations = whisk.KeyValues{{Key: "autoscaling.knative.dev/min-scale", Value: json.RawMessage(`"-1"`)}}
+	err = p.ValidateAction(context.Background(), a)
+	if whisk.KindOf(err) != whisk.KindInvalid || !strings.Contains(err.Error(), "autoscaling.knative.dev/min-scale") {
+		t.Errorf("min-scale -1: %v; want an invalid-request error naming the annotation", err)
+	}
+}
