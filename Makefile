@@ -67,7 +67,7 @@ test-serving: e2e-deps dnsmasq
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test: vet unit fuzz e2e test-kube
+test: vet unit fuzz e2e test-kube test-serving
 
 # test/bench, then the knative path through the test/kube harness (its
 # API server and runtime mains, as test-kube; docs/benchmarks.md).
