@@ -367,3 +367,24 @@ func TestServingRefusedSettings(t *testing.T) {
 		t.Errorf("max-scale 50 over the cluster's limit of 30: status %d, %q, %q; want a developer error naming max-scale", status, rec.Response.Status, res.Error)
 	}
 }
+
+// TestServingRecreate: an action deleted and created again with the same
+// code runs on a new pod, never on the deleted one's.
+func TestServingRecreate(t *testing.T) {
+	h := needReal(t)
+	g := startGateway(t, h, t.TempDir())
+	g.putAction("phoenix", "nodejs:20", helloJS, nil)
+	rev := h.revisionReady(t, "phoenix", "", 2*time.Minute)
+	g.invoke("phoenix", map[string]string{})
+	if status := g.call(http.MethodDelete, "/api/v1/namespaces/_/actions/phoenix", nil, nil); status != http.StatusOK {
+		t.Fatalf("delete: %d", status)
+	}
+	g.putAction("phoenix", "nodejs:20", helloJS, nil)
+	rec, _ := g.invoke("phoenix", map[string]string{})
+	if !rec.Annotations.Has("initTime") {
+		t.Errorf("the recreated action ran warm: %s", mustJSON(rec.Annotations))
+	}
+	if now := h.revisionReady(t, "phoenix", "", 2*time.Minute); now == rev {
+		t.Errorf("the recreated action has the deleted one's revision %s", rev)
+	}
+}
