@@ -117,3 +117,18 @@ func TestValidateAction(t *testing.T) {
 		t.Errorf("min-scale -1: %v; want an invalid-request error naming the annotation", err)
 	}
 }
+
+// A Service whose Route a deleted namesake still holds (NotOwned) is
+// waited for, not failed; a failed revision is.
+func TestFailedWaitsOutNotOwned(t *testing.T) {
+	svc := MakeService(baseAction(), BuildOptions{Namespace: "kwhisk-actions", Image: nodeImage})
+	v := &version{namespace: svc.Namespace, service: svc.Name, revision: svc.Spec.Template.Name, tag: Tagged(svc), want: svc}
+	for reason, want := range map[string]bool{"NotOwned": false, "RevisionFailed": true} {
+		s := svc.DeepCopy()
+		s.Status.ObservedGeneration = s.Generation
+		s.Status.SetConditions(apis.Conditions{{Type: apis.ConditionReady, Status: corev1.ConditionFalse, Reason: reason, Message: "m"}})
+		if got := failed(s, v) != ""; got != want {
+			t.Errorf("Ready False %s: failed = %v, want %v", reason, got, want)
+		}
+	}
+}

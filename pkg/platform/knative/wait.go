@@ -109,6 +109,10 @@ func routable(svc *servingv1.Service, v *version) (string, bool) {
 	return "", false
 }
 
+// reasonNotOwned is Knative's reason when a Service's Route or
+// Configuration exists but belongs to another owner.
+const reasonNotOwned = "NotOwned"
+
 // failed returns the reason the Service cannot serve v when Knative has
 // settled on it (Ready False for the current spec), or "".
 func failed(svc *servingv1.Service, v *version) string {
@@ -117,6 +121,12 @@ func failed(svc *servingv1.Service, v *version) string {
 	}
 	c := svc.Status.GetCondition(apis.ConditionReady)
 	if c == nil || c.Status != corev1.ConditionFalse {
+		return ""
+	}
+	if c.Reason == reasonNotOwned {
+		// The Route or Configuration of a deleted Service of the same
+		// name (the action deleted and created again) is still being
+		// garbage collected: Knative takes them over once they are gone.
 		return ""
 	}
 	for _, t := range svc.Spec.Traffic {
