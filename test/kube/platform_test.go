@@ -179,24 +179,18 @@ func TestConformance(t *testing.T) {
 	if len(h.missing) > 0 {
 		t.Logf("runtime mains missing, their kinds untested: %v", h.missing)
 	}
-	images, except := h.runtimes, map[string]string(nil)
+	images := h.runtimes
 	if h.real != nil {
-		// Seen on real Knative only, not yet understood: a Remove right
-		// after the first run, then a Deploy of the action again, is
-		// answered by the removed revision's warm pod. Through the API
-		// (delete, create, invoke) the same sequence starts a new pod:
-		// TestServingRecreate.
-		except = map[string]string{"Remove": "real Knative: the removed revision answers a Remove issued during its first reconcile (TestServingRecreate covers delete and create through the API)"}
 		// On real Knative one family shows the platform's contract (the
 		// runtime protocol is the same for all); every kind's Service is
 		// admitted and run by TestServingAdmitsEveryService. All kinds
 		// here would be some six minutes of pod starts.
 		images = map[string]string{"nodejs:20": h.runtimes["nodejs:20"]}
 	}
-	platformtest.RunExcept(t, func(t *testing.T) platform.Platform {
+	platformtest.Run(t, func(t *testing.T) platform.Platform {
 		actions := &memActions{}
 		return storing{newPlatform(t, h, images, actions), actions}
-	}, except)
+	})
 }
 
 // storing stores each action it runs, as the gateway runs only stored

@@ -41,12 +41,6 @@ var sources = map[string]struct{ dir, ext string }{
 // platform advertises is exercised when the suite has actions for its
 // family (nodejs, python, go, blackbox); others are logged and skipped.
 func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
-	RunExcept(t, newPlatform, nil)
-}
-
-// RunExcept is Run with the cases named in except skipped, each with the
-// reason it gives: for a known gap of one platform, said where it is run.
-func RunExcept(t *testing.T, newPlatform func(t *testing.T) platform.Platform, except map[string]string) {
 	rts := newPlatform(t).Runtimes()
 	t.Run("Runtimes", func(t *testing.T) { checkRuntimes(t, rts) })
 	for _, rt := range rts {
@@ -62,9 +56,6 @@ func RunExcept(t *testing.T, newPlatform func(t *testing.T) platform.Platform, e
 					continue
 				}
 				t.Run(c.name, func(t *testing.T) {
-					if why, ok := except[c.name]; ok {
-						t.Skip(why)
-					}
 					t.Parallel()
 					c.run(t, s)
 				})
