@@ -31,9 +31,9 @@ type harness struct {
 	gateway *rest.Config // the gateway's service account
 	serving servingclient.Interface
 	core    kubernetes.Interface
-	knative *fakeKnative  // the fake tier's stand-in for Knative; nil in the real tier
-	real    *servingTier  // the real tier: Knative Serving's own components; nil in the fake tier
-	kwhisk  string        // gateway binary
+	knative *fakeKnative // the fake tier's stand-in for Knative; nil in the real tier
+	real    *servingTier // the real tier: Knative Serving's own components; nil in the fake tier
+	kwhisk  string       // gateway binary
 	// listen is the address the gateway listens on: loopback in the fake
 	// tier, the lab's bridge in the real one (pods fetch code from it).
 	listen string

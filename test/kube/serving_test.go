@@ -55,8 +55,8 @@ var servingConfig = map[string]map[string]string{
 		"allow-zero-initial-scale": "true",
 		// The shortest windows Knative accepts, so a test sees scale to
 		// zero within seconds.
-		"stable-window":                     "6s",
-		"scale-to-zero-grace-period":        "3s",
+		"stable-window":                      "6s",
+		"scale-to-zero-grace-period":         "3s",
 		"scale-to-zero-pod-retention-period": "0s",
 		// A cluster's own bound on max-scale, which kwhisk's in-process
 		// validation does not know: the webhook alone refuses beyond it.

@@ -4,22 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +26,8 @@ import (
 	"k8s.io/client-go/rest"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	netclient "knative.dev/networking/pkg/client/clientset/versioned"
+
+	"github.com/kwhisk/kwhisk/test/kube/apiserver"
 )
 
 // TestAgainstAPIServer runs the ingress on a real kube-apiserver with
@@ -50,15 +44,14 @@ func TestAgainstAPIServer(t *testing.T) {
 	hostIP := nonLoopbackIP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir := t.TempDir()
-	c, err := startAPIServer(ctx, bin, dir)
+	srv, err := apiserver.Start(ctx, apiserver.Options{Bin: bin, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.stop()
-	cfg := &rest.Config{Host: c.url, BearerToken: testToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 100, Burst: 200,
-		// Knative still writes v1 Endpoints; the deprecation is not news.
-		WarningHandler: rest.NoWarnings{}}
+	defer srv.Stop()
+	cfg := srv.Config(apiserver.AdminToken)
+	// Knative still writes v1 Endpoints; the deprecation is not news.
+	cfg.WarningHandler = rest.NoWarnings{}
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	nc := netclient.NewForConfigOrDie(cfg)
 	applyIngressCRD(ctx, t, cfg)
@@ -265,153 +258,4 @@ func applyIngressCRD(ctx context.Context, t *testing.T, cfg *rest.Config) {
 		}
 		return false
 	})
-}
-
-// The API server below is the start logic of test/kube/cluster_test.go,
-// cut to what this test needs: etcd and kube-apiserver on loopback with
-// one static admin token.
-
-const testToken = "kwhisk-ingress-test-token"
-
-type apiServer struct {
-	url   string
-	procs []*exec.Cmd
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startAPIServer(ctx context.Context, binDir, dir string) (*apiServer, error) {
-	c := &apiServer{}
-	ports := make([]int, 3)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
-	}
-	etcdURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
-	if err := c.start(dir, filepath.Join(binDir, "etcd"), "etcd",
-		"--name", "kwhisk-ingress", "--data-dir", filepath.Join(dir, "etcd"),
-		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "kwhisk-ingress="+peerURL, "--log-level", "warn",
-	); err != nil {
-		return nil, err
-	}
-	if err := waitUntil(ctx, 30*time.Second, func() bool {
-		resp, err := http.Get(etcdURL + "/health")
-		if err != nil {
-			return false
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return strings.Contains(string(b), `"health":"true"`)
-	}); err != nil {
-		c.stop()
-		return nil, fmt.Errorf("etcd not healthy: %w", err)
-	}
-	keyFile := filepath.Join(dir, "sa.key")
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		c.stop()
-		return nil, err
-	}
-	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(testToken+",admin,admin-uid,\"system:masters\"\n"), 0o600); err != nil {
-		c.stop()
-		return nil, err
-	}
-	c.url = "https://127.0.0.1:" + strconv.Itoa(ports[2])
-	if err := c.start(dir, filepath.Join(binDir, "kube-apiserver"), "kube-apiserver",
-		"--etcd-servers", etcdURL,
-		"--secure-port", strconv.Itoa(ports[2]), "--bind-address", "127.0.0.1",
-		"--cert-dir", filepath.Join(dir, "certs"),
-		"--service-account-key-file", keyFile, "--service-account-signing-key-file", keyFile,
-		"--service-account-issuer", "https://kubernetes.default.svc",
-		"--token-auth-file", tokens,
-		"--authorization-mode", "RBAC",
-		"--service-cluster-ip-range", "10.0.0.0/24",
-		"--disable-admission-plugins", "ServiceAccount",
-	); err != nil {
-		c.stop()
-		return nil, err
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if err := waitUntil(ctx, 90*time.Second, func() bool {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.url+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK && string(b) == "ok"
-	}); err != nil {
-		c.stop()
-		return nil, fmt.Errorf("kube-apiserver not ready (log in %s): %w", dir, err)
-	}
-	return c, nil
-}
-
-func (c *apiServer) start(dir, bin, name string, args ...string) error {
-	log, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	c.procs = append(c.procs, cmd)
-	return nil
-}
-
-// stop ends the API server, then etcd, by process group, with SIGKILL
-// after 10 s.
-func (c *apiServer) stop() {
-	for i := len(c.procs) - 1; i >= 0; i-- {
-		p := c.procs[i]
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}
-	c.procs = nil
-}
-
-func waitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return nil
 }
