@@ -56,6 +56,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kwhisk/kwhisk/test/kube/apiserver"
 	"github.com/kwhisk/kwhisk/test/kube/lab"
 )
 
@@ -175,7 +176,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	if len(c.Trusted) > 0 {
 		r.kubeconfig = filepath.Join(r.cfg.WorkDir, "trusted.kubeconfig")
-		if err := writeKubeconfig(r.kubeconfig, c.APIServer, c.Rest.BearerToken); err != nil {
+		if err := apiserver.WriteKubeconfig(r.kubeconfig, c.APIServer, c.Rest.BearerToken); err != nil {
 			return err
 		}
 	}
@@ -372,30 +373,6 @@ func (r *Runner) apiHostPort() (string, string) {
 		return u.Host, "443"
 	}
 	return host, port
-}
-
-func writeKubeconfig(path, server, token string) error {
-	cfg := fmt.Sprintf(`# Written by the kwhisk test pod runner: the stand-in for a service
-# account token mount, for pods of trusted namespaces.
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: %s
-    insecure-skip-tls-verify: true
-users:
-- name: test
-  user:
-    token: %s
-contexts:
-- name: test
-  context:
-    cluster: test
-    user: test
-current-context: test
-`, server, token)
-	return os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // logger writes the runner's own events (binding and status errors,
