@@ -4,7 +4,7 @@
 // CRDs, the RBAC of config/ for the gateway's service account and the
 // gateway with --platform knative.
 //
-// The fake tier (`make test-kube`): a small stand-in for Knative written
+// The fake tier (`make test-kube-fake`; `make test-kube` runs both): a small stand-in for Knative written
 // for the test (knative_test.go) creates Revisions, sets status and runs
 // each revision's runtime main as a local process. It is fast, and lets
 // tests look inside (spans of each request, instances scaled at will).

@@ -234,7 +234,7 @@ func needFake(t testing.TB) *harness {
 	t.Helper()
 	h := need(t)
 	if h.knative == nil {
-		t.Skip("the fake tier's test: this run has real Knative (make test-kube runs the fake tier)")
+		t.Skip("the fake tier's test: this run has real Knative (make test-kube-fake runs the fake tier)")
 	}
 	return h
 }
