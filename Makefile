@@ -73,9 +73,14 @@ test-serving: e2e-deps dnsmasq
 test: vet unit fuzz e2e test-kube
 
 # test/bench, then the knative path through the test/kube harness (its
-# API server and runtime mains, as test-kube; docs/benchmarks.md).
-bench: build
+# API server and runtime mains, as test-kube; docs/benchmarks.md): on the
+# fake tier (BenchmarkKnative), then on the real one, Knative Serving's own
+# components, as test-serving (BenchmarkKnativeServing).
+bench: build dnsmasq
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -run='^$$' -bench='^BenchmarkKnative$$' -benchtime=1x -timeout 30m ./test/kube
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
+		$(GO) test -run='^$$' -bench='^BenchmarkKnativeServing$$' -benchtime=1x -timeout 30m ./test/kube

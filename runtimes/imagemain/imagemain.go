@@ -21,7 +21,11 @@ import (
 // fails.
 func Main(f *family.Family) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := imageserver.Main(ctx, imageserver.MainOptions{Launcher: f.ImageLauncher, Environ: os.Environ()})
+	o := imageserver.MainOptions{Launcher: f.ImageLauncher, Environ: os.Environ()}
+	if f.Memory != nil {
+		o.MemoryEnv = f.Memory.Env
+	}
+	err := imageserver.Main(ctx, o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kwhisk runtime:", err)

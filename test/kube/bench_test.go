@@ -207,6 +207,11 @@ func (c *benchClient) post(url string, body []byte, authz bool) (time.Duration, 
 }
 
 func (c *benchClient) send(method, url string, body []byte, authz bool) (time.Duration, int, []byte, error) {
+	return c.sendHeader(method, url, body, authz, nil)
+}
+
+// sendHeader is send with more request headers.
+func (c *benchClient) sendHeader(method, url string, body []byte, authz bool, header http.Header) (time.Duration, int, []byte, error) {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, nil, err
@@ -214,6 +219,9 @@ func (c *benchClient) send(method, url string, body []byte, authz bool) (time.Du
 	req.Header.Set("Content-Type", "application/json")
 	if authz {
 		req.Header.Set("Authorization", c.authz)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -288,6 +296,14 @@ func runBody(name string) []byte {
 
 // checkRun checks a runtime's answer to a warm /run of the no-op.
 func checkRun(status int, out []byte) error {
+	_, err := checkRunCold(status, out, false)
+	return err
+}
+
+// checkRunCold checks a runtime's answer to a /run of the no-op, cold (the
+// runtime's first run, with an initTime) or warm as wanted, and returns
+// its initTime.
+func checkRunCold(status int, out []byte, cold bool) (time.Duration, error) {
 	var res struct {
 		Response struct {
 			StatusCode int             `json:"statusCode"`
@@ -296,12 +312,15 @@ func checkRun(status int, out []byte) error {
 		InitTime *int64 `json:"initTime"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil || status != http.StatusOK {
-		return fmt.Errorf("/run: status %d: %.300s", status, out)
+		return 0, fmt.Errorf("/run: status %d: %.300s", status, out)
 	}
-	if res.Response.StatusCode != 0 || string(res.Response.Result) != benchInput || res.InitTime != nil {
-		return fmt.Errorf("/run answered %.300s; want a warm success with %s", out, benchInput)
+	if res.Response.StatusCode != 0 || string(res.Response.Result) != benchInput || (res.InitTime != nil) != cold {
+		return 0, fmt.Errorf("/run answered %.300s; want a success with %s, cold %v", out, benchInput, cold)
 	}
-	return nil
+	if res.InitTime == nil {
+		return 0, nil
+	}
+	return time.Duration(*res.InitTime) * time.Millisecond, nil
 }
 
 // revisionRoute returns the revision of the Service of /guest/name and

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
 
+	"github.com/kwhisk/kwhisk/pkg/actionloop"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -252,15 +253,20 @@ func TestServingScaleToZero(t *testing.T) {
 	}
 }
 
-// TestServingFailures: a timeout and a crash on the real data plane give
-// OpenWhisk's records, with the activation's own logs.
+// TestServingFailures: a timeout, a crash and an action over its memory
+// limit on the real data plane give OpenWhisk's records, with the
+// activation's own logs. (The pod runner does not enforce limits.memory
+// as a kubelet's cgroup would: the runtime, told the limit, gives up
+// first, as it does on a cluster.)
 func TestServingFailures(t *testing.T) {
 	h := needReal(t)
 	g := startGateway(t, h, t.TempDir())
 	g.putAction("hang", "nodejs:20", `function main() { console.log("waiting"); return new Promise(() => {}) }`,
 		map[string]any{"limits": map[string]any{"timeout": 1000}})
 	g.putAction("crash", "nodejs:20", `function main() { console.log("bye"); process.exit(3) }`, nil)
-	for _, name := range []string{"hang", "crash"} {
+	g.putAction("hog", "nodejs:20", `function main() { console.log("eating"); const a = []; for (;;) a.push(new Array(1e6).fill(7)) }`,
+		map[string]any{"limits": map[string]any{"memory": 128}})
+	for _, name := range []string{"hang", "crash", "hog"} {
 		h.revisionReady(t, name, "", 2*time.Minute)
 	}
 	check := func(name, want string) {
@@ -282,6 +288,7 @@ func TestServingFailures(t *testing.T) {
 	}
 	check("hang", "The action exceeded its time limits of 1000 milliseconds.")
 	check("crash", knative.MsgRunExited)
+	check("hog", actionloop.MsgMemoryExhausted)
 }
 
 // TestServingDelete: deleting an action deletes its Service, and

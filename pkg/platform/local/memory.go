@@ -20,7 +20,7 @@ import (
 
 // MsgMemoryExhausted is the developer error of an activation that ran out
 // of memory, as OpenWhisk words it.
-const MsgMemoryExhausted = "The action exhausted its memory and was aborted."
+const MsgMemoryExhausted = actionloop.MsgMemoryExhausted
 
 // Memory limits, in the order they are tried:
 //
@@ -279,23 +279,11 @@ func (m *limiter) close() error {
 }
 
 // exhausted reports whether a developer error came from running out of
-// memory: an OOM kill in the instance's cgroup, V8 giving up on its heap,
-// or Python's MemoryError.
+// memory: an OOM kill in the instance's cgroup, or the runtime giving up
+// (actionloop.OutOfMemory).
 func exhausted(resp whisk.Response, logs []string, lim *memLimit) bool {
 	if resp.StatusCode != whisk.StatusDeveloperError {
 		return false
 	}
-	if lim.oomKilled() {
-		return true
-	}
-	for _, line := range logs {
-		_, text, ok := strings.Cut(line, " stderr: ")
-		if !ok {
-			continue
-		}
-		if strings.Contains(text, "JavaScript heap out of memory") || text == "MemoryError" || strings.HasPrefix(text, "MemoryError:") {
-			return true
-		}
-	}
-	return false
+	return lim.oomKilled() || actionloop.OutOfMemory(resp, logs)
 }

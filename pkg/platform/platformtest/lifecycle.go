@@ -70,8 +70,10 @@ var lifecycle = []testCase{
 		again.Key += "/again"
 		again.Updated = a.Updated + 1
 		s.p.Deploy(context.Background(), &again)
-		if res := s.run(t, &again, `{"name":"after"}`); !res.Cold {
-			t.Error("run after Remove was warm")
+		res := s.run(t, &again, `{"name":"after"}`)
+		wantResponse(t, res, whisk.StatusSuccess, `{"greeting":"Hello, after!"}`)
+		if !res.Cold {
+			t.Errorf("run after Remove was warm: %s, logs %q", res.Response.Result, res.Logs)
 		}
 	}},
 	{name: "RemoveLetsActivationsFinish", run: func(t *testing.T, s *suite) {

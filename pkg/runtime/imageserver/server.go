@@ -45,6 +45,11 @@ type MainOptions struct {
 	Launcher func(ctx context.Context, dir string, env []string) (*actionloop.Launcher, error)
 	// Environ is the process environment (os.Environ()).
 	Environ []string
+	// MemoryEnv returns what tells the family's runtime the action's
+	// memory limit of mb megabytes (Node.js's heap size), as local mode
+	// tells it; nil: nothing. Knative mode only: classic /init carries no
+	// limits.
+	MemoryEnv func(mb int) []string
 	// Stdout and Stderr receive the activations' logs in classic mode,
 	// where OpenWhisk's invoker reads them from the container; nil means
 	// os.Stdout and os.Stderr. Knative mode returns logs with each result
@@ -67,7 +72,7 @@ func Main(ctx context.Context, o MainOptions) error {
 		return err
 	}
 	s, err := New(ctx, Options{
-		Launcher: o.Launcher, Env: env, Stdout: o.Stdout, Stderr: o.Stderr,
+		Launcher: o.Launcher, MemoryEnv: o.MemoryEnv, Env: env, Stdout: o.Stdout, Stderr: o.Stderr,
 	})
 	if err != nil {
 		_ = ln.Close() // the server error matters
@@ -96,6 +101,7 @@ func listen(env map[string]string) (net.Listener, error) {
 // Options configure a Server; see MainOptions.
 type Options struct {
 	Launcher       func(ctx context.Context, dir string, env []string) (*actionloop.Launcher, error)
+	MemoryEnv      func(mb int) []string
 	Env            map[string]string // the process environment
 	Stdout, Stderr io.Writer
 	// WorkDir holds the launcher's files and the instances; "" means a
@@ -172,7 +178,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Launcher == nil {
 		return nil, errors.New("imageserver: no launcher")
 	}
-	l, err := o.Launcher(ctx, filepath.Join(s.work, "launcher"), instanceEnv(o.Env))
+	env := instanceEnv(o.Env)
+	if a := s.action; a != nil && a.Limits != nil && a.Limits.Memory > 0 && o.MemoryEnv != nil {
+		env = append(env, o.MemoryEnv(a.Limits.Memory)...)
+	}
+	l, err := o.Launcher(ctx, filepath.Join(s.work, "launcher"), env)
 	if err != nil {
 		s.removeWork()
 		return nil, err
@@ -383,7 +393,7 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 	out, initTime, failed, err := s.runOnce(r.Context(), req)
 	switch {
 	case failed != nil:
-		writeJSON(w, http.StatusOK, initEnvelope(failed))
+		writeJSON(w, http.StatusOK, initEnvelope(exhausted(failed)))
 		return
 	case err != nil:
 		if r.Context().Err() == nil {
@@ -392,10 +402,22 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, actionloop.ErrorResult(err.Error()))
 		return
 	}
+	out = exhausted(out)
 	writeJSON(w, http.StatusOK, wire.RunResponse{
 		Response: &out.Response, Logs: out.Logs, Timeout: out.Timeout, Start: out.Start.UnixMilli(), End: out.End.UnixMilli(),
 		InitTime: initMillis(initTime),
 	})
+}
+
+// exhausted is out with OpenWhisk's message when the runtime ran out of
+// memory (actionloop.OutOfMemory), as local mode reports it.
+func exhausted(out *actionloop.Outcome) *actionloop.Outcome {
+	if !actionloop.OutOfMemory(out.Response, out.Logs) {
+		return out
+	}
+	o := *out
+	o.Response = actionloop.DeveloperError(actionloop.MsgMemoryExhausted)
+	return &o
 }
 
 // initMillis is a run response's initTime: nil on a warm run (0), else at

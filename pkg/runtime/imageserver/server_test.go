@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +261,53 @@ func ptrMillis(p *int64) any {
 		return "none"
 	}
 	return *p
+}
+
+// In Knative mode the runtime is told the action's memory limit
+// (MemoryEnv), and a runtime giving up on its memory is OpenWhisk's
+// "exhausted its memory", as in local mode.
+func TestKnativeMemoryExhausted(t *testing.T) {
+	code := "#!/bin/sh\necho \"limit $HEAP_MB\" >&2\necho 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' >&2\nexit 134\n"
+	act, _ := json.Marshal(wire.ActionEnv{Name: "/guest/hog", Kind: "blackbox", Main: "main", Code: &code, Digest: wire.Digest(code),
+		Limits: &whisk.Limits{Timeout: 10000, Memory: 128, Logs: 10, Concurrency: 1}})
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := imageserver.New(ctx, imageserver.Options{
+		Launcher: skeleton, Env: map[string]string{wire.EnvAction: string(act)}, Stderr: io.Discard, WorkDir: t.TempDir(),
+		MemoryEnv: func(mb int) []string { return []string{"HEAP_MB=" + strconv.Itoa(mb)} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, mustListen(t)) }()
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	var got wire.RunResponse
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		status, body := post(t, srv.URL+"/run", wire.RunRequest{Value: json.RawMessage(`{}`)})
+		if status == http.StatusOK {
+			if err := json.Unmarshal(body, &got); err != nil || got.Response == nil {
+				t.Fatalf("run: %s (%v)", body, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run: %d %s", status, body)
+		}
+	}
+	if got.Response.StatusCode != whisk.StatusDeveloperError || string(got.Response.Result) != `{"error":"`+actionloop.MsgMemoryExhausted+`"}` {
+		t.Errorf("response %d %s; want the developer error %q", got.Response.StatusCode, got.Response.Result, actionloop.MsgMemoryExhausted)
+	}
+	if !strings.Contains(strings.Join(got.Logs, "\n"), "stderr: limit 128") {
+		t.Errorf("logs %q; want the runtime told its limit of 128 MB", got.Logs)
+	}
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
