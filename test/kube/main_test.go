@@ -62,6 +62,10 @@ func TestMain(m *testing.M) {
 	}
 	knativeBin := os.Getenv("KWHISK_KNATIVE_BIN")
 	if knativeBin != "" && !lab.Inside() {
+		if _, _, _, err := servingModules(); err != nil {
+			fmt.Fprintln(os.Stderr, "kube harness:", err)
+			os.Exit(1)
+		}
 		code, err := lab.Enter()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kube harness:", err)

@@ -91,20 +91,28 @@ func moduleDir(path string) (string, error) {
 	return m.Dir, nil
 }
 
+// servingModules are the module directories Knative Serving's
+// installation is read from. TestMain asks once before it enters the lab,
+// which has no network, so a fresh module cache gets them from the proxy.
+func servingModules() (serving, networking, caching string, err error) {
+	if serving, err = moduleDir("knative.dev/serving"); err != nil {
+		return "", "", "", err
+	}
+	if networking, err = moduleDir("knative.dev/networking"); err != nil {
+		return "", "", "", err
+	}
+	if caching, err = moduleDir("knative.dev/caching"); err != nil {
+		return "", "", "", err
+	}
+	return serving, networking, caching, nil
+}
+
 // servingObjects returns Knative Serving's installation in apply order:
 // CRDs first (then wait for them), then namespaces, accounts, roles,
 // ConfigMaps and the certificate, then the Deployments and Services, and
 // the webhook configurations last, once the webhook can answer them.
 func servingObjects() (crds, config, deployments, webhooks []*unstructured.Unstructured, err error) {
-	serving, err := moduleDir("knative.dev/serving")
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	networking, err := moduleDir("knative.dev/networking")
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	caching, err := moduleDir("knative.dev/caching")
+	serving, networking, caching, err := servingModules()
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

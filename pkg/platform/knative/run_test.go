@@ -118,17 +118,32 @@ func TestValidateAction(t *testing.T) {
 	}
 }
 
-// A Service whose Route a deleted namesake still holds (NotOwned) is
-// waited for, not failed; a failed revision is.
-func TestFailedWaitsOutNotOwned(t *testing.T) {
+// A Service whose Route a deleted namesake still holds (NotOwned), or
+// whose template's revision the Configuration has not created yet
+// (RevisionMissing), is waited for, not failed; a failed revision is, and
+// so is an older version's missing revision.
+func TestFailedWaitsOutARecreatedService(t *testing.T) {
 	svc := MakeService(baseAction(), BuildOptions{Namespace: "kwhisk-actions", Image: nodeImage})
 	v := &version{namespace: svc.Namespace, service: svc.Name, revision: svc.Spec.Template.Name, tag: Tagged(svc), want: svc}
-	for reason, want := range map[string]bool{"NotOwned": false, "RevisionFailed": true} {
+	older := *v
+	older.revision = svc.Name + "-vold"
+	older.tag = "vold"
+	svc.Spec.Traffic = append(svc.Spec.Traffic, servingv1.TrafficTarget{Tag: older.tag, RevisionName: older.revision, Percent: ptr(int64(0))})
+	for _, tc := range []struct {
+		reason string
+		v      *version
+		want   bool
+	}{
+		{"NotOwned", v, false},
+		{"RevisionMissing", v, false},
+		{"RevisionMissing", &older, true},
+		{"RevisionFailed", v, true},
+	} {
 		s := svc.DeepCopy()
 		s.Status.ObservedGeneration = s.Generation
-		s.Status.SetConditions(apis.Conditions{{Type: apis.ConditionReady, Status: corev1.ConditionFalse, Reason: reason, Message: "m"}})
-		if got := failed(s, v) != ""; got != want {
-			t.Errorf("Ready False %s: failed = %v, want %v", reason, got, want)
+		s.Status.SetConditions(apis.Conditions{{Type: apis.ConditionReady, Status: corev1.ConditionFalse, Reason: tc.reason, Message: "m"}})
+		if got := failed(s, tc.v) != ""; got != tc.want {
+			t.Errorf("Ready False %s for revision %s: failed = %v, want %v", tc.reason, tc.v.revision, got, tc.want)
 		}
 	}
 }

@@ -109,9 +109,16 @@ func routable(svc *servingv1.Service, v *version) (string, bool) {
 	return "", false
 }
 
-// reasonNotOwned is Knative's reason when a Service's Route or
-// Configuration exists but belongs to another owner.
-const reasonNotOwned = "NotOwned"
+// Reasons of a Service that is not Ready yet but will be, once Knative
+// has caught up with an action deleted and created again: its Route or
+// Configuration still belongs to the deleted Service of the same name
+// (NotOwned), or the new Route names the template's revision before the
+// Configuration, still being taken over, has created it
+// (RevisionMissing).
+const (
+	reasonNotOwned        = "NotOwned"
+	reasonRevisionMissing = "RevisionMissing"
+)
 
 // failed returns the reason the Service cannot serve v when Knative has
 // settled on it (Ready False for the current spec), or "".
@@ -127,6 +134,11 @@ func failed(svc *servingv1.Service, v *version) string {
 		// The Route or Configuration of a deleted Service of the same
 		// name (the action deleted and created again) is still being
 		// garbage collected: Knative takes them over once they are gone.
+		return ""
+	}
+	if c.Reason == reasonRevisionMissing && svc.Spec.Template.Name == v.revision {
+		// The template's revision is the Configuration's to create; an
+		// older version's missing revision is final.
 		return ""
 	}
 	for _, t := range svc.Spec.Traffic {
