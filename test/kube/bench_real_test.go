@@ -2,6 +2,8 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 )
 
 // The real tier's sizes: smaller than BenchmarkKnative's, as Knative's
@@ -25,7 +29,7 @@ const (
 	// servingCold is the number of rounds of cold starts: each round one
 	// through the gateway and one straight to a tag URL, of two revisions
 	// in turn, first one path then the other.
-	servingCold = 6
+	servingCold = 8
 )
 
 // burstCapacityAnnotation is Knative's target-burst-capacity. At its
@@ -65,7 +69,11 @@ var servingColdNames = [2]string{"bench-cold-0", "bench-cold-1"}
 //     each round, one is invoked through the gateway and the other gets a
 //     POST of a run body to its tag URL, which Knative's activator holds
 //     until a new pod is ready. The gateway's share of a cold start is the
-//     difference of the two in the same round.
+//     difference of the two in the same round. Each is also split at the
+//     runtime's own timestamps (its init's start, its run's end; whole
+//     milliseconds): the part before the init holds the pod's start, whose
+//     spread hides a few milliseconds; the part after the run's end holds
+//     no start, so the gateway's share of it is resolved to about 1 ms.
 func BenchmarkKnativeServing(b *testing.B) {
 	h := needReal(b)
 	if h.runtimes[benchKind] == "" {
@@ -85,7 +93,7 @@ func BenchmarkKnativeServing(b *testing.B) {
 		c := newBenchClient()
 		warm := benchServingWarm(b, h, kube, g, c)
 		loadWarm := loadAverage()
-		cold := benchServingCold(b, h, g, c)
+		cold, discarded := benchServingCold(b, h, kube, g, c)
 		c.deleteActions(b, h, g, servingWarmName, servingColdNames[0], servingColdNames[1])
 
 		w := os.Stdout
@@ -126,27 +134,48 @@ func BenchmarkKnativeServing(b *testing.B) {
 		ing50, ing99 := diff(warm.ingress, warm.queue)
 		usRow("  of which the test ingress's hop (tag URL − queue-proxy)", ing50, ing99, "")
 		work := own50 - warm.ping.pct(0.5)
-		usRow("  kwhisk's own less one exchange (− /ping), p50: the gateway's work", work, 0, "")
+		fmt.Fprintf(w, "  %s %7.0fµs\n", pad("  kwhisk's own less one exchange (− /ping), p50: the gateway's work", col), us(work))
 		act50, act99 := diff(warm.activator, warm.queue)
 		usRow("the activator's hop (activator − queue-proxy)", act50, act99, "")
 		fmt.Fprintf(w, "  the ingress reached %s (pod %s) throughout: %v (%d Endpoints events without it)\n",
 			warm.podIP, warm.pod, warm.notServing == 0, warm.notServing)
 
 		head(fmt.Sprintf("cold start of a revision the autoscaler scaled to zero, %s, %d rounds (ms)", benchKind, servingCold), "p50", "max", "min")
-		gw, direct := cold.field(func(s servingColdSample) time.Duration { return s.gateway }), cold.field(func(s servingColdSample) time.Duration { return s.direct })
+		f := cold.field
+		gw := f(func(s servingColdSample) time.Duration { return s.gateway.total })
+		direct := f(func(s servingColdSample) time.Duration { return s.direct.total })
+		split := func(p func(servingColdSample) coldSplit) {
+			msRow("  send → the runtime's init began (hops, the pod's start)", f(func(s servingColdSample) time.Duration { return p(s).toInit }), "")
+			msRow("  the runtime's init and run (its own timestamps)", f(func(s servingColdSample) time.Duration { return p(s).runtime }), "")
+			msRow("    of which its initTime", f(func(s servingColdSample) time.Duration { return p(s).init }), "")
+			msRow("  the runtime's end → the answer read", f(func(s servingColdSample) time.Duration { return p(s).fromEnd }), "")
+		}
 		msRow("invoke through the gateway (→ test ingress → activator → new pod)", gw, "")
-		msRow("  its initTime (runtime init, as recorded)", cold.field(func(s servingColdSample) time.Duration { return s.gatewayInit }), "")
+		split(func(s servingColdSample) coldSplit { return s.gateway })
 		msRow("POST /run to the tag URL (test ingress → activator → new pod)", direct, "")
-		msRow("  its initTime (as the runtime answered)", cold.field(func(s servingColdSample) time.Duration { return s.directInit }), "")
-		added := cold.field(func(s servingColdSample) time.Duration { return s.gateway - s.direct })
-		msRow("gateway's share (gateway − tag URL, same round)", added, target(added.pct(0.5), coldAddedTarget))
+		split(func(s servingColdSample) coldSplit { return s.direct })
+		added := f(func(s servingColdSample) time.Duration { return s.gateway.total - s.direct.total })
+		// The tag URL's own cold starts spread over more than the target:
+		// then a difference of cold starts does not resolve it.
+		spread := direct.pct(1) - direct.pct(0)
+		verdict := target(added.pct(0.5), coldAddedTarget)
+		if spread > coldAddedTarget {
+			verdict = fmt.Sprintf("  (target p50 ≤%v: not resolved, the tag URL's cold starts alone spread over %.0f ms)", coldAddedTarget, ms(spread))
+		}
+		msRow("gateway's share (gateway − tag URL, same round)", added, verdict)
 		fmt.Fprintf(w, "  %s %9.2f\n", pad("  difference of the medians", col), ms(gw.pct(0.5)-direct.pct(0.5)))
+		before := f(func(s servingColdSample) time.Duration { return s.gateway.toInit - s.direct.toInit })
+		msRow("  its part before the init (send → init, gateway − tag URL)", before, "")
+		tail := f(func(s servingColdSample) time.Duration { return s.gateway.fromEnd - s.direct.fromEnd })
+		msRow("  its part after the runtime's end (end → answer, gateway − tag URL)", tail, "")
+		fmt.Fprintf(w, "  rounds done again because a call was served warm (by a pod being deleted): %d\n", discarded)
 		for j, s := range cold {
 			first := "gateway first"
 			if !s.gatewayFirst {
 				first = "tag URL first"
 			}
-			fmt.Fprintf(w, "  round %d: gateway %s %.1f ms, tag URL %s %.1f ms (%s)\n", j+1, s.gatewayAction, ms(s.gateway), s.directAction, ms(s.direct), first)
+			fmt.Fprintf(w, "  round %d: gateway %s %.1f ms (init %.0f), tag URL %s %.1f ms (init %.0f), %s\n", j+1,
+				s.gatewayAction, ms(s.gateway.total), ms(s.gateway.init), s.directAction, ms(s.direct.total), ms(s.direct.init), first)
 		}
 		fmt.Fprintln(w, strings.Repeat("-", 40))
 
@@ -159,6 +188,7 @@ func BenchmarkKnativeServing(b *testing.B) {
 		b.ReportMetric(ms(gw.pct(0.5)), "cold-gateway-p50-ms")
 		b.ReportMetric(ms(direct.pct(0.5)), "cold-direct-p50-ms")
 		b.ReportMetric(ms(added.pct(0.5)), "cold-added-p50-ms")
+		b.ReportMetric(ms(tail.pct(0.5)), "cold-added-after-end-p50-ms")
 		g.stop()
 	}
 }
@@ -321,9 +351,25 @@ func benchServingWarm(b *testing.B, h *harness, kube kubernetes.Interface, g *ga
 	return res
 }
 
+// coldSplit is one cold start's latency split at the runtime's own
+// timestamps (milliseconds, on the machine's one clock): from sending to
+// the start of the runtime's init (the hops on the way, and the pod's
+// start while the activator holds the request), the runtime's init and
+// run, and from the runtime's end to the answer read.
+type coldSplit struct {
+	total, toInit, runtime, fromEnd, init time.Duration
+}
+
+// splitCold splits a cold call sent at t0 and answered d later by a
+// runtime whose init began at initStart and whose run ended at end
+// (Unix milliseconds).
+func splitCold(t0 time.Time, d time.Duration, initStart, end int64, init time.Duration) coldSplit {
+	s, e := time.UnixMilli(initStart), time.UnixMilli(end)
+	return coldSplit{total: d, toInit: s.Sub(t0), runtime: e.Sub(s), fromEnd: t0.Add(d).Sub(e), init: init}
+}
+
 type servingColdSample struct {
-	gateway, direct             time.Duration // latencies of the two cold starts of a round
-	gatewayInit, directInit     time.Duration // their initTime
+	gateway, direct             coldSplit // the two cold starts of a round
 	gatewayAction, directAction string
 	gatewayFirst                bool
 }
@@ -338,10 +384,21 @@ func (c servingColdSamples) field(f func(servingColdSample) time.Duration) durat
 	return d
 }
 
-// waitZero waits until the real autoscaler has scaled rev to zero.
-func waitZero(b *testing.B, h *harness, rev string) {
+// waitZero waits until the real autoscaler has scaled rev to zero and
+// the revision's private Endpoints, by which the activator finds its
+// pods, hold none: a pod being deleted serves what reaches it while its
+// queue-proxy drains, and the activator sends it requests until it
+// learns the pod is gone.
+func waitZero(b *testing.B, h *harness, kube kubernetes.Interface, rev string) {
 	b.Helper()
-	if err := poll(context.Background(), 3*time.Minute, func() (bool, error) { return h.revisionPods(b, rev) == 0, nil }); err != nil {
+	err := poll(context.Background(), 3*time.Minute, func() (bool, error) {
+		if h.revisionPods(b, rev) != 0 {
+			return false, nil
+		}
+		ep, err := kube.CoreV1().Endpoints(actionsNamespace).Get(context.Background(), rev+"-private", metav1.GetOptions{})
+		return err == nil && len(endpointIPs(ep)) == 0, nil
+	})
+	if err != nil {
 		b.Fatalf("revision %s not scaled to zero: %v", rev, err)
 	}
 }
@@ -350,7 +407,9 @@ func waitZero(b *testing.B, h *harness, rev string) {
 // the gateway and straight to their tag URLs, servingCold rounds. Each
 // revision is started from zero once, uncounted, first: the activator's
 // and the autoscaler's first sight of a revision is not what is measured.
-func benchServingCold(b *testing.B, h *harness, g *gateway, c *benchClient) servingColdSamples {
+// A round in which a call was served warm is done again; it returns how
+// many were.
+func benchServingCold(b *testing.B, h *harness, kube kubernetes.Interface, g *gateway, c *benchClient) (servingColdSamples, int) {
 	var revs, tags [2]string
 	for _, name := range servingColdNames {
 		c.putAction(b, g, name)
@@ -365,37 +424,67 @@ func benchServingCold(b *testing.B, h *harness, g *gateway, c *benchClient) serv
 		}
 	}
 	var out servingColdSamples
+	discarded := 0
 	for i := 0; i < servingCold; i++ {
-		waitZero(b, h, revs[0])
-		waitZero(b, h, revs[1])
+		waitZero(b, h, kube, revs[0])
+		waitZero(b, h, kube, revs[1])
+		// The activator's informer learns of the Endpoints' change.
+		time.Sleep(time.Second)
 		gw := (i / 2) % 2 // the revision invoked through the gateway
 		s := servingColdSample{gatewayAction: servingColdNames[gw], directAction: servingColdNames[1-gw], gatewayFirst: i%2 == 0}
-		viaGateway := func() {
-			d, init, err := c.invoke(g, servingColdNames[gw], true)
+		viaGateway := func() error {
+			t0 := time.Now()
+			d, init, out, err := c.invokeRecord(g, servingColdNames[gw], true)
 			if err != nil {
-				b.Fatal(err)
+				return err
 			}
-			s.gateway, s.gatewayInit = d, init
+			// The record's start is the runtime's init start, its end the
+			// run's end, as the runtime reported them.
+			var rec struct{ Start, End int64 }
+			if err := json.Unmarshal(out, &rec); err != nil {
+				return err
+			}
+			s.gateway = splitCold(t0, d, rec.Start, rec.End, init)
+			return nil
 		}
-		direct := func() {
+		direct := func() error {
+			t0 := time.Now()
 			d, status, body, err := c.post(tags[1-gw]+"/run", runBody(servingColdNames[1-gw]), false)
 			if err != nil {
-				b.Fatalf("cold POST to %s: %v", tags[1-gw], err)
+				return fmt.Errorf("cold POST to %s: %w", tags[1-gw], err)
 			}
 			init, err := checkRunCold(status, body, true)
 			if err != nil {
-				b.Fatalf("cold POST to %s: %v", tags[1-gw], err)
+				return fmt.Errorf("cold POST to %s: %w", tags[1-gw], err)
 			}
-			s.direct, s.directInit = d, init
+			// The runtime's start is its run's, after the init.
+			var run wire.RunResponse
+			if err := json.Unmarshal(body, &run); err != nil {
+				return err
+			}
+			s.direct = splitCold(t0, d, run.Start-init.Milliseconds(), run.End, init)
+			return nil
 		}
-		if s.gatewayFirst {
-			viaGateway()
-			direct()
-		} else {
-			direct()
-			viaGateway()
+		calls := []func() error{viaGateway, direct}
+		if !s.gatewayFirst {
+			calls[0], calls[1] = direct, viaGateway
+		}
+		var errs []error
+		for _, call := range calls {
+			errs = append(errs, call())
+		}
+		if err := errors.Join(errs...); err != nil {
+			// A pod the activator still knew of served a call warm: the
+			// round is done again.
+			if errors.Is(err, errColdness) && discarded < servingCold {
+				b.Logf("round %d again: %v", i+1, err)
+				discarded++
+				i--
+				continue
+			}
+			b.Fatal(err)
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, discarded
 }
