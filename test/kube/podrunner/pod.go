@@ -46,9 +46,11 @@ type podWorker struct {
 	stopped    chan struct{} // closed as stopping becomes true
 }
 
+// newPodWorker makes the worker of pod, holding it as its newest object
+// before its run starts.
 func newPodWorker(r *Runner, pod *v1.Pod) *podWorker {
 	return &podWorker{
-		r: r, uid: pod.UID, namespace: pod.Namespace, name: pod.Name,
+		r: r, uid: pod.UID, namespace: pod.Namespace, name: pod.Name, latest: pod,
 		notify: make(chan struct{}, 1), gone: make(chan struct{}), dirty: make(chan struct{}, 1),
 		conds: map[v1.PodConditionType]v1.PodCondition{}, stopped: make(chan struct{}),
 	}
