@@ -81,6 +81,17 @@ func (h *harness) revisionPods(t testing.TB, rev string) int {
 	return n
 }
 
+// revisionPodsLeft counts the pods of revision rev in any state: a pod
+// still terminating may serve a request while it drains.
+func (h *harness) revisionPodsLeft(t testing.TB, rev string) int {
+	t.Helper()
+	pods, err := h.core.CoreV1().Pods(actionsNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "serving.knative.dev/revision=" + rev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(pods.Items)
+}
+
 const helloJS = `function main(p) { console.log("hello " + (p.name || "stranger")); return {greeting: "Hello, " + (p.name || "stranger") + "!"} }`
 
 // TestServingCreateInvoke: an action created through kwhisk becomes a
@@ -200,7 +211,8 @@ func TestServingScaleToZero(t *testing.T) {
 	g.invoke("sleepy", map[string]int{"ms": 0})
 	atZero := func() {
 		t.Helper()
-		if err := poll(context.Background(), 90*time.Second, func() (bool, error) { return h.revisionPods(t, rev) == 0, nil }); err != nil {
+		// Gone, not only terminating: a draining pod would answer warm.
+		if err := poll(context.Background(), 2*time.Minute, func() (bool, error) { return h.revisionPodsLeft(t, rev) == 0, nil }); err != nil {
 			t.Fatalf("revision %s not scaled to zero: %v", rev, err)
 		}
 	}
