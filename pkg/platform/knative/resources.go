@@ -246,8 +246,6 @@ func timeoutSeconds(ms int, coldStart time.Duration) int64 {
 	return min(int64((total+time.Second-1)/time.Second)+TimeoutMargin, MaxRevisionTimeoutSec)
 }
 
-// podSpec is the runtime container, and for a blackbox action the user's
-// image beside it.
 // literalEnv is an environment variable whose value the kubelet passes
 // on as written: it expands $(NAME) references to other variables and
 // turns $$ into $ in every value, which would change an action's code
@@ -256,6 +254,22 @@ func literalEnv(name, value string) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, Value: strings.ReplaceAll(value, "$", "$$")}
 }
 
+// hardened is the security context of every container of an action's pod,
+// as far as Knative's webhook admits one: no privilege escalation, no
+// capabilities, the runtime's default seccomp profile. Not runAsNonRoot:
+// the runtime images' bases (node, python, golang, debian) run as root,
+// and the Go runtime builds under its image's root-owned toolchain.
+func hardened() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// podSpec is the runtime container, and for a blackbox action the user's
+// image beside it. The pod gets no service-account token: an action has
+// no business with the Kubernetes API.
 func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 	limits := a.Limits
 	env := wire.ActionEnv{
@@ -296,14 +310,15 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 
 	memory := resources(a.Limits.Memory)
 	runtime := corev1.Container{
-		Name:  RuntimeContainer,
-		Image: o.Image,
-		Env:   vars,
+		Name:            RuntimeContainer,
+		Image:           o.Image,
+		Env:             vars,
+		SecurityContext: hardened(),
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 			HTTPGet: &corev1.HTTPGetAction{Path: "/ready"},
 		}},
 	}
-	spec := corev1.PodSpec{EnableServiceLinks: ptr(false)}
+	spec := corev1.PodSpec{EnableServiceLinks: ptr(false), AutomountServiceAccountToken: ptr(false)}
 	if !Sidecar(a) {
 		runtime.Ports = []corev1.ContainerPort{{ContainerPort: RuntimePort}}
 		runtime.Resources = memory
@@ -313,10 +328,11 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 	runtime.Ports = []corev1.ContainerPort{{ContainerPort: BlackboxProxyPort}}
 	runtime.Env = append(runtime.Env, literalEnv(EnvBlackbox, "http://127.0.0.1:"+strconv.Itoa(BlackboxPort)))
 	action := corev1.Container{
-		Name:      ActionContainer,
-		Image:     a.Image,
-		Env:       []corev1.EnvVar{literalEnv(EnvAPIHost, o.APIHost)},
-		Resources: memory,
+		Name:            ActionContainer,
+		Image:           a.Image,
+		Env:             []corev1.EnvVar{literalEnv(EnvAPIHost, o.APIHost)},
+		Resources:       memory,
+		SecurityContext: hardened(),
 	}
 	spec.Containers = []corev1.Container{runtime, action}
 	return spec

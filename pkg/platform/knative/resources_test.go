@@ -580,3 +580,32 @@ func TestResourcesRoundUp(t *testing.T) {
 		t.Errorf("memory limit %s, want 128Mi", q.String())
 	}
 }
+
+// Every container of an action's pod runs hardened, the pod mounts no
+// service-account token, and Knative's own validation admits both (the
+// real tier's webhook admits them too: TestServingAdmitsEveryService).
+func TestPodsAreHardened(t *testing.T) {
+	docker := baseAction()
+	docker.Kind, docker.Image, docker.Code = whisk.KindBlackbox, "docker.io/jane/action:1", ""
+	for name, a := range map[string]*platform.Action{"runtime": baseAction(), "runtime and the user's image": docker} {
+		svc := MakeService(a, baseOptions())
+		if err := Check(context.Background(), svc, nil); err != nil {
+			t.Errorf("%s: Knative refuses: %v", name, err)
+		}
+		spec := svc.Spec.Template.Spec.PodSpec
+		if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+			t.Errorf("%s: automountServiceAccountToken %v, want false", name, spec.AutomountServiceAccountToken)
+		}
+		for _, c := range spec.Containers {
+			sc := c.SecurityContext
+			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+				sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 ||
+				sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("%s: container %s security context %+v, want hardened", name, c.Name, sc)
+			}
+		}
+		if name != "runtime" && len(spec.Containers) != 2 {
+			t.Errorf("%s: %d containers, want the runtime and the image", name, len(spec.Containers))
+		}
+	}
+}
