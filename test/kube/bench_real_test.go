@@ -322,13 +322,7 @@ func benchServingWarm(b *testing.B, h *harness, kube kubernetes.Interface, g *ga
 		// ingress adds on the way from a tag URL.
 		{&res.activator, runTo("http://"+net.JoinHostPort(activatorIP(b, kube), queuePort), http.Header{
 			"Knative-Serving-Namespace": {actionsNamespace}, "Knative-Serving-Revision": {rev}})},
-		{&res.ping, func() (time.Duration, error) {
-			d, status, out, err := c.send(http.MethodGet, g.url+"/ping", nil, false)
-			if err == nil && status != http.StatusOK {
-				err = fmt.Errorf("GET /ping: %d %s", status, out)
-			}
-			return d, err
-		}},
+		{&res.ping, c.ping(g)},
 	}
 	for i := 0; i < servingWarmup+servingWarm; i++ {
 		for j := range paths {

@@ -207,6 +207,18 @@ func (c *benchClient) post(url string, body []byte, authz bool) (time.Duration, 
 	return c.send(http.MethodPost, url, body, authz)
 }
 
+// ping times GET /ping on the gateway: one HTTP exchange between
+// processes, to tell transport from the gateway's own work.
+func (c *benchClient) ping(g *gateway) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
+		d, status, out, err := c.send(http.MethodGet, g.url+"/ping", nil, false)
+		if err == nil && status != http.StatusOK {
+			err = fmt.Errorf("GET /ping: %d %s", status, out)
+		}
+		return d, err
+	}
+}
+
 func (c *benchClient) send(method, url string, body []byte, authz bool) (time.Duration, int, []byte, error) {
 	return c.sendHeader(method, url, body, authz, nil)
 }
@@ -414,13 +426,7 @@ func benchWarmPath(b *testing.B, h *harness, g *gateway, c *benchClient) warmRes
 		{&res.gateway, &res.gatewayOutside, func() (time.Duration, error) { d, _, err := c.invoke(g, name, false); return d, err }},
 		{&res.route, &res.routeOutside, runVia(route)},
 		{&res.direct, nil, runVia(proc.String())},
-		{&res.ping, nil, func() (time.Duration, error) {
-			d, status, out, err := c.send(http.MethodGet, g.url+"/ping", nil, false)
-			if err == nil && status != http.StatusOK {
-				err = fmt.Errorf("GET /ping: %d %s", status, out)
-			}
-			return d, err
-		}},
+		{&res.ping, nil, c.ping(g)},
 	}
 	for i := 0; i < benchWarmup+benchWarm; i++ {
 		for j := range paths {
