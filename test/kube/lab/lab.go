@@ -366,12 +366,18 @@ const nsMarker = "KWHISK_LAB_NS"
 // killProcs SIGKILLs every other process that belongs (mine gets its
 // network namespace's inode and its environment and command line, NUL
 // separated) and waits briefly for them to go, so their namespaces can
-// be freed. It scans again while it finds more: a process may fork
-// between the scan and the kill.
+// be freed. It scans again while it finds more (a process may fork
+// between the scan and the kill), and until two scans in a row, a few
+// milliseconds apart, find nothing: a process in the middle of an exec
+// (ip → env → the command) may show neither its marker nor its namespace
+// for a moment, which on a loaded machine one scan can fall into.
 func killProcs(mine func(netns uint64, environ, cmdline []string) bool) {
 	self := os.Getpid()
 	killed := map[int]bool{}
-	for round := 0; round < 5; round++ {
+	for round, quiet := 0, 0; round < 50 && quiet < 2; round++ {
+		if quiet > 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
 		found := false
 		procs, _ := os.ReadDir("/proc")
 		for _, p := range procs {
@@ -393,8 +399,10 @@ func killProcs(mine func(netns uint64, environ, cmdline []string) bool) {
 				killed[pid], found = true, true
 			}
 		}
-		if !found {
-			break
+		if found {
+			quiet = 0
+		} else {
+			quiet++
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
