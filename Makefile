@@ -2,7 +2,12 @@
 GO      ?= go
 BIN     := bin/kwhisk
 E2E_DIR := test/e2e
-FUZZTIME ?= 5s
+# Fuzzing runs a number of executions, not a duration: with a duration, Go's
+# fuzz coordinator can report its own deadline as a failure ("context
+# deadline exceeded") when the deadline's cancellation reaches it before it
+# reaches the workers' context, which a loaded machine makes likely.
+FUZZ_EXECS     ?= 3000
+FUZZ_EXECS_PARSE ?= 20000
 
 .PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
 
@@ -20,9 +25,9 @@ unit:
 
 # Brief fuzzing of the input parsers: never a panic, never a 500.
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzEntityPath -fuzztime=$(FUZZTIME) ./pkg/whisk
-	$(GO) test -run='^$$' -fuzz=FuzzPutAction -fuzztime=$(FUZZTIME) ./pkg/api
-	$(GO) test -run='^$$' -fuzz=FuzzInvokeAction -fuzztime=$(FUZZTIME) ./pkg/api
+	$(GO) test -run='^$$' -fuzz=FuzzEntityPath -fuzztime=$(FUZZ_EXECS_PARSE)x ./pkg/whisk
+	$(GO) test -run='^$$' -fuzz=FuzzPutAction -fuzztime=$(FUZZ_EXECS)x ./pkg/api
+	$(GO) test -run='^$$' -fuzz=FuzzInvokeAction -fuzztime=$(FUZZ_EXECS)x ./pkg/api
 
 $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
