@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -71,6 +72,10 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("X-Request-Id", req.TransactionID)
+	// Only the gateway may run the action: the runtime refuses a request
+	// without this signature, or one that ran before (a replay), or one
+	// older than the longest the gateway waits for it.
+	hreq.Header.Set(runauth.Header, p.o.RunKeys.sign(a.Path.FullyQualified(), body, time.Now().Add(wait)))
 	start := time.Now()
 
 	resp, err := p.client.Do(hreq)
@@ -96,6 +101,11 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 		// Knative's queue-proxy lost the runtime under the request: the
 		// container died (killed for its memory, say).
 		return lost(start, MsgRunExited), nil
+	case http.StatusUnauthorized:
+		// The runtime refused the signature: the run keys' Secret changed
+		// in a way its pods cannot follow (an operator's mistake), or a
+		// clock is off by more than runauth.Skew.
+		return nil, fmt.Errorf("revision at %s refused the gateway's run request (check the %s Secret and the clocks): %.200s", url, RunKeysSecret, raw)
 	default:
 		return nil, fmt.Errorf("revision at %s answered %s: %.200s", url, resp.Status, raw)
 	}

@@ -14,14 +14,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 func testPlatform(t *testing.T) *Platform {
 	t.Helper()
-	return &Platform{o: Options{}, client: &http.Client{Transport: &http.Transport{}}}
+	return &Platform{o: Options{RunKeys: NewRunKeys(testMaster)}, client: &http.Client{Transport: &http.Transport{}}}
 }
+
+// testMaster is the master run key of the unit tests' platforms.
+var testMaster = []byte(strings.Repeat("m", 32))
 
 func TestInvoke(t *testing.T) {
 	a := baseAction()
@@ -79,6 +83,12 @@ func TestInvoke(t *testing.T) {
 			Logs:     []string{"stderr: " + MsgLogsIncomplete},
 		},
 	}, {
+		name: "a runtime that refuses the signature: the platform's failure, naming the Secret",
+		handler: func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"error":"the run request's signature is not valid for this action"}`, http.StatusUnauthorized)
+		},
+		wantErr: "refused the gateway's run request (check the kwhisk-run-keys Secret",
+	}, {
 		name: "an error status from Knative is the platform's",
 		handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "overload", http.StatusServiceUnavailable)
@@ -102,6 +112,13 @@ func TestInvoke(t *testing.T) {
 				var got wire.RunRequest
 				if err := json.Unmarshal(b, &got); err != nil {
 					t.Errorf("run body %s: %v", b, err)
+				}
+				// Signed under the action's own key, expiring with the wait.
+				key := runauth.Derive(testMaster, a.Path.FullyQualified())
+				if exp, err := runauth.Check([][]byte{key}, r.Header.Get(runauth.Header), b); err != nil {
+					t.Errorf("run request signature %q: %v", r.Header.Get(runauth.Header), err)
+				} else if d := time.Until(exp); d <= 0 || d > 300*time.Millisecond {
+					t.Errorf("run request expires in %s, want within the wait of 300ms", d)
 				}
 				gotc <- got
 				r.Body = io.NopCloser(strings.NewReader(""))
@@ -218,7 +235,7 @@ func TestCode(t *testing.T) {
 	code := strings.Repeat("x", 100)
 	stored := &whisk.Action{Namespace: "guest", Name: "big", Exec: whisk.Exec{Kind: "nodejs:20", Code: &code}}
 	key := []byte(strings.Repeat("k", 32))
-	p := &Platform{o: Options{CodeKey: key, Actions: fakeActions{"guest/big": stored}}}
+	p := &Platform{o: Options{CodeKey: key, RunKeys: NewRunKeys(testMaster), Actions: fakeActions{"guest/big": stored}}}
 	path := stored.Path()
 	tests := []struct {
 		name, digest, token string
