@@ -83,12 +83,6 @@ func TestInvoke(t *testing.T) {
 			Logs:     []string{"stderr: " + MsgLogsIncomplete},
 		},
 	}, {
-		name: "a runtime that refuses the signature: the platform's failure, naming the Secret",
-		handler: func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, `{"error":"the run request's signature is not valid for this action"}`, http.StatusUnauthorized)
-		},
-		wantErr: "refused the gateway's run request (check the kwhisk-run-keys Secret",
-	}, {
 		name: "an error status from Knative is the platform's",
 		handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "overload", http.StatusServiceUnavailable)
@@ -172,6 +166,53 @@ func hijack(t *testing.T, w http.ResponseWriter) {
 	}
 	_ = conn.(*net.TCPConn).SetLinger(0)
 	_ = conn.Close()
+}
+
+// TestInvokeRetriesARefusedSignature: a runtime that refuses the
+// signature ran nothing, and may not have fetched a rotated key yet: the
+// gateway tries once more after runauth.RefetchAfter, then gives up with
+// an error naming the Secret.
+func TestInvokeRetriesARefusedSignature(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		refuse  int // requests refused before the runtime accepts
+		wantErr string
+	}{
+		{"accepted on the second try", 1, ""},
+		{"refused twice", 2, "refused the gateway's run request (check the kwhisk-run-keys Secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				got = append(got, r.Header.Get(runauth.Header))
+				if len(got) <= tc.refuse {
+					http.Error(w, `{"error":"the run request's signature is not valid for this action"}`, http.StatusUnauthorized)
+					return
+				}
+				_, _ = io.WriteString(w, `{"response":{"statusCode":0,"result":{"ok":true}},"logs":[],"start":1,"end":2}`)
+			}))
+			defer srv.Close()
+			req := &platform.RunRequest{Value: json.RawMessage(`{}`), Namespace: "guest", ActivationID: "0123456789abcdef0123456789abcdef"}
+			start := time.Now()
+			res, err := testPlatform(t).invoke(context.Background(), srv.URL, baseAction(), req, 10*time.Second)
+			if len(got) != 2 || got[0] == "" {
+				t.Errorf("%d signed requests (%q), want 2", len(got), got)
+			}
+			if d := time.Since(start); d < runauth.RefetchAfter {
+				t.Errorf("tried again after %s, want at least %s", d, runauth.RefetchAfter)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("invoke = %v, %v; want error %q", res, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(res.Response.Result) != `{"ok":true}` {
+				t.Fatalf("invoke = %+v, %v; want the second answer", res, err)
+			}
+		})
+	}
 }
 
 func TestInvokeUnreachable(t *testing.T) {

@@ -15,7 +15,7 @@
 // answers 401, before it decodes the body or touches the action, every
 // /run that no key signs (pkg/runtime/runauth), that has expired or whose
 // activation it has run before. A signature that matches no key fetches
-// the keys again (at most every 5 s), so a pod picks up a rotated key, and
+// the keys again (at most every second), so a pod picks up a rotated key, and
 // keys older than a minute are fetched again in the background, so a key
 // the gateway dropped stops opening the action. Without
 // wire.EnvRunKeysURL, New refuses Knative mode.

@@ -23,9 +23,9 @@ import (
 
 const (
 	maxKeysBytes   = 1 << 20
-	keysRetryAfter = 5 * time.Second  // the soonest a fetch follows the last one, on a failed check
-	keysMaxAge     = time.Minute      // keys older than this are fetched again in the background
-	keysPatience   = 10 * time.Second // a fetch after the boot's
+	keysRetryAfter = runauth.RefetchAfter // the soonest a fetch follows the last one, on a failed check
+	keysMaxAge     = time.Minute          // keys older than this are fetched again in the background
+	keysPatience   = 10 * time.Second     // a fetch after the boot's
 )
 
 var errNoKeys = errors.New("the runtime could not fetch its action's run keys")

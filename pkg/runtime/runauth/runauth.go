@@ -39,6 +39,12 @@ const Header = "Kwhisk-Signature"
 // request is accepted until Skew past its expiry.
 const Skew = 30 * time.Second
 
+// RefetchAfter is the soonest a runtime fetches its keys again after a
+// signature that none of them checks (a key the gateway has just rotated
+// in, or a forgery: the bound keeps forgeries from making every pod hammer
+// the gateway). The gateway tries a refused run once more after it.
+const RefetchAfter = time.Second
+
 // MaxWindow is the furthest ahead an expiry may be: Knative's longest
 // revision timeout (600 s) with room. It bounds how long a replay cache
 // keeps an activation id.
