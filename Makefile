@@ -83,6 +83,7 @@ test: vet unit fuzz e2e test-kube
 # components, as test-serving (BenchmarkKnativeServing).
 bench: build dnsmasq
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
+	$(GO) test -run='^$$' -bench='^BenchmarkSignCheck$$' -benchtime=200000x ./pkg/runtime/runauth
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -run='^$$' -bench='^BenchmarkKnative$$' -benchtime=1x -timeout 30m ./test/kube

@@ -7,6 +7,7 @@ package runtimes_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
+	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -71,21 +74,44 @@ func buildMains() (func(*testing.M) int, error) {
 	}, nil
 }
 
-// codeServer serves code by digest with a bearer token, as the gateway's
-// GET /api/v1/code/{digest} does.
+// codeServer stands for the gateway as a runtime sees it: it serves code
+// by digest with a bearer token, as the gateway's GET
+// /api/v1/code/{digest} does, and an action's run keys (wire.RunKeys,
+// under testMaster) with the same token.
 type codeServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	codes map[string]string
-	auth  []string // the Authorization headers seen
-	hold  chan struct{}
+	mu      sync.Mutex
+	codes   map[string]string
+	auth    []string // the Authorization headers of the code requests
+	keyAuth []string // those of the run keys requests
+	hold    chan struct{}
 }
 
 const codeToken = "test-token"
 
+// testMaster is the gateway's master run key in these tests.
+var testMaster = []byte("test master key")
+
+// runKey is the run key of the action named name (fully qualified).
+func runKey(name string) []byte { return runauth.Derive(testMaster, name) }
+
+const runKeysPath = "/api/v1/runkeys"
+
 func newCodeServer(t *testing.T) *codeServer {
 	cs := &codeServer{codes: map[string]string{}}
 	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == runKeysPath {
+			cs.mu.Lock()
+			cs.keyAuth = append(cs.keyAuth, r.Header.Get("Authorization"))
+			cs.mu.Unlock()
+			if r.Header.Get("Authorization") != "Bearer "+codeToken {
+				http.Error(w, `{"error":"bad token"}`, http.StatusUnauthorized)
+				return
+			}
+			key := runKey(r.URL.Query().Get("action"))
+			_ = json.NewEncoder(w).Encode(wire.RunKeys{Keys: []string{hex.EncodeToString(key)}}) // the runtime reports a short answer
+			return
+		}
 		cs.mu.Lock()
 		cs.auth = append(cs.auth, r.Header.Get("Authorization"))
 		code, ok := cs.codes[strings.TrimPrefix(r.URL.Path, "/api/v1/code/")]
@@ -120,6 +146,7 @@ func (cs *codeServer) add(code string) string {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
+	key    []byte // the run key of its action (KWHISK_ACTION); nil in classic mode
 	stdout *syncBuffer
 	stderr *syncBuffer
 	exited chan struct{}
@@ -192,6 +219,15 @@ func startMain(t *testing.T, family string, env ...string) *proc {
 	}
 	defer f.Close()
 	p := &proc{url: "http://" + ln.Addr().String(), stdout: newSyncBuffer(), stderr: newSyncBuffer(), exited: make(chan struct{})}
+	for _, kv := range env {
+		if raw, ok := strings.CutPrefix(kv, "KWHISK_ACTION="); ok {
+			var a wire.ActionEnv
+			if err := json.Unmarshal([]byte(raw), &a); err != nil {
+				t.Fatal(err)
+			}
+			p.key = runKey(a.Name)
+		}
+	}
 	p.cmd = exec.Command(filepath.Join(bins, families[family]))
 	p.cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "GOCACHE=" + goCache,
@@ -228,15 +264,28 @@ func (p *proc) stop() error {
 	return nil
 }
 
-// post sends body to path and returns the status and the answer.
+// post sends body to path and returns the status and the answer; in
+// Knative mode a /run is signed as the gateway signs it.
 func (p *proc) post(ctx context.Context, path string, body any) (int, []byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(b))
+	signature := ""
+	if path == "/run" && p.key != nil {
+		signature = runauth.Sign(p.key, time.Now().Add(time.Minute), b)
+	}
+	return p.send(ctx, path, b, signature)
+}
+
+// send posts body to path with signature as its runauth.Header ("": none).
+func (p *proc) send(ctx context.Context, path string, body []byte, signature string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
+	}
+	if signature != "" {
+		req.Header.Set(runauth.Header, signature)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -270,9 +319,9 @@ type envelope struct {
 	InitTime *int64   `json:"initTime"`
 }
 
-// actionEnv is KWHISK_ACTION for a, with its code inline, or in cs when
-// cs is not nil.
-func actionEnv(a *platform.Action, cs *codeServer) []string {
+// actionEnv is a revision's environment for a: its run keys at cs, its
+// code inline or, byURL, at cs too. KWHISK_ACTION comes last.
+func actionEnv(a *platform.Action, cs *codeServer, byURL bool) []string {
 	env := wire.ActionEnv{
 		Name: a.Path.FullyQualified(), Version: a.Version, Kind: a.Kind, Main: a.Main, Binary: a.Binary,
 		Digest: wire.Digest(a.Code), Image: a.Image, Limits: &a.Limits, Env: a.Env,
@@ -280,12 +329,14 @@ func actionEnv(a *platform.Action, cs *codeServer) []string {
 	if env.Main == "" {
 		env.Main = "main"
 	}
-	var vars []string
-	if cs == nil {
+	vars := []string{
+		"KWHISK_RUN_KEYS_URL=" + cs.URL + runKeysPath + "?action=" + url.QueryEscape(env.Name), "KWHISK_CODE_TOKEN=" + codeToken,
+	}
+	if byURL {
+		vars = append(vars, "KWHISK_CODE_URL="+cs.add(a.Code))
+	} else {
 		code := a.Code
 		env.Code = &code
-	} else {
-		vars = append(vars, "KWHISK_CODE_URL="+cs.add(a.Code), "KWHISK_CODE_TOKEN="+codeToken)
 	}
 	b, _ := json.Marshal(env) // plain values always marshal
 	return append(vars, "KWHISK_ACTION="+string(b))
@@ -308,7 +359,7 @@ func runBody(a *platform.Action, req *platform.RunRequest) map[string]any {
 
 // imagePlatform runs every action version in a runtime main of its own,
 // as Knative runs a revision: binary code is fetched from a code server,
-// text code travels inline.
+// text code travels inline; each /run is signed with the action's key.
 type imagePlatform struct {
 	t     *testing.T
 	codes *codeServer
@@ -360,11 +411,7 @@ func (p *imagePlatform) Run(ctx context.Context, a *platform.Action, req *platfo
 	}
 	pr := p.procs[a.Key]
 	if pr == nil {
-		var cs *codeServer
-		if a.Binary {
-			cs = p.codes
-		}
-		pr = startMain(p.t, family, actionEnv(a, cs)...)
+		pr = startMain(p.t, family, actionEnv(a, p.codes, a.Binary)...)
 		p.procs[a.Key], p.paths[a.Key] = pr, a.Path
 	}
 	p.mu.Unlock()

@@ -41,7 +41,7 @@ func run(t *testing.T, p *proc, value string) (int, envelope) {
 	t.Helper()
 	status, body, err := p.post(context.Background(), "/run", map[string]any{
 		"value": json.RawMessage(value), "namespace": "guest", "action_name": "/guest/hello",
-		"action_version": "0.0.1", "activation_id": "0123456789abcdef0123456789abcdef", "transaction_id": "tid",
+		"action_version": "0.0.1", "activation_id": string(whisk.NewActivationID()), "transaction_id": "tid",
 		"deadline": "4102444800000",
 	})
 	if err != nil {
@@ -87,11 +87,16 @@ func TestKnativeCodeByURL(t *testing.T) {
 	release := make(chan struct{})
 	cs.hold = release
 	a := nodeAction(hello)
-	p := startMain(t, "nodejs", actionEnv(a, cs)...)
+	p := startMain(t, "nodejs", actionEnv(a, cs, true)...)
 	stopped(t, p)
 
 	if got := p.ready(t); got != http.StatusServiceUnavailable {
 		t.Errorf("/ready while the code is on its way = %d, want 503", got)
+	}
+	// A run the gateway did not sign is refused, even before the init.
+	unsigned := []byte(`{"value":{"name":"Mallory"},"activation_id":"` + string(whisk.NewActivationID()) + `"}`)
+	if status, body, err := p.send(context.Background(), "/run", unsigned, ""); err != nil || status != http.StatusUnauthorized {
+		t.Errorf("unsigned /run = %d %s (%v), want 401", status, body, err)
 	}
 	close(release)
 	status, env := run(t, p, `{"name":"Jane"}`)
@@ -112,10 +117,13 @@ func TestKnativeCodeByURL(t *testing.T) {
 		t.Errorf("second run: initTime %v, result %s; want a warm run", env.InitTime, env.Response.Result)
 	}
 	cs.mu.Lock()
-	auth := cs.auth
+	auth, keyAuth := cs.auth, cs.keyAuth
 	cs.mu.Unlock()
 	if diff := cmp.Diff([]string{"Bearer " + codeToken}, auth); diff != "" {
 		t.Errorf("code requests' Authorization (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Bearer " + codeToken}, keyAuth); diff != "" {
+		t.Errorf("run keys requests' Authorization (-want +got):\n%s", diff)
 	}
 }
 
@@ -125,7 +133,7 @@ func TestKnativeBadDigest(t *testing.T) {
 	requireNode(t)
 	cs := newCodeServer(t)
 	a := nodeAction(hello)
-	env := actionEnv(a, cs) // serves the code under its digest...
+	env := actionEnv(a, cs, true) // serves the code under its digest...
 	var act wire.ActionEnv
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(env[len(env)-1], "KWHISK_ACTION=")), &act); err != nil {
 		t.Fatal(err)
@@ -152,7 +160,7 @@ func TestKnativeBadDigest(t *testing.T) {
 // An init failure is every run's answer, with the init's logs.
 func TestKnativeInitFailure(t *testing.T) {
 	requireNode(t)
-	p := startMain(t, "nodejs", actionEnv(nodeAction("console.log('loading');\nfunction main( {"), nil)...)
+	p := startMain(t, "nodejs", actionEnv(nodeAction("console.log('loading');\nfunction main( {"), newCodeServer(t), false)...)
 	stopped(t, p)
 	for range 2 {
 		status, env := run(t, p, `{}`)
@@ -234,7 +242,7 @@ async function main(p) {
 	a := nodeAction(code)
 	a.Limits.Concurrency = n
 	a.Limits.Timeout = 5000
-	p := startMain(t, "nodejs", actionEnv(a, nil)...)
+	p := startMain(t, "nodejs", actionEnv(a, newCodeServer(t), false)...)
 	stopped(t, p)
 
 	var wg sync.WaitGroup
@@ -304,7 +312,7 @@ func TestBlackboxProxy(t *testing.T) {
 		Path: whisk.EntityPath{Namespace: "guest", Name: "box"}, Version: "0.0.1", Kind: "blackbox",
 		Image: "docker.io/jane/box:1", Limits: whisk.Limits{Timeout: 5000, Logs: 10, Concurrency: 1},
 	}
-	p := startMain(t, "blackbox", append(actionEnv(a, nil), "KWHISK_BLACKBOX_URL="+image)...)
+	p := startMain(t, "blackbox", append(actionEnv(a, newCodeServer(t), false), "KWHISK_BLACKBOX_URL="+image)...)
 	stopped(t, p)
 
 	_, env := run(t, p, `{"x":1}`)

@@ -40,17 +40,18 @@ var allowed = map[string][]string{
 	"pkg/platform":              {"pkg/whisk"},
 	"pkg/platform/platformtest": {"pkg/platform", "pkg/whisk", "runtimes/go/launcher"},
 	"pkg/platform/local":        {"pkg/actionloop", "pkg/platform", "pkg/whisk", "runtimes", "runtimes/family"},
-	"pkg/platform/knative":      {"pkg/kube", "pkg/platform", "pkg/runtime/wire", "pkg/whisk"},
+	"pkg/platform/knative":      {"pkg/kube", "pkg/platform", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/actionloop":          {"pkg/whisk"},
 	"pkg/runtime/wire":        {"pkg/whisk"},
-	"pkg/runtime/imageserver": {"pkg/actionloop", "pkg/runtime/wire", "pkg/whisk"},
+	"pkg/runtime/runauth":     {},
+	"pkg/runtime/imageserver": {"pkg/actionloop", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/entity":     {"pkg/platform", "pkg/store", "pkg/whisk"},
 	"pkg/activation": {"pkg/platform", "pkg/whisk"},
 	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/platform", "pkg/store", "pkg/whisk"},
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
-	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/store", "pkg/whisk"},
+	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",

@@ -12,15 +12,17 @@ import (
 
 // TestImports keeps what a runtime image is built from on the standard
 // library and the project's own small packages, so the image stays small:
-// actionloop and the wire format on pkg/whisk alone, the image server on
-// those three. The Knative platform imports the wire format too, and must
-// not pull in the rest.
+// actionloop and the wire format on pkg/whisk alone, run authentication on
+// nothing, the image server on those four. The Knative platform imports
+// the wire format and run authentication too, and must not pull in the
+// rest.
 func TestImports(t *testing.T) {
 	const mod = "github.com/kwhisk/kwhisk/"
 	allowed := map[string][]string{
 		".":                      {mod + "pkg/whisk"},
 		"../runtime/wire":        {mod + "pkg/whisk"},
-		"../runtime/imageserver": {mod + "pkg/whisk", mod + "pkg/actionloop", mod + "pkg/runtime/wire"},
+		"../runtime/runauth":     {},
+		"../runtime/imageserver": {mod + "pkg/whisk", mod + "pkg/actionloop", mod + "pkg/runtime/wire", mod + "pkg/runtime/runauth"},
 	}
 	for dir, ok := range allowed {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))

@@ -23,6 +23,14 @@ func (f fakeCode) Code(_ context.Context, digest, token string) (string, error) 
 	return code, nil
 }
 
+func (f fakeCode) RunKeys(_ context.Context, digest, token string) ([]string, error) {
+	if _, ok := f[token]; !ok {
+		return nil, whisk.Errorf(whisk.KindUnauthorized, "bad token")
+	}
+	return []string{"k1-" + digest, "k2"}, nil
+}
+
+// TestGetCode covers both fetches of a runtime: its code and its run keys.
 func TestGetCode(t *testing.T) {
 	withSource := New(Deps{Code: fakeCode{"good": "function main() {}"}})
 	tests := []struct {
@@ -39,6 +47,10 @@ func TestGetCode(t *testing.T) {
 		{"bad token", withSource, "/api/v1/code/sha256:abc", "Bearer bad", http.StatusUnauthorized, ""},
 		{"unknown digest", withSource, "/api/v1/code/sha256:def", "Bearer good", http.StatusNotFound, ""},
 		{"local mode has no code route", New(Deps{}), "/api/v1/code/sha256:abc", "Bearer good", http.StatusNotFound, ""},
+		{"run keys", withSource, "/api/v1/run-keys/sha256:abc", "Bearer good", http.StatusOK, `{"keys":["k1-sha256:abc","k2"]}` + "\n"},
+		{"run keys need a token", withSource, "/api/v1/run-keys/sha256:abc", "", http.StatusUnauthorized, ""},
+		{"run keys need a good token", withSource, "/api/v1/run-keys/sha256:abc", "Bearer bad", http.StatusUnauthorized, ""},
+		{"local mode has no run keys", New(Deps{}), "/api/v1/run-keys/sha256:abc", "Bearer good", http.StatusNotFound, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,9 +17,10 @@ func (s *Server) routes() {
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
 
-	// Action code for runtimes that fetch it at boot (knative mode); the
-	// bearer token is the credential.
+	// What runtimes fetch at boot (knative mode): action code and run
+	// keys; the bearer token is the credential.
 	e.GET("/api/v1/code/:digest", s.getCode)
+	e.GET("/api/v1/run-keys/:digest", s.getRunKeys)
 
 	// Web actions: anonymous unless the action asks otherwise, with CORS
 	// of their own.

@@ -67,10 +67,20 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, err
 	}
+	watchCore, err := kubernetes.NewForConfig(kube.WatchConfig(rc))
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), kube.RequestTimeout)
+	defer cancel()
+	runKeys, err := knative.LoadRunKeys(ctx, core, watchCore, cfg.KubeNamespace, logf)
+	if err != nil {
+		return nil, err
+	}
 	namespaces := kube.Namespaces{Base: cfg.KubeNamespace, PerNamespace: cfg.NamespacePerOWNamespace}
 	p, err := knative.New(knative.Options{
 		Serving: serving, Watch: watch, Kube: core, Namespaces: namespaces, Images: images, APIHost: cfg.APIHost,
-		Annotations: cfg.Annotations, Actions: storeActions{st}, CodeKey: key, Logf: logf,
+		Annotations: cfg.Annotations, Actions: storeActions{st}, CodeKey: key, RunKeys: runKeys, Logf: logf,
 	})
 	if err != nil {
 		return nil, err

@@ -203,7 +203,7 @@ type servingWarmResult struct {
 }
 
 // revisionPod returns the one running pod of rev and its address.
-func revisionPod(b *testing.B, kube kubernetes.Interface, rev string) (string, string) {
+func revisionPod(b testing.TB, kube kubernetes.Interface, rev string) (string, string) {
 	b.Helper()
 	pods, err := kube.CoreV1().Pods(actionsNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "serving.knative.dev/revision=" + rev})
 	if err != nil {

@@ -352,7 +352,7 @@ func checkRunCold(status int, out []byte, cold bool) (time.Duration, error) {
 
 // revisionRoute returns the revision of the Service of /guest/name and
 // the URL the Service routes that revision's tag to.
-func revisionRoute(b *testing.B, h *harness, name string) (string, string) {
+func revisionRoute(b testing.TB, h *harness, name string) (string, string) {
 	b.Helper()
 	svc, err := h.serving.ServingV1().Services(actionsNamespace).Get(context.Background(),
 		knative.ServiceName(whisk.EntityPath{Namespace: "guest", Name: name}), metav1.GetOptions{})

@@ -28,6 +28,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/platform/platformtest"
+	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -90,9 +91,19 @@ func newPlatformWith(t *testing.T, h *harness, cfg *rest.Config, images map[stri
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	var p *knative.Platform
+	// The gateway's two routes for runtimes, as pkg/api serves them.
 	code := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		digest, _ := strings.CutPrefix(r.URL.Path, "/api/v1/code/")
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if digest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/run-keys/"); ok {
+			keys, err := p.RunKeys(r.Context(), digest, token)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(wire.RunKeys{Keys: keys})
+			return
+		}
+		digest, _ := strings.CutPrefix(r.URL.Path, "/api/v1/code/")
 		c, err := p.Code(r.Context(), digest, token)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
@@ -112,7 +123,7 @@ func newPlatformWith(t *testing.T, h *harness, cfg *rest.Config, images map[stri
 	t.Cleanup(code.Close)
 	opts := knative.Options{
 		Serving: serving, Watch: watch, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
-		CodeKey: key, ReadyTimeout: time.Minute, Logf: t.Logf,
+		CodeKey: key, RunKeys: knative.NewRunKeys(key), ReadyTimeout: time.Minute, Logf: t.Logf,
 	}
 	if actions != nil {
 		opts.Actions = actions
@@ -442,6 +453,24 @@ func TestGatewayRBAC(t *testing.T) {
 		}, false},
 		{"read secrets", func() error {
 			_, err := core.CoreV1().Secrets(actionsNamespace).List(ctx, metav1.ListOptions{})
+			return err
+		}, false},
+		{"read the run keys' Secret", func() error {
+			_, err := core.CoreV1().Secrets(actionsNamespace).Get(ctx, knative.RunKeysSecret, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}, true},
+		{"watch the run keys' Secret by name", func() error {
+			w, err := core.CoreV1().Secrets(actionsNamespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + knative.RunKeysSecret})
+			if err == nil {
+				w.Stop()
+			}
+			return err
+		}, true},
+		{"read another Secret", func() error {
+			_, err := core.CoreV1().Secrets(actionsNamespace).Get(ctx, "other", metav1.GetOptions{})
 			return err
 		}, false},
 		{"list pods", func() error {

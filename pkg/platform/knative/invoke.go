@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -40,8 +41,9 @@ func (p *Platform) runWait(a *platform.Action) time.Duration {
 	return time.Duration(timeoutSeconds(a.Limits.Timeout, p.o.ReadyTimeout))*time.Second + RunMargin
 }
 
-// invoke sends the activation to the revision at url, once, and waits at
-// most wait (runWait) for the answer. The body has no deadline: the
+// invoke sends the activation to the revision at url, once (again after
+// runauth.RefetchAfter if the runtime refused the gateway's signature,
+// which ran nothing), and waits at most wait (runWait) for the answer. The body has no deadline: the
 // request may wait in Knative's activator for a pod, so the runtime
 // starts the action's time limit, enforces it, and sets __OW_DEADLINE
 // when the run reaches it. Failures before the request was sent are the
@@ -65,19 +67,21 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	runCtx = httptrace.WithClientTrace(runCtx, &httptrace.ClientTrace{
 		WroteRequest: func(i httptrace.WroteRequestInfo) { sent.Store(i.Err == nil) },
 	})
-	hreq, err := http.NewRequestWithContext(runCtx, http.MethodPost, strings.TrimRight(url, "/")+"/run", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("run request to %s: %w", url, err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("X-Request-Id", req.TransactionID)
 	start := time.Now()
-
-	resp, err := p.client.Do(hreq)
-	var raw []byte
-	if err == nil {
-		raw, err = io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-		_ = resp.Body.Close() // fully read or failed; nothing more to learn
+	resp, raw, err := p.post(runCtx, url, a, req, body, start.Add(wait))
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		// The runtime refused the signature before it ran anything: it
+		// may not have fetched a key the gateway has just rotated in yet,
+		// which it does at most every runauth.RefetchAfter. Once more
+		// after that, as the same activation.
+		t := time.NewTimer(runauth.RefetchAfter)
+		select {
+		case <-t.C:
+			resp, raw, err = p.post(runCtx, url, a, req, body, start.Add(wait))
+		case <-runCtx.Done():
+			t.Stop()
+			err = runCtx.Err()
+		}
 	}
 	switch {
 	case err == nil:
@@ -96,6 +100,11 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 		// Knative's queue-proxy lost the runtime under the request: the
 		// container died (killed for its memory, say).
 		return lost(start, MsgRunExited), nil
+	case http.StatusUnauthorized:
+		// The runtime refused the signature twice: the run keys' Secret
+		// changed in a way its pods cannot follow (an operator's mistake),
+		// or a clock is off by more than runauth.Skew.
+		return nil, fmt.Errorf("revision at %s refused the gateway's run request (check the %s Secret and the clocks): %.200s", url, RunKeysSecret, raw)
 	default:
 		return nil, fmt.Errorf("revision at %s answered %s: %.200s", url, resp.Status, raw)
 	}
@@ -107,6 +116,27 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 		return nil, fmt.Errorf("revision at %s answered an invalid run response: %v: %.200s", url, err, raw)
 	}
 	return result(&out), nil
+}
+
+// post sends one signed run request with body to the revision at url and
+// reads the answer. Only the gateway may run the action: the runtime
+// refuses a request without the signature, one that ran before (a
+// replay), and one past expiry, the longest the gateway waits for it.
+func (p *Platform) post(ctx context.Context, url string, a *platform.Action, req *platform.RunRequest, body []byte, expiry time.Time) (*http.Response, []byte, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(url, "/")+"/run", bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("run request to %s: %w", url, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("X-Request-Id", req.TransactionID)
+	hreq.Header.Set(runauth.Header, p.o.RunKeys.sign(a.Path.FullyQualified(), body, expiry))
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	_ = resp.Body.Close() // fully read or failed; nothing more to learn
+	return resp, raw, err
 }
 
 // result maps a run response onto the platform's result. A response with

@@ -14,14 +14,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/runtime/wire"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
 func testPlatform(t *testing.T) *Platform {
 	t.Helper()
-	return &Platform{o: Options{}, client: &http.Client{Transport: &http.Transport{}}}
+	return &Platform{o: Options{RunKeys: NewRunKeys(testMaster)}, client: &http.Client{Transport: &http.Transport{}}}
 }
+
+// testMaster is the master run key of the unit tests' platforms.
+var testMaster = []byte(strings.Repeat("m", 32))
 
 func TestInvoke(t *testing.T) {
 	a := baseAction()
@@ -103,6 +107,13 @@ func TestInvoke(t *testing.T) {
 				if err := json.Unmarshal(b, &got); err != nil {
 					t.Errorf("run body %s: %v", b, err)
 				}
+				// Signed under the action's own key, expiring with the wait.
+				key := runauth.Derive(testMaster, a.Path.FullyQualified())
+				if exp, err := runauth.Check([][]byte{key}, r.Header.Get(runauth.Header), b); err != nil {
+					t.Errorf("run request signature %q: %v", r.Header.Get(runauth.Header), err)
+				} else if d := time.Until(exp); d <= 0 || d > 300*time.Millisecond {
+					t.Errorf("run request expires in %s, want within the wait of 300ms", d)
+				}
 				gotc <- got
 				r.Body = io.NopCloser(strings.NewReader(""))
 				tc.handler(w, r)
@@ -155,6 +166,53 @@ func hijack(t *testing.T, w http.ResponseWriter) {
 	}
 	_ = conn.(*net.TCPConn).SetLinger(0)
 	_ = conn.Close()
+}
+
+// TestInvokeRetriesARefusedSignature: a runtime that refuses the
+// signature ran nothing, and may not have fetched a rotated key yet: the
+// gateway tries once more after runauth.RefetchAfter, then gives up with
+// an error naming the Secret.
+func TestInvokeRetriesARefusedSignature(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		refuse  int // requests refused before the runtime accepts
+		wantErr string
+	}{
+		{"accepted on the second try", 1, ""},
+		{"refused twice", 2, "refused the gateway's run request (check the kwhisk-run-keys Secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				got = append(got, r.Header.Get(runauth.Header))
+				if len(got) <= tc.refuse {
+					http.Error(w, `{"error":"the run request's signature is not valid for this action"}`, http.StatusUnauthorized)
+					return
+				}
+				_, _ = io.WriteString(w, `{"response":{"statusCode":0,"result":{"ok":true}},"logs":[],"start":1,"end":2}`)
+			}))
+			defer srv.Close()
+			req := &platform.RunRequest{Value: json.RawMessage(`{}`), Namespace: "guest", ActivationID: "0123456789abcdef0123456789abcdef"}
+			start := time.Now()
+			res, err := testPlatform(t).invoke(context.Background(), srv.URL, baseAction(), req, 10*time.Second)
+			if len(got) != 2 || got[0] == "" {
+				t.Errorf("%d signed requests (%q), want 2", len(got), got)
+			}
+			if d := time.Since(start); d < runauth.RefetchAfter {
+				t.Errorf("tried again after %s, want at least %s", d, runauth.RefetchAfter)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("invoke = %v, %v; want error %q", res, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(res.Response.Result) != `{"ok":true}` {
+				t.Fatalf("invoke = %+v, %v; want the second answer", res, err)
+			}
+		})
+	}
 }
 
 func TestInvokeUnreachable(t *testing.T) {
@@ -218,7 +276,7 @@ func TestCode(t *testing.T) {
 	code := strings.Repeat("x", 100)
 	stored := &whisk.Action{Namespace: "guest", Name: "big", Exec: whisk.Exec{Kind: "nodejs:20", Code: &code}}
 	key := []byte(strings.Repeat("k", 32))
-	p := &Platform{o: Options{CodeKey: key, Actions: fakeActions{"guest/big": stored}}}
+	p := &Platform{o: Options{CodeKey: key, RunKeys: NewRunKeys(testMaster), Actions: fakeActions{"guest/big": stored}}}
 	path := stored.Path()
 	tests := []struct {
 		name, digest, token string

@@ -75,6 +75,9 @@ type Options struct {
 	Actions Actions
 	// CodeKey signs the tokens of code fetches; at least 32 bytes.
 	CodeKey []byte
+	// RunKeys sign every run request, so that a revision answers the
+	// gateway alone (pkg/runtime/runauth). Required.
+	RunKeys *RunKeys
 	// ReadyTimeout bounds the wait for a revision to become Ready, within
 	// the activation's own context, and is the cold start a revision's
 	// timeouts leave room for (BuildOptions.ColdStart); 0 means
@@ -118,6 +121,9 @@ func New(o Options) (*Platform, error) {
 	if len(o.CodeKey) < 32 {
 		return nil, errors.New("knative: the code key must have at least 32 bytes")
 	}
+	if o.RunKeys == nil {
+		return nil, errors.New("knative: no run keys")
+	}
 	if o.ReadyTimeout <= 0 {
 		o.ReadyTimeout = DefaultReadyTimeout
 	}
@@ -154,12 +160,13 @@ func New(o Options) (*Platform, error) {
 	return p, nil
 }
 
-// Start watches the gateway's Services and applies Deploys and Removes
-// until ctx ends, then waits for the Service writes under way. Run waits
+// Start watches the gateway's Services and its run keys' Secret and
+// applies Deploys and Removes until ctx ends, then waits for the Service writes under way. Run waits
 // for readiness through this watch.
 func (p *Platform) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { p.changes.run(ctx) })
+	wg.Go(func() { p.o.RunKeys.Watch(ctx) })
 	p.watch.run(ctx)
 	wg.Wait()
 	return nil

@@ -22,6 +22,7 @@ const (
 	EnvAction    = wire.EnvAction
 	EnvCodeURL   = wire.EnvCodeURL
 	EnvCodeToken = wire.EnvCodeToken
+	EnvRunKeys   = wire.EnvRunKeysURL
 	EnvAPIHost   = wire.EnvAPIHost
 	EnvBlackbox  = wire.EnvBlackbox
 )
@@ -120,8 +121,9 @@ type BuildOptions struct {
 	// InlineCodeLimit is the largest code sent inline; 0 means
 	// DefaultInlineCodeLimit, a negative value never inlines.
 	InlineCodeLimit int
-	// CodeToken signs the fetch of code that is not inline: it gets the
-	// action's path and the code digest. Required for such code.
+	// CodeToken signs the runtime's fetches from the gateway, of its run
+	// keys and of code that is not inline: it gets the action's path and
+	// the code digest. Required.
 	CodeToken func(path whisk.EntityPath, digest string) string
 	// ColdStart is how long a pod of the revision may take to start (an
 	// image pull, say), which its timeouts leave room for; 0 means
@@ -135,6 +137,11 @@ func Digest(code string) string { return wire.Digest(code) }
 // CodeURL is where a runtime fetches the code with digest from the gateway.
 func CodeURL(apiHost, digest string) string {
 	return strings.TrimRight(apiHost, "/") + "/api/v1/code/" + digest
+}
+
+// RunKeysURL is where a runtime fetches its action's run keys.
+func RunKeysURL(apiHost, digest string) string {
+	return strings.TrimRight(apiHost, "/") + "/api/v1/run-keys/" + digest
 }
 
 // MakeService builds the Service that runs version a of an action: its
@@ -296,17 +303,18 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 		env.Code = &code
 	}
 	ev, _ := json.Marshal(env) // plain structs and maps always marshal
+	token := ""
+	if o.CodeToken != nil {
+		token = o.CodeToken(a.Path, digest)
+	}
 	vars := []corev1.EnvVar{literalEnv(EnvAction, string(ev))}
 	if !inline {
-		token := ""
-		if o.CodeToken != nil {
-			token = o.CodeToken(a.Path, digest)
-		}
-		vars = append(vars,
-			literalEnv(EnvCodeURL, CodeURL(o.APIHost, digest)),
-			literalEnv(EnvCodeToken, token))
+		vars = append(vars, literalEnv(EnvCodeURL, CodeURL(o.APIHost, digest)))
 	}
-	vars = append(vars, literalEnv(EnvAPIHost, o.APIHost))
+	vars = append(vars,
+		literalEnv(EnvCodeToken, token),
+		literalEnv(EnvRunKeys, RunKeysURL(o.APIHost, digest)),
+		literalEnv(EnvAPIHost, o.APIHost))
 
 	memory := resources(a.Limits.Memory)
 	runtime := corev1.Container{

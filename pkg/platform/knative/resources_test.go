@@ -160,7 +160,9 @@ func TestMakeService(t *testing.T) {
 							"code": "function main() { return {} }", "digest": Digest("function main() { return {} }"),
 							"limits": limits,
 						}),
-						EnvAPIHost: "http://kwhisk.kwhisk.svc.cluster.local",
+						EnvCodeToken: "token-for-hello-" + Digest("function main() { return {} }")[:12],
+						EnvRunKeys:   "http://kwhisk.kwhisk.svc.cluster.local/api/v1/run-keys/" + Digest("function main() { return {} }"),
+						EnvAPIHost:   "http://kwhisk.kwhisk.svc.cluster.local",
 					},
 				}},
 				Traffic: []string{"latest@100", id + "=" + rev + "@0"},
@@ -183,6 +185,7 @@ func TestMakeService(t *testing.T) {
 				}),
 				EnvCodeURL:   "http://kwhisk.kwhisk.svc.cluster.local/api/v1/code/" + d,
 				EnvCodeToken: "token-for-hello-" + d[:12],
+				EnvRunKeys:   "http://kwhisk.kwhisk.svc.cluster.local/api/v1/run-keys/" + d,
 				EnvAPIHost:   "http://kwhisk.kwhisk.svc.cluster.local",
 			}
 			return want
@@ -280,8 +283,10 @@ func TestMakeService(t *testing.T) {
 						"name": "/guest/hello", "version": "0.0.1", "kind": "blackbox", "main": "main", "binary": false,
 						"code": "", "digest": Digest(""), "image": "docker.io/jane/action:1", "limits": limits,
 					}),
-					EnvAPIHost:  "http://kwhisk.kwhisk.svc.cluster.local",
-					EnvBlackbox: "http://127.0.0.1:8080",
+					EnvCodeToken: "token-for-hello-" + Digest("")[:12],
+					EnvRunKeys:   "http://kwhisk.kwhisk.svc.cluster.local/api/v1/run-keys/" + Digest(""),
+					EnvAPIHost:   "http://kwhisk.kwhisk.svc.cluster.local",
+					EnvBlackbox:  "http://127.0.0.1:8080",
 				},
 			}, {
 				Name: ActionContainer, Image: "docker.io/jane/action:1", Memory: "256Mi",
@@ -306,7 +311,9 @@ func TestMakeService(t *testing.T) {
 						"name": "/guest/hello", "version": "0.0.1", "kind": "blackbox", "main": "main", "binary": false,
 						"code": code, "digest": Digest(code), "image": "openwhisk/dockerskeleton:1.14.0", "limits": limits,
 					}),
-					EnvAPIHost: "http://kwhisk.kwhisk.svc.cluster.local",
+					EnvCodeToken: "token-for-hello-" + Digest(code)[:12],
+					EnvRunKeys:   "http://kwhisk.kwhisk.svc.cluster.local/api/v1/run-keys/" + Digest(code),
+					EnvAPIHost:   "http://kwhisk.kwhisk.svc.cluster.local",
 				},
 			}}
 			return want

@@ -50,7 +50,7 @@ func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
 	serving := servingfake.NewSimpleClientset()
 	p, err := New(Options{
 		Serving: serving, Namespaces: kube.Namespaces{Base: "kwhisk-actions"},
-		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)),
+		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)), RunKeys: NewRunKeys(testMaster),
 		ReadyTimeout: 10 * time.Second,
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ func TestRunWaitsForReadyOutsideTheTimeLimit(t *testing.T) {
 func TestValidateAction(t *testing.T) {
 	p, err := New(Options{
 		Serving: servingfake.NewSimpleClientset(), Namespaces: kube.Namespaces{Base: "kwhisk-actions"},
-		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)),
+		Images: map[string]string{"nodejs:20": nodeImage}, CodeKey: []byte(strings.Repeat("k", 32)), RunKeys: NewRunKeys(testMaster),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,8 @@ type Server struct {
 	action  *wire.ActionEnv // Knative mode; nil in classic mode
 	codeURL string
 	token   string
-	proxy   *proxy // blackbox proxy mode
+	proxy   *proxy   // blackbox proxy mode
+	keys    *runKeys // Knative mode: who may run the action
 	stdout  io.Writer
 	stderr  io.Writer
 	client  *http.Client
@@ -134,7 +135,9 @@ type Server struct {
 	state   serverState
 }
 
-// New reads the environment and makes the launcher.
+// New reads the environment and makes the launcher. In Knative mode it
+// fails without wire.EnvRunKeysURL: the action must never run for
+// requests the gateway did not sign.
 func New(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{
 		apiHost: o.Env[wire.EnvAPIHost],
@@ -156,7 +159,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if a.Code == nil && s.codeURL == "" {
 			return nil, fmt.Errorf("%s has no code and %s is not set", wire.EnvAction, wire.EnvCodeURL)
 		}
+		url := o.Env[wire.EnvRunKeysURL]
+		if url == "" {
+			// Without the keys anyone who reaches the pod could run the action.
+			return nil, fmt.Errorf("%s is set but %s is not: the runtime would run unauthenticated", wire.EnvAction, wire.EnvRunKeysURL)
+		}
 		s.action = &a
+		s.keys = newRunKeys(url, s.token, s.client, s.stderr)
 	}
 	if s.work == "" {
 		dir, err := os.MkdirTemp("", "kwhisk-runtime-")
@@ -229,6 +238,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if s.action != nil {
+		s.keys.start(ctx) // beside the init, so a cold start does not wait for it
 		go s.boot(ctx)
 	} else {
 		close(s.booted)
@@ -360,13 +370,17 @@ func request(b *wire.RunRequest) *actionloop.Request {
 }
 
 func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
-	var body wire.RunRequest
-	if err := decodeBody(w, r, &body); err != nil {
-		writeJSON(w, http.StatusBadRequest, actionloop.ErrorResult("The run request is not valid JSON: "+err.Error()))
+	if s.action == nil {
+		var body wire.RunRequest
+		if err := decodeBody(w, r, &body); err != nil {
+			writeJSON(w, http.StatusBadRequest, actionloop.ErrorResult("The run request is not valid JSON: "+err.Error()))
+			return
+		}
+		s.serveClassicRun(w, r, &body)
 		return
 	}
-	if s.action == nil {
-		s.serveClassicRun(w, r, &body)
+	body := s.authorize(w, r) // before anything of the action
+	if body == nil {
 		return
 	}
 	<-s.booted
@@ -380,12 +394,12 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, initEnvelope(failed))
 			return
 		}
-		env := s.proxy.run(r.Context(), &body, cfg)
+		env := s.proxy.run(r.Context(), body, cfg)
 		env.InitTime = initMillis(initTime)
 		writeJSON(w, http.StatusOK, env)
 		return
 	}
-	req := request(&body)
+	req := request(body)
 	// The runtime enforces the action's time limit from when the run
 	// reaches it, and __OW_DEADLINE goes with that limit: the request may
 	// have waited in Knative's activator for this pod to start.

@@ -23,8 +23,13 @@ const (
 	EnvAction = "KWHISK_ACTION"
 	// EnvCodeURL is where to GET code that is not inline in EnvAction.
 	EnvCodeURL = "KWHISK_CODE_URL"
-	// EnvCodeToken is the bearer token of that GET.
+	// EnvCodeToken is the bearer token of that GET and of the GET of
+	// EnvRunKeysURL: it names the action and its code digest.
 	EnvCodeToken = "KWHISK_CODE_TOKEN"
+	// EnvRunKeysURL is where to GET the action's run keys (RunKeys): a
+	// runtime with it set refuses every /run the gateway did not sign
+	// (pkg/runtime/runauth).
+	EnvRunKeysURL = "KWHISK_RUN_KEYS_URL"
 	// EnvBlackbox tells the runtime proxy of a blackbox action where the
 	// user's image listens (OpenWhisk's /init and /run), inside the pod.
 	EnvBlackbox = "KWHISK_BLACKBOX_URL"
@@ -51,6 +56,12 @@ type ActionEnv struct {
 func Digest(code string) string {
 	sum := sha256.Sum256([]byte(code))
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RunKeys is the answer to a GET of EnvRunKeysURL: the keys of the
+// revision's action, hex, under every master key the gateway holds.
+type RunKeys struct {
+	Keys []string `json:"keys"`
 }
 
 // RunRequest is OpenWhisk's /run body, which the gateway sends to a
