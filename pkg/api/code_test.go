@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -68,5 +69,34 @@ func TestGetCode(t *testing.T) {
 				t.Errorf("body %q, want %q", body, tc.body)
 			}
 		})
+	}
+}
+
+// TestCloseKeepsTheRuntimesRoutes: a closing gateway refuses new work
+// with 503 but still serves /ping and what a revision starting for an
+// activation in flight fetches.
+func TestCloseKeepsTheRuntimesRoutes(t *testing.T) {
+	s := New(Deps{Code: fakeCode{"good": "function main() {}"}})
+	s.Close()
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/ping", http.StatusOK},
+		{"/api/v1/code/sha256:abc", http.StatusOK},
+		{"/api/v1/run-keys/sha256:abc", http.StatusOK},
+		{"/api/v1/namespaces/_/actions", http.StatusServiceUnavailable},
+		{"/api/v1/events/guest/t", http.StatusServiceUnavailable},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		req.Header.Set("Authorization", "Bearer good")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != tc.status {
+			t.Errorf("%s while closing: %d %s, want %d", tc.path, rec.Code, rec.Body, tc.status)
+		}
+		if tc.status == http.StatusServiceUnavailable && !strings.Contains(rec.Body.String(), MsgShuttingDown) {
+			t.Errorf("%s while closing: body %s, want %q", tc.path, rec.Body, MsgShuttingDown)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -100,7 +102,30 @@ type Deps struct {
 // Server is the OpenWhisk API.
 type Server struct {
 	Deps
-	echo *echo.Echo
+	echo    *echo.Echo
+	closing atomic.Bool
+}
+
+// MsgShuttingDown is the 503 of a request that comes while the gateway
+// drains.
+const MsgShuttingDown = "The gateway is shutting down; retry the request."
+
+// Close makes the API answer every new request 503 while the gateway
+// drains, except /ping and the runtimes' fetches of code and run keys: a
+// revision starting for an activation still in flight needs them.
+func (s *Server) Close() { s.closing.Store(true) }
+
+// gate refuses requests once the server is closing (Close).
+func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.closing.Load() {
+			p := c.Request().URL.Path
+			if p != "/ping" && !strings.HasPrefix(p, "/api/v1/code/") && !strings.HasPrefix(p, "/api/v1/run-keys/") {
+				return whisk.Errorf(whisk.KindUnavailable, MsgShuttingDown)
+			}
+		}
+		return next(c)
+	}
 }
 
 // New builds the API and its routes.

@@ -84,9 +84,12 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
 
 	// The long-running parts, in stop order: the background (alarm
-	// scheduler, emitter, knative's watch, reconcile and Service writes),
-	// then the HTTP server stops accepting and finishes its requests, then
-	// in-flight activations drain, then the store flushes. Requests and
+	// scheduler, emitter, knative's watch, reconcile and Service writes);
+	// then the API closes (503 to new requests but /ping and the
+	// runtimes' fetches, which a revision starting for an activation in
+	// flight needs); then in-flight activations drain; then the HTTP
+	// server stops and finishes its requests (blocking invokes answer
+	// with the drained activations); then the store flushes. Requests and
 	// activations share the drain timeout.
 	g := run.New(cfg.DrainTimeout)
 	g.Add("alarms", func(ctx context.Context) error {
@@ -99,6 +102,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		g.Add("emitter", emitter.Start, nil)
 	}
 	m.start(g)
+	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })
+	g.Add("activations", nil, func(ctx context.Context) error {
+		if err := activations.Drain(ctx); err != nil {
+			logger.Printf("activations still running at shutdown were left pending: %v", err)
+		}
+		return nil
+	})
 	g.Add("serve", func(context.Context) error { // the HTTP server
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -107,12 +117,6 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}, func(ctx context.Context) error {
 		if err := httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			logger.Printf("shut down http: %v", err)
-		}
-		return nil
-	})
-	g.Add("activations", nil, func(ctx context.Context) error {
-		if err := activations.Drain(ctx); err != nil {
-			logger.Printf("activations still running at shutdown were left pending: %v", err)
 		}
 		return nil
 	})
