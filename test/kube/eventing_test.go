@@ -131,9 +131,19 @@ func (g *gateway) subscribed(trigger, action string, annotations []map[string]an
 	}
 }
 
-// sendEvent posts a binary-mode CloudEvent to the broker's ingress.
+// sendEvent posts a binary-mode CloudEvent to the broker's ingress and
+// fails the test unless the broker accepts it.
 func sendEvent(t testing.TB, broker, id, source, typ, data string) {
 	t.Helper()
+	if status, err := postEvent(broker, id, source, typ, data); err != nil || status != http.StatusAccepted {
+		t.Fatalf("send event %s: broker answered %d (%v), want 202", id, status, err)
+	}
+}
+
+// postEvent posts a binary-mode CloudEvent to the broker's ingress. The
+// in-memory channel delivers while the broker's ingress waits, so the
+// answer is the delivery's too.
+func postEvent(broker, id, source, typ, data string) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, brokerURL(broker), bytes.NewReader([]byte(data)))
 	req.Header.Set("Ce-Specversion", "1.0")
 	req.Header.Set("Ce-Id", id)
@@ -142,12 +152,10 @@ func sendEvent(t testing.TB, broker, id, source, typ, data string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("send event %s: %v", id, err)
+		return 0, err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("send event %s: broker answered %d, want 202", id, resp.StatusCode)
-	}
+	return resp.StatusCode, nil
 }
 
 // activationsOf lists the guest activations of action name.
@@ -193,8 +201,8 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 	h.broker(t, ec, "default")
 	g := startGateway(t, h, t.TempDir())
 	g.putAction("orders", "nodejs:20", recordJS, nil)
-	g.subscribed("orders", "orders", nil, map[string]any{"broker": "default", "type": "dev.example.order"})
-	knativeTriggerReady(t, ec, "orders")
+	g.subscribed("order-events", "orders", nil, map[string]any{"broker": "default", "type": "dev.example.order"})
+	knativeTriggerReady(t, ec, "order-events")
 
 	sendEvent(t, "default", "o-1", "/shop", "dev.example.order", `{"item":"tea"}`)
 	list := g.waitActivations("orders", 1, time.Minute)
@@ -220,14 +228,21 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 	}
 
 	// Paused: Eventing's Trigger goes; UNPAUSE brings it back.
-	g.feed("PAUSE", "orders", nil)
-	tn := brokers.TriggerName(whisk.EntityPath{Namespace: "guest", Name: "orders"})
+	g.feed("PAUSE", "order-events", nil)
+	tn := brokers.TriggerName(whisk.EntityPath{Namespace: "guest", Name: "order-events"})
 	if _, err := ec.EventingV1().Triggers(actionsNamespace).Get(context.Background(), tn, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Eventing Trigger of a paused feed: %v, want none", err)
 	}
-	sendEvent(t, "default", "o-3", "/shop", "dev.example.order", `{"item":"paused"}`)
-	g.feed("UNPAUSE", "orders", nil)
-	knativeTriggerReady(t, ec, "orders")
+	// The broker takes the event once its channel has let go of the
+	// deleted Trigger's subscription (until then its delivery fails).
+	if err := poll(context.Background(), 30*time.Second, func() (bool, error) {
+		status, err := postEvent("default", "o-3", "/shop", "dev.example.order", `{"item":"paused"}`)
+		return err == nil && status == http.StatusAccepted, nil
+	}); err != nil {
+		t.Fatalf("the broker does not take an event with the feed paused: %v", err)
+	}
+	g.feed("UNPAUSE", "order-events", nil)
+	knativeTriggerReady(t, ec, "order-events")
 	sendEvent(t, "default", "o-4", "/shop", "dev.example.order", `{"item":"resumed"}`)
 	list = g.waitActivations("orders", 3, time.Minute)
 	time.Sleep(time.Second)
@@ -242,7 +257,7 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 		t.Errorf("after pause and unpause: %d activations %v; want 3, none of the paused event", len(list), items)
 	}
 
-	g.feed("DELETE", "orders", nil)
+	g.feed("DELETE", "order-events", nil)
 	if _, err := ec.EventingV1().Triggers(actionsNamespace).Get(context.Background(), tn, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Eventing Trigger after DELETE: %v, want none", err)
 	}
@@ -265,10 +280,10 @@ func TestEventingReplyAndSink(t *testing.T) {
 	g.putAction("hear", "nodejs:20", recordJS, nil)
 	g.putAction("audit", "nodejs:20", recordJS, nil)
 	reply := []map[string]any{{"key": events.ReplyAnnotation, "value": true}}
-	g.subscribed("ask", "ask", reply, map[string]any{"broker": "replies", "type": "dev.example.question"})
-	g.subscribed("hear", "hear", nil, map[string]any{"broker": "replies", "type": events.ReplyType})
-	g.subscribed("audit", "audit", nil, map[string]any{"broker": "replies", "type": events.CompletedType, "source": "/guest/ask"})
-	for _, tr := range []string{"ask", "hear", "audit"} {
+	g.subscribed("questions", "ask", reply, map[string]any{"broker": "replies", "type": "dev.example.question"})
+	g.subscribed("answers", "hear", nil, map[string]any{"broker": "replies", "type": events.ReplyType})
+	g.subscribed("completions", "audit", nil, map[string]any{"broker": "replies", "type": events.CompletedType, "source": "/guest/ask"})
+	for _, tr := range []string{"questions", "answers", "completions"} {
 		knativeTriggerReady(t, ec, tr)
 	}
 	// ask's revision is scaled to zero before the event comes.
@@ -319,14 +334,18 @@ func TestEventingRedeliveryRunsOnce(t *testing.T) {
 	// A 2 s blocking wait: each delivery times out after 7 s.
 	g := startGateway(t, h, t.TempDir(), "--blocking-wait", "2s")
 	g.putAction("once", "nodejs:20", recordJS, nil)
-	g.subscribed("once", "once", nil, map[string]any{"broker": "default", "type": "dev.example.once"})
-	knativeTriggerReady(t, ec, "once")
+	g.subscribed("once-events", "once", nil, map[string]any{"broker": "default", "type": "dev.example.once"})
+	knativeTriggerReady(t, ec, "once-events")
 	h.revisionReady(t, "once", "", 2*time.Minute)
 
 	if err := g.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	sendEvent(t, "default", "r-1", "/retry", "dev.example.once", `{"n":1}`)
+	// The broker's ingress answers once the delivery is over: send it
+	// aside.
+	sent := make(chan struct{})
+	go func() { _, _ = postEvent("default", "r-1", "/retry", "dev.example.once", `{"n":1}`); close(sent) }()
+	defer func() { <-sent }()
 	time.Sleep(9 * time.Second) // the first delivery's 7 s, and the retry sent
 	if err := g.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ type harness struct {
 	real    *servingTier // the real tier: Knative Serving's own components; nil in the fake tier
 	// eventing is set when the real tier runs Knative Eventing too.
 	eventing bool
-	kwhisk  string       // gateway binary
+	kwhisk   string // gateway binary
 	// listen is the address the gateway listens on: loopback in the fake
 	// tier, the lab's bridge in the real one (pods fetch code from it).
 	listen string

@@ -18,8 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/pkg/brokers"

@@ -106,7 +106,8 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 	s.pods = podrunner.New(podrunner.Config{
 		Rest: h.admin, NodeName: "kwhisk-lab", Lab: l, Images: images,
 		Trusted: []string{servingNamespace, eventingNamespace}, APIServer: h.cluster.url,
-		LogsDir: s.logs, WorkDir: filepath.Join(h.dir, "pods-work"), MaxProbePeriod: time.Second,
+		Accounts: map[string]string{eventingNamespace + "/eventing-controller": eventingControllerToken},
+		LogsDir:  s.logs, WorkDir: filepath.Join(h.dir, "pods-work"), MaxProbePeriod: time.Second,
 	})
 	go func() {
 		defer close(s.done)
