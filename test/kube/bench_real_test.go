@@ -91,6 +91,7 @@ func BenchmarkKnativeServing(b *testing.B) {
 			"--invocations-per-minute", "1000000", "--concurrent-invocations", "100000",
 			"--annotations", burstCapacityAnnotation+"=0")
 		c := newBenchClient()
+		c.readRunKey(b, h)
 		warm := benchServingWarm(b, h, kube, g, c)
 		loadWarm := loadAverage()
 		cold, discarded := benchServingCold(b, h, kube, g, c)
@@ -304,7 +305,7 @@ func benchServingWarm(b *testing.B, h *harness, kube kubernetes.Interface, g *ga
 
 	runTo := func(url string, header http.Header) func() (time.Duration, error) {
 		return func() (time.Duration, error) {
-			d, status, out, err := c.sendHeader(http.MethodPost, url+"/run", runBody(name), false, header)
+			d, status, out, err := c.run(url, name, header)
 			if err == nil {
 				err = checkRun(status, out)
 			}
@@ -443,7 +444,7 @@ func benchServingCold(b *testing.B, h *harness, kube kubernetes.Interface, g *ga
 		}
 		direct := func() error {
 			t0 := time.Now()
-			d, status, body, err := c.post(tags[1-gw]+"/run", runBody(servingColdNames[1-gw]), false)
+			d, status, body, err := c.run(tags[1-gw], servingColdNames[1-gw], nil)
 			if err != nil {
 				return fmt.Errorf("cold POST to %s: %w", tags[1-gw], err)
 			}
