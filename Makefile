@@ -95,3 +95,7 @@ bench: build dnsmasq
 	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -run='^$$' -bench='^BenchmarkKnativeServing$$' -benchtime=1x -timeout 30m ./test/kube
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && eventing=$$(third_party/eventing.sh) && \
+		ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
+		$(GO) test -run='^$$' -bench='^BenchmarkKnativeEventing$$' -benchtime=1x -timeout 30m ./test/kube

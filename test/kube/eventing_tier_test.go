@@ -30,6 +30,14 @@ var eventingComponents = []string{
 	"mtchannel_broker", "broker/ingress", "broker/filter",
 }
 
+// eventingNames are the names the harness prints the components by: their
+// Deployments', the broker's as broker-ingress and broker-filter.
+var eventingNames = map[string]string{
+	"controller": "eventing-controller", "webhook": "eventing-webhook",
+	"in_memory/channel_controller": "imc-controller", "in_memory/channel_dispatcher": "imc-dispatcher",
+	"mtchannel_broker": "mt-broker-controller", "broker/ingress": "broker-ingress", "broker/filter": "broker-filter",
+}
+
 // eventingImages maps the components' images to the binaries in dir.
 func eventingImages(dir string) map[string]string {
 	m := map[string]string{}
@@ -129,13 +137,7 @@ func startEventing(ctx context.Context, h *harness, s *servingTier, eventingBin 
 		return err
 	}
 	for _, c := range eventingComponents {
-		name := c
-		switch c {
-		case "broker/ingress":
-			name = "broker-ingress"
-		case "broker/filter":
-			name = "broker-filter"
-		}
+		name := eventingNames[c]
 		fmt.Fprintf(os.Stderr, "component %s knative.dev/eventing %s started\n", name,
 			moduleVersion(filepath.Join(eventingBin, strings.ReplaceAll(c, "/", "-")), "knative.dev/eventing"))
 	}
