@@ -144,7 +144,15 @@ func sendEvent(t testing.TB, broker, id, source, typ, data string) {
 // in-memory channel delivers while the broker's ingress waits, so the
 // answer is the delivery's too.
 func postEvent(broker, id, source, typ, data string) (int, error) {
+	return postEventWith(broker, id, source, typ, data, nil)
+}
+
+// postEventWith is postEvent with extension attributes.
+func postEventWith(broker, id, source, typ, data string, extensions map[string]string) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, brokerURL(broker), bytes.NewReader([]byte(data)))
+	for k, v := range extensions {
+		req.Header.Set("Ce-"+k, v)
+	}
 	req.Header.Set("Ce-Specversion", "1.0")
 	req.Header.Set("Ce-Id", id)
 	req.Header.Set("Ce-Source", source)
@@ -227,6 +235,27 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 		t.Errorf("%d activations after a duplicate, another type and a second order; want 2", len(list))
 	}
 
+	// Filters on an extension attribute, beside the type.
+	g.putAction("vip", "nodejs:20", recordJS, nil)
+	g.subscribed("vip-events", "vip", nil, map[string]any{"broker": "default", "type": "dev.example.order", "filters": map[string]any{"tier": "gold"}})
+	knativeTriggerReady(t, ec, "vip-events")
+	for _, tier := range []string{"silver", "gold"} {
+		if status, err := postEventWith("default", "t-"+tier, "/shop", "dev.example.order", `{"tier":"`+tier+`"}`, map[string]string{"tier": tier}); err != nil || status != http.StatusAccepted {
+			t.Fatalf("event of tier %s: %d %v", tier, status, err)
+		}
+	}
+	vip := g.waitActivations("vip", 1, time.Minute)
+	time.Sleep(time.Second)
+	if vip = g.activationsOf("vip"); len(vip) != 1 {
+		t.Errorf("the gold-only trigger ran its action %d times for a silver and a gold event; want 1", len(vip))
+	}
+	var vipRec activation
+	g.call(http.MethodGet, "/api/v1/namespaces/_/activations/"+vip[0].ActivationID, nil, &vipRec)
+	if !strings.Contains(string(vipRec.Response.Result), `"gold"`) {
+		t.Errorf("the gold-only trigger's action saw %s", vipRec.Response.Result)
+	}
+	orders := len(g.activationsOf("orders")) // the orders trigger took both
+
 	// Paused: Eventing's Trigger goes; UNPAUSE brings it back.
 	g.feed("PAUSE", "order-events", nil)
 	tn := brokers.TriggerName(whisk.EntityPath{Namespace: "guest", Name: "order-events"})
@@ -244,7 +273,7 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 	g.feed("UNPAUSE", "order-events", nil)
 	knativeTriggerReady(t, ec, "order-events")
 	sendEvent(t, "default", "o-4", "/shop", "dev.example.order", `{"item":"resumed"}`)
-	list = g.waitActivations("orders", 3, time.Minute)
+	list = g.waitActivations("orders", orders+1, time.Minute)
 	time.Sleep(time.Second)
 	list = g.activationsOf("orders")
 	var items []string
@@ -253,8 +282,8 @@ func TestEventingBrokerToTrigger(t *testing.T) {
 		g.call(http.MethodGet, "/api/v1/namespaces/_/activations/"+a.ActivationID, nil, &full)
 		items = append(items, string(full.Response.Result))
 	}
-	if len(list) != 3 || strings.Contains(strings.Join(items, ","), "paused") {
-		t.Errorf("after pause and unpause: %d activations %v; want 3, none of the paused event", len(list), items)
+	if len(list) != orders+1 || strings.Contains(strings.Join(items, ","), "paused") {
+		t.Errorf("after pause and unpause: %d activations %v; want %d, none of the paused event", len(list), items, orders+1)
 	}
 
 	g.feed("DELETE", "order-events", nil)
