@@ -9,7 +9,7 @@ E2E_DIR := test/e2e
 FUZZ_EXECS     ?= 3000
 FUZZ_EXECS_PARSE ?= 20000
 
-.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
+.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kwhisk
@@ -39,7 +39,8 @@ e2e: build e2e-deps
 
 # The knative suite: a real kube-apiserver, kube-controller-manager and etcd
 # (built once from third_party/ into ~/.cache/kwhisk-kube), Knative Serving's
-# components (from third_party/knative/, the same cache), ko, crane and
+# components (from third_party/knative/, the same cache) and Knative
+# Eventing's (third_party/eventing/, the same cache), ko, crane and
 # registry for the offline `ko resolve` of config/, and dnsmasq for the
 # wildcard *.cluster.local names of the test's network.
 kube-bin:
@@ -47,6 +48,9 @@ kube-bin:
 
 knative-bin:
 	@third_party/knative.sh
+
+eventing-bin:
+	@third_party/eventing.sh
 
 kube-tools:
 	@third_party/tools.sh
@@ -71,8 +75,9 @@ test-kube-fake: e2e-deps dnsmasq
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
 test-serving: e2e-deps dnsmasq
-	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
-		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && eventing=$$(third_party/eventing.sh) && \
+		ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
 test: vet unit fuzz e2e test-kube
@@ -90,3 +95,7 @@ bench: build dnsmasq
 	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -run='^$$' -bench='^BenchmarkKnativeServing$$' -benchtime=1x -timeout 30m ./test/kube
+	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && eventing=$$(third_party/eventing.sh) && \
+		ko=$$(third_party/tools.sh) && \
+		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
+		$(GO) test -run='^$$' -bench='^BenchmarkKnativeEventing$$' -benchtime=1x -timeout 30m ./test/kube

@@ -94,6 +94,20 @@ func TestCloudEventsIngress(t *testing.T) {
 	if r := do(t, h, "GET", ns+"/activations?name=orders&count=true", guestAuth, ""); !strings.Contains(string(r.body), `"activations":2`) {
 		t.Errorf("trigger activations after a duplicate = %s", r.body)
 	}
+	// A Knative sender (Prefer: reply) takes any body for a reply event:
+	// it gets none, the activation id in the header alone, also for a
+	// redelivery.
+	for i, want := range []string{"activation id", "no activation id (a duplicate)"} {
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(`{"item":"pen"}`))
+		for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "e-knative", "Ce-Source": "/test/orders",
+			"Ce-Type": "dev.example.order", "Content-Type": "application/json", "Prefer": "reply"} {
+			req.Header.Set(k, v)
+		}
+		r := send(t, req)
+		if r.status != http.StatusAccepted || len(r.body) != 0 || (i == 0) != (r.header.Get("X-Openwhisk-Activation-Id") != "") {
+			t.Errorf("Knative delivery %d: %d %q %v; want 202, no body, %s", i, r.status, r.body, r.header, want)
+		}
+	}
 	// Credentials: a wrong token or another namespace's key is 401; the
 	// namespace's own Basic credentials work.
 	if status, _ := sendEvent(t, h.url+"/api/v1/events/guest/orders?token=00", newEvent("x1", nil), false); status != 401 {

@@ -40,21 +40,28 @@ func TestTokensRotate(t *testing.T) {
 func TestDedupWindow(t *testing.T) {
 	now := time.Unix(0, 0)
 	d := newDedup(time.Minute, 2, func() time.Time { return now })
-	if !d.firstSeen("a") || d.firstSeen("a") {
-		t.Fatal("a second delivery within the window counts as new")
+	if d.claim("a") != claimNew {
+		t.Fatal("a first delivery is not new")
+	}
+	if got := d.claim("a"); got != claimPending {
+		t.Fatalf("a second delivery while the first fires: %v, want pending", got)
+	}
+	d.settle("a")
+	if got := d.claim("a"); got != claimDone {
+		t.Fatalf("a second delivery after the first fired: %v, want done", got)
 	}
 	now = now.Add(2 * time.Minute)
-	if !d.firstSeen("a") {
+	if d.claim("a") != claimNew {
 		t.Error("a delivery after the window is a duplicate")
 	}
-	d.firstSeen("b")
-	d.firstSeen("c")
-	d.firstSeen("d")
+	d.claim("b")
+	d.claim("c")
+	d.claim("d")
 	if len(d.seen) > 3 {
 		t.Errorf("dedup grew past its bound: %d", len(d.seen))
 	}
 	d.forget("d")
-	if !d.firstSeen("d") {
+	if d.claim("d") != claimNew {
 		t.Error("a forgotten key is still a duplicate")
 	}
 }

@@ -139,14 +139,20 @@ func (in *Ingress) Receive(ctx context.Context, r *http.Request, namespace, trig
 		}
 	}
 	key := path.String() + "\x00" + ev.Source() + "\x00" + ev.ID()
-	if !in.seen.firstSeen(key) {
+	switch in.seen.claim(key) {
+	case claimDone:
 		return &Delivery{Duplicate: true}, nil
+	case claimPending:
+		return nil, whisk.Errorf(whisk.KindUnavailable, "This event is being delivered already; retry later.")
 	}
-	out, err := in.firer.Fire(ctx, caller, path, payload, r.Header, tid)
+	// An accepted event is fired even if the broker stops waiting for the
+	// answer: its retry will be acknowledged as a duplicate.
+	out, err := in.firer.Fire(context.WithoutCancel(ctx), caller, path, payload, r.Header, tid)
 	if err != nil {
 		in.seen.forget(key)
 		return nil, err
 	}
+	in.seen.settle(key)
 	d := &Delivery{}
 	if out == nil {
 		return d, nil

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/pkg/brokers"
@@ -55,9 +55,9 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(rc)
+	eventing, err := eventingclient.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+		return nil, fmt.Errorf("knative eventing client: %w", err)
 	}
 	images, err := readRuntimes(cfg.RuntimesDir)
 	if err != nil {
@@ -86,7 +86,7 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 		return nil, err
 	}
 	return &knativeMode{
-		p: p, subscriber: brokers.New(dyn, namespaces), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+		p: p, subscriber: brokers.New(eventing, namespaces, cfg.BlockingWait), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
 	}, nil
 }
 

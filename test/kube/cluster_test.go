@@ -23,6 +23,11 @@ const (
 	gatewayToken = "kwhisk-test-gateway-token"
 	// gatewayUser is the service account of config/200-serviceaccount.yaml.
 	gatewayUser = "system:serviceaccount:kwhisk:kwhisk-gateway"
+	// eventingControllerToken is Knative Eventing's controller's account
+	// (knative-eventing/eventing-controller), which the in-memory channel's
+	// webhook requires of whoever changes a channel's subscribers. Like
+	// the harness's other components it is in system:masters.
+	eventingControllerToken = "kwhisk-test-eventing-controller-token"
 )
 
 // cluster is etcd and kube-apiserver, and in the real tier
@@ -50,7 +55,9 @@ func startCluster(ctx context.Context, o clusterOptions) (*cluster, error) {
 	opts := apiserver.Options{
 		Bin: o.bin, Dir: o.dir,
 		Tokens: []apiserver.Token{{Token: gatewayToken, User: gatewayUser, UID: "gateway-uid",
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kwhisk"}}},
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kwhisk"}},
+			{Token: eventingControllerToken, User: "system:serviceaccount:knative-eventing:eventing-controller", UID: "eventing-controller-uid",
+				Groups: []string{"system:masters", "system:serviceaccounts", "system:serviceaccounts:knative-eventing"}}},
 	}
 	if o.advertise != "" {
 		opts.Address, opts.Advertise = "0.0.0.0", o.advertise

@@ -18,9 +18,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/brokers"
@@ -325,24 +324,23 @@ func TestGatewayBrokerSubscription(t *testing.T) {
 	if status := g.call(http.MethodPost, "/api/v1/namespaces/whisk.system/actions/cloudevents/subscribe?blocking=true", feed, &rec); status != http.StatusOK {
 		t.Fatalf("feed CREATE: status %d, %s", status, rec.Response.Result)
 	}
-	admin, err := dynamic.NewForConfig(h.admin)
+	admin, err := eventingclient.NewForConfig(h.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := whisk.EntityPath{Namespace: "guest", Name: "orders"}
-	u, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{})
+	tr, err := admin.EventingV1().Triggers(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("Knative Trigger of the subscription: %v", err)
 	}
-	uri, _, _ := unstructured.NestedString(u.Object, "spec", "subscriber", "uri")
-	if !strings.HasPrefix(uri, g.url+"/api/v1/events/guest/orders") {
+	if uri := tr.Spec.Subscriber.URI.String(); !strings.HasPrefix(uri, g.url+"/api/v1/events/guest/orders") {
 		t.Errorf("subscriber URI %q; want the gateway's event ingress for the trigger", uri)
 	}
 	feed["lifecycleEvent"] = "DELETE"
 	if status := g.call(http.MethodPost, "/api/v1/namespaces/whisk.system/actions/cloudevents/subscribe?blocking=true", feed, &rec); status != http.StatusOK {
 		t.Fatalf("feed DELETE: status %d, %s", status, rec.Response.Result)
 	}
-	if _, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := admin.EventingV1().Triggers(actionsNamespace).Get(context.Background(), brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Knative Trigger after DELETE: %v, want gone", err)
 	}
 }

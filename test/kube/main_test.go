@@ -33,7 +33,9 @@ type harness struct {
 	core    kubernetes.Interface
 	knative *fakeKnative // the fake tier's stand-in for Knative; nil in the real tier
 	real    *servingTier // the real tier: Knative Serving's own components; nil in the fake tier
-	kwhisk  string       // gateway binary
+	// eventing is set when the real tier runs Knative Eventing too.
+	eventing bool
+	kwhisk   string // gateway binary
 	// listen is the address the gateway listens on: loopback in the fake
 	// tier, the lab's bridge in the real one (pods fetch code from it).
 	listen string
@@ -54,7 +56,8 @@ const fakeKind = "fake:1"
 // KWHISK_KUBE_BIN; the fake tier (a stand-in for Knative written for the
 // test) with it; the real tier (Knative Serving's own components, in a
 // network namespace of the run's own) when KWHISK_KNATIVE_BIN names the
-// built Knative binaries too.
+// built Knative binaries too, with Knative Eventing's components when
+// KWHISK_EVENTING_BIN names theirs.
 func TestMain(m *testing.M) {
 	bin := os.Getenv("KWHISK_KUBE_BIN")
 	if bin == "" {
@@ -66,6 +69,10 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "kube harness:", err)
 			os.Exit(1)
 		}
+		if _, err := moduleDir("knative.dev/eventing"); err != nil {
+			fmt.Fprintln(os.Stderr, "kube harness:", err)
+			os.Exit(1)
+		}
 		code, err := lab.Enter()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kube harness:", err)
@@ -74,7 +81,7 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := setup(ctx, bin, knativeBin)
+	h, err := setup(ctx, bin, knativeBin, os.Getenv("KWHISK_EVENTING_BIN"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kube harness:", err)
 		if h != nil {
@@ -88,7 +95,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func setup(ctx context.Context, bin, knativeBin string) (*harness, error) {
+func setup(ctx context.Context, bin, knativeBin, eventingBin string) (*harness, error) {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "kwhisk-kube-")
 	if err != nil {
@@ -136,8 +143,23 @@ func setup(ctx context.Context, bin, knativeBin string) (*harness, error) {
 		return h, fmt.Errorf("go env: %w", err)
 	}
 	if l != nil {
-		if h.real, err = startServing(ctx, h, l, bin, knativeBin, binaries); err != nil {
+		images := map[string]string{}
+		for k, v := range binaries {
+			images[k] = v
+		}
+		if eventingBin != "" {
+			for k, v := range eventingImages(eventingBin) {
+				images[k] = v
+			}
+		}
+		if h.real, err = startServing(ctx, h, l, bin, knativeBin, images); err != nil {
 			return h, err
+		}
+		if eventingBin != "" {
+			if err := startEventing(ctx, h, h.real, eventingBin); err != nil {
+				return h, err
+			}
+			h.eventing = true
 		}
 	} else {
 		h.knative = newFakeKnative(h.serving, binaries, goenv, dir)
@@ -147,8 +169,8 @@ func setup(ctx context.Context, bin, knativeBin string) (*harness, error) {
 	return h, nil
 }
 
-// install applies Knative Serving's CRDs from its module, the Trigger
-// stand-in, and config/.
+// install applies Knative Serving's and Eventing's CRDs from their
+// modules, and config/.
 func (h *harness) install(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "knative.dev/serving").Output()
 	if err != nil {
@@ -158,11 +180,11 @@ func (h *harness) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	trig, err := readYAMLDir("testdata")
+	ev, err := eventingCRDs()
 	if err != nil {
 		return err
 	}
-	crds = append(crds, trig...)
+	crds = append(crds, ev...)
 	a, err := newApplier(h.admin)
 	if err != nil {
 		return err

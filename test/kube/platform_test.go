@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -536,11 +536,11 @@ func TestReconcile(t *testing.T) {
 
 func TestSubscriberTriggers(t *testing.T) {
 	h := needFake(t)
-	dyn, err := dynamic.NewForConfig(h.gateway)
+	client, err := eventingclient.NewForConfig(h.gateway)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := brokers.New(dyn, kube.Namespaces{Base: actionsNamespace})
+	sub := brokers.New(client, kube.Namespaces{Base: actionsNamespace}, time.Minute)
 	ctx := context.Background()
 	path := whisk.EntityPath{Namespace: "guest", Name: "orders"}
 	s := events.Subscription{Trigger: path, Broker: "default", Filters: map[string]string{"type": "order.created"}, URI: "http://kwhisk/api/v1/events/guest/orders"}
@@ -551,26 +551,22 @@ func TestSubscriberTriggers(t *testing.T) {
 	if err := sub.Subscribe(ctx, s); err != nil {
 		t.Fatalf("Subscribe again: %v", err)
 	}
-	admin, err := dynamic.NewForConfig(h.admin)
+	admin, err := eventingclient.NewForConfig(h.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{})
+	tr, err := admin.EventingV1().Triggers(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("Trigger: %v", err)
 	}
-	want := map[string]any{
-		"broker":     "default",
-		"filter":     map[string]any{"attributes": map[string]any{"type": "order.created", "source": "/shop"}},
-		"subscriber": map[string]any{"uri": s.URI},
-	}
-	if diff := cmp.Diff(want, u.Object["spec"]); diff != "" {
-		t.Errorf("Trigger spec (-want, +got):\n%s", diff)
+	if tr.Spec.Broker != "default" || tr.Spec.Subscriber.URI.String() != s.URI || tr.Spec.Filter == nil ||
+		!cmp.Equal(map[string]string(tr.Spec.Filter.Attributes), map[string]string{"type": "order.created", "source": "/shop"}) {
+		t.Errorf("Trigger spec %+v", tr.Spec)
 	}
 	if err := sub.Unsubscribe(ctx, path); err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
 	}
-	if _, err := admin.Resource(brokers.TriggerResource).Namespace(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := admin.EventingV1().Triggers(actionsNamespace).Get(ctx, brokers.TriggerName(path), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Trigger after Unsubscribe: %v, want not found", err)
 	}
 }

@@ -91,6 +91,9 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 	}
 	for image, bin := range binaries {
 		images[image] = podrunner.Image{Binary: bin}
+		if !strings.HasPrefix(image, "kwhisk.test/") {
+			continue // another component's image (Knative Eventing's)
+		}
 		slow := strings.Replace(image, "kwhisk.test/", "kwhisk.test/slow/", 1)
 		images[slow] = podrunner.Image{Binary: bin, StartDelay: slowStart}
 		s.slowImages[image] = slow
@@ -102,8 +105,9 @@ func startServing(ctx context.Context, h *harness, l *lab.Lab, kubeBin, knativeB
 	}
 	s.pods = podrunner.New(podrunner.Config{
 		Rest: h.admin, NodeName: "kwhisk-lab", Lab: l, Images: images,
-		Trusted: []string{servingNamespace}, APIServer: h.cluster.url,
-		LogsDir: s.logs, WorkDir: filepath.Join(h.dir, "pods-work"), MaxProbePeriod: time.Second,
+		Trusted: []string{servingNamespace, eventingNamespace}, APIServer: h.cluster.url,
+		Accounts: map[string]string{eventingNamespace + "/eventing-controller": eventingControllerToken},
+		LogsDir:  s.logs, WorkDir: filepath.Join(h.dir, "pods-work"), MaxProbePeriod: time.Second,
 	})
 	go func() {
 		defer close(s.done)

@@ -308,21 +308,32 @@ func (t *table) resolve(b backend) (addrs []string, hop int, rerr *routeError) {
 	return addrs, 0, nil
 }
 
-// external resolves an ExternalName Service: a name in the cluster
-// domain resolves to this ingress (the lab's DNS answers them all so), on
-// the backend's port; anything else is outside the lab.
+// external resolves an ExternalName Service as a pod's resolver and
+// kube-proxy would: a name in the cluster domain that is another Service
+// leads to that Service's endpoints (the request keeps its Host, as
+// after a CNAME: Knative Eventing's channels name their dispatcher so);
+// any other name in the cluster domain resolves to this ingress (the
+// lab's DNS answers them all so), on the backend's port; anything else
+// is outside the lab.
 func (t *table) external(svc *corev1.Service, b backend) ([]string, int, *routeError) {
 	name := strings.TrimSuffix(strings.ToLower(svc.Spec.ExternalName), ".")
 	if name != t.domain && !strings.HasSuffix(name, "."+t.domain) {
 		return nil, 0, errorf(http.StatusBadGateway, "Service %s/%s names %q, outside the cluster domain", b.Namespace, b.Name, name)
 	}
+	port := 0
 	if b.Port.Type == intstr.Int {
-		return nil, b.Port.IntValue(), nil
+		port = b.Port.IntValue()
+	} else if sp := servicePort(svc, b.Port); sp != nil {
+		port = int(sp.Port)
+	} else {
+		return nil, 0, errorf(http.StatusBadGateway, "Service %s/%s has no port %s", b.Namespace, b.Name, b.Port.String())
 	}
-	if sp := servicePort(svc, b.Port); sp != nil {
-		return nil, int(sp.Port), nil
+	if target, ns, ok := serviceHost(name, t.domain); ok {
+		if ts, err := t.services.Services(ns).Get(target); err == nil && ts.Spec.Type != corev1.ServiceTypeExternalName {
+			return t.resolve(backend{Namespace: ns, Name: target, Port: intstr.FromInt(port)})
+		}
 	}
-	return nil, 0, errorf(http.StatusBadGateway, "Service %s/%s has no port %s", b.Namespace, b.Name, b.Port.String())
+	return nil, port, nil
 }
 
 // servicePort is the port of svc that p names, by number or by name.

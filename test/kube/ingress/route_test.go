@@ -327,6 +327,23 @@ func TestResolveBackToTheIngress(t *testing.T) {
 	}
 }
 
+// TestResolveExternalNameToAService: an ExternalName naming another
+// Service of the cluster (Knative Eventing's channel naming its
+// dispatcher) leads to that Service's endpoints, on the same port.
+func TestResolveExternalNameToAService(t *testing.T) {
+	channel := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c-kn-channel"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "imc-dispatcher.knative-eventing.svc.cluster.local"}}
+	dispatcher := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "knative-eventing", Name: "imc-dispatcher"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Namespace: "knative-eventing", Name: "imc-dispatcher"},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "10.77.0.9"}}, Ports: []corev1.EndpointPort{{Name: "http", Port: 8080}}}}}
+	tab := newTestTable(t, channel, dispatcher, eps)
+	addrs, hop, rerr := tab.resolve(backend{"ns", "c-kn-channel", intstr.FromInt(80)})
+	if rerr != nil || hop != 0 || !reflect.DeepEqual(addrs, []string{"10.77.0.9:8080"}) {
+		t.Errorf("resolve = %v, %d, %v; want the dispatcher's endpoint", addrs, hop, rerr)
+	}
+}
+
 func TestRouteServiceHosts(t *testing.T) {
 	svc, eps := revisionService("knative-serving", "autoscaler")
 	ing := kingress("ns", "r", Class, rule(v1alpha1.IngressVisibilityClusterLocal, []string{"autoscaler.knative-serving.svc.cluster.local"},

@@ -71,7 +71,7 @@ func (c *container) prepare(ctx context.Context, img Image) (argv, env []string,
 		e.set("KUBERNETES_SERVICE_HOST", host)
 		e.set("KUBERNETES_SERVICE_PORT", port)
 		e.set("KUBERNETES_SERVICE_PORT_HTTPS", port)
-		e.set("KUBECONFIG", c.w.r.kubeconfig)
+		e.set("KUBECONFIG", c.w.r.kubeconfigOf(pod))
 	}
 	if err := c.envFrom(ctx, pod, &e); err != nil {
 		return nil, nil, "", err

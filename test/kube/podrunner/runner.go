@@ -89,6 +89,12 @@ type Config struct {
 	// bearer token for APIServer, CA unchecked: the stand-in for a
 	// service-account token mount) and KUBERNETES_SERVICE_HOST/PORT.
 	Trusted []string
+	// Accounts maps "namespace/serviceaccount" to a bearer token of that
+	// account: a trusted pod running as it gets a kubeconfig with that
+	// token instead of Rest's, for components whose webhooks check who
+	// made a change (Knative Eventing's in-memory channel admits
+	// subscriber changes from its controller's account alone).
+	Accounts map[string]string
 	// APIServer is the API server's URL as pods reach it (https://10.77.0.1:<port>);
 	// default Rest.Host.
 	APIServer string
@@ -126,7 +132,9 @@ type Runner struct {
 	finished   map[types.UID]bool // pods done with: never run again
 	binding    map[types.UID]bool
 	kubeconfig string
-	wg         sync.WaitGroup
+	// accounts are the kubeconfigs of Config.Accounts, by "ns/sa".
+	accounts map[string]string
+	wg       sync.WaitGroup
 }
 
 // New returns a Runner for cfg; Run starts it.
@@ -178,6 +186,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.kubeconfig = filepath.Join(r.cfg.WorkDir, "trusted.kubeconfig")
 		if err := apiserver.WriteKubeconfig(r.kubeconfig, c.APIServer, c.Rest.BearerToken); err != nil {
 			return err
+		}
+		r.accounts = map[string]string{}
+		for account, token := range c.Accounts {
+			path := filepath.Join(r.cfg.WorkDir, strings.ReplaceAll(account, "/", "_")+".kubeconfig")
+			if err := apiserver.WriteKubeconfig(path, c.APIServer, token); err != nil {
+				return err
+			}
+			r.accounts[account] = path
 		}
 	}
 	if err := r.registerNode(ctx); err != nil {
@@ -349,6 +365,19 @@ func (r *Runner) bind(ctx context.Context, pod *v1.Pod) {
 			}
 		}
 	}()
+}
+
+// kubeconfigOf is the kubeconfig of a trusted pod: its service
+// account's (Config.Accounts), else Rest's.
+func (r *Runner) kubeconfigOf(pod *v1.Pod) string {
+	sa := pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	if path, ok := r.accounts[pod.Namespace+"/"+sa]; ok {
+		return path
+	}
+	return r.kubeconfig
 }
 
 // trusted reports whether pods of namespace ns get the API server's
