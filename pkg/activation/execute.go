@@ -37,16 +37,22 @@ type step struct {
 	// input if needed.
 	keys map[string]json.RawMessage
 	id   whisk.ActivationID
-	// cause is the enclosing sequence's activation id; "" for the
-	// top-level action.
+	// cause is the enclosing sequence's or composition's activation id;
+	// "" for the top-level action.
 	cause whisk.ActivationID
+	// acct is the accounting a conductor run as a component of a
+	// composition shares with it; nil: a composition starts its own.
+	acct *accounting
 }
 
-// execute runs st's action (primitive or sequence) and returns its
-// record, not yet stored.
+// execute runs st's action (primitive, sequence or conductor) and returns
+// its record, not yet stored.
 func (s *Service) execute(rc *runContext, st step) *whisk.Activation {
 	if st.action.Exec.Kind == whisk.KindSequence {
 		return s.runSequence(rc, st)
+	}
+	if isConductor(st.action) {
+		return s.runComposition(rc, st)
 	}
 	rc.atomic++
 	return s.runPrimitive(rc, st)
@@ -265,6 +271,9 @@ type annotations struct {
 	// sequence marks a sequence's finished record: it says whether it is
 	// topmost.
 	sequence bool
+	// composition marks a composition's record (finished or pending): its
+	// kind is "sequence" and it says conductor:true.
+	composition bool
 	// cause is the enclosing sequence's id: a component says causedBy.
 	cause whisk.ActivationID
 	// The measurements, nil until known (a pending record has none).
@@ -283,7 +292,12 @@ func (n annotations) build() whisk.KeyValues {
 	}
 	add("path", whisk.JSONString(n.action.Path().String()))
 	add("waitTime", n.waitTime)
-	add("kind", whisk.JSONString(n.action.Exec.Kind))
+	if n.composition {
+		add("kind", whisk.JSONString(whisk.KindSequence))
+		add("conductor", json.RawMessage("true"))
+	} else {
+		add("kind", whisk.JSONString(n.action.Exec.Kind))
+	}
 	add("timeout", n.timeout)
 	add("limits", limitsJSON(n.limits))
 	add("initTime", n.initTime)

@@ -76,6 +76,10 @@ func TestAnnotations(t *testing.T) {
 			[]string{"topmost", "path", "waitTime", "kind", "limits"}},
 		{"nested sequence", annotations{action: seq, limits: seq.Limits, sequence: true, cause: "c", waitTime: n},
 			[]string{"topmost", "path", "waitTime", "kind", "limits", "causedBy"}},
+		{"pending composition", annotations{action: action, limits: action.Limits, composition: true},
+			[]string{"path", "kind", "conductor", "limits"}},
+		{"nested composition", annotations{action: &bound, limits: bound.Limits, sequence: true, composition: true, cause: "c", waitTime: n},
+			[]string{"topmost", "path", "waitTime", "kind", "conductor", "limits", "binding", "causedBy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +95,9 @@ func TestAnnotations(t *testing.T) {
 				if want := jsonBool(tt.ann.cause == ""); string(kv.Get("topmost")) != string(want) {
 					t.Errorf("topmost %s, want %s", kv.Get("topmost"), want)
 				}
+			}
+			if tt.ann.composition && (string(kv.Get("kind")) != `"sequence"` || string(kv.Get("conductor")) != "true") {
+				t.Errorf("composition kind %s, conductor %s", kv.Get("kind"), kv.Get("conductor"))
 			}
 			if got := whisk.EnvString(kv.Get("path")); got != tt.ann.action.Path().String() {
 				t.Errorf("path %q, want %q", got, tt.ann.action.Path().String())

@@ -324,7 +324,7 @@ func (r *running) pendingRecord() *whisk.Activation {
 	switch {
 	case r.action != nil:
 		a.Name, a.Version = r.action.Name, r.action.Version
-		a.Annotations = annotations{action: r.action, limits: r.action.Limits}.build()
+		a.Annotations = annotations{action: r.action, limits: r.action.Limits, composition: isConductor(r.action)}.build()
 	case r.trigger != nil:
 		a.Name, a.Version = r.trigger.Name, r.trigger.Version
 	}
