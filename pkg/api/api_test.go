@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
@@ -284,6 +285,11 @@ func TestErrors(t *testing.T) {
 		{"since", "GET", ns + "/activations?since=yesterday", guestAuth, "", 400, "Parameter is not a valid value for epoch seconds: yesterday"},
 		{"payload too large", "POST", ns + "/actions/exists", guestAuth, `{"a":"` + strings.Repeat("x", whisk.MaxPayloadSize) + `"}`, 413, fmt.Sprintf("Request larger than allowed: %d > 1048576 bytes.", whisk.MaxPayloadSize+8)},
 		{"unknown route", "GET", "/api/v1/nothing", guestAuth, "", 404, "The requested resource could not be found."},
+		{"malformed query", "GET", ns + "/actions?limit=%zz", guestAuth, "", 400, api.MsgMalformedQuery + `invalid URL escape "%zz"`},
+		{"malformed query, no auth", "GET", ns + "/actions?limit=%zz", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%zz"`},
+		{"malformed query key", "POST", ns + "/actions/exists?blocking=true&%=x", guestAuth, `{}`, 400, api.MsgMalformedQuery + `invalid URL escape "%=x"`},
+		{"malformed query, web", "GET", "/api/v1/web/guest/default/exists.json?a=%2", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%2"`},
+		{"malformed query, info", "GET", "/?x=%G0", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%G0"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
