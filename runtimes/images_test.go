@@ -203,7 +203,7 @@ func TestClassic(t *testing.T) {
 		{"/init", `{"value":{"name":"hello","main":"main","code":"function main() {}","binary":false}}`, 403,
 			`{"error":"Cannot initialize the action more than once."}`},
 		{"/run", `{"value":{"name":"Jane"},"activation_id":"a1"}`, 200, `{"hi":"Jane"}`},
-		{"/run", `{"value":{"name":"Joe","fail":true}}`, 502, `{"error":"An error has occurred: boom"}`},
+		{"/run", `{"value":{"name":"Joe","fail":true}}`, 502, `{"error":"An error has occurred: Error: boom"}`},
 		{"/run", `{"value":{"name":"Zoë"}}`, 200, `{"hi":"Zoë"}`},
 	}
 	for _, tt := range tests {

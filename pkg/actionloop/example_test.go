@@ -176,7 +176,7 @@ func ExampleInstance_Run_errors() {
 	}
 	// Output:
 	// 1 {"error":"bad input: 42"} true
-	// 2 {"error":"An error has occurred: Extraordinary exception"} false
+	// 2 {"error":"An error has occurred: Error: Extraordinary exception"} false
 }
 
 // Empty code fails without starting a process.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
@@ -156,6 +157,9 @@ type harnessOptions struct {
 	throttles    whisk.Throttles
 	run          func(a *platform.Action, req *platform.RunRequest) *platform.Result
 	blockingWait time.Duration
+	// maxConcurrency is the gateway's --max-action-concurrency (0: the
+	// control plane's default).
+	maxConcurrency int
 }
 
 func newHarnessWith(t testing.TB, o harnessOptions) *harness {
@@ -171,6 +175,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
+		MaxActionConcurrency: o.maxConcurrency,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)
@@ -284,6 +289,11 @@ func TestErrors(t *testing.T) {
 		{"since", "GET", ns + "/activations?since=yesterday", guestAuth, "", 400, "Parameter is not a valid value for epoch seconds: yesterday"},
 		{"payload too large", "POST", ns + "/actions/exists", guestAuth, `{"a":"` + strings.Repeat("x", whisk.MaxPayloadSize) + `"}`, 413, fmt.Sprintf("Request larger than allowed: %d > 1048576 bytes.", whisk.MaxPayloadSize+8)},
 		{"unknown route", "GET", "/api/v1/nothing", guestAuth, "", 404, "The requested resource could not be found."},
+		{"malformed query", "GET", ns + "/actions?limit=%zz", guestAuth, "", 400, api.MsgMalformedQuery + `invalid URL escape "%zz"`},
+		{"malformed query, no auth", "GET", ns + "/actions?limit=%zz", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%zz"`},
+		{"malformed query key", "POST", ns + "/actions/exists?blocking=true&%=x", guestAuth, `{}`, 400, api.MsgMalformedQuery + `invalid URL escape "%=x"`},
+		{"malformed query, web", "GET", "/api/v1/web/guest/default/exists.json?a=%2", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%2"`},
+		{"malformed query, info", "GET", "/?x=%G0", "", "", 400, api.MsgMalformedQuery + `invalid URL escape "%G0"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -544,4 +554,32 @@ func TestPlatformUnavailableIs503(t *testing.T) {
 	if rec["response"].(map[string]any)["status"] != "whisk internal error" {
 		t.Errorf("record = %v", rec)
 	}
+}
+
+// The most concurrent activations an action may ask for is the gateway's
+// setting: PUT refuses more with OpenWhisk's message, and GET / and the
+// namespace limits report it.
+func TestMaxActionConcurrency(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{throttles: unthrottled, run: echoRun, blockingWait: testBlockingWait, maxConcurrency: 8})
+	r := do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"concurrency":8}}`)
+	mustStatus(t, r, 200)
+	if l := r.json(t)["limits"].(map[string]any); l["concurrency"] != float64(8) {
+		t.Errorf("limits = %v", l)
+	}
+	r = do(t, h, "PUT", ns+"/actions/b", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"concurrency":9}}`)
+	if r.status != 400 || r.json(t)["error"] != "concurrency 9 exceeds allowed threshold of 8" {
+		t.Errorf("concurrency 9 = %d %s", r.status, r.body)
+	}
+	r = do(t, h, "GET", "/", "", "")
+	if l := r.json(t)["limits"].(map[string]any); l["min_action_concurrency"] != float64(1) || l["max_action_concurrency"] != float64(8) {
+		t.Errorf("GET / limits = %v", l)
+	}
+	r = do(t, h, "GET", ns+"/limits", guestAuth, "")
+	if m := r.json(t); m["minActionConcurrency"] != float64(1) || m["maxActionConcurrency"] != float64(8) {
+		t.Errorf("namespace limits = %s", r.body)
+	}
+	// Unset, the control plane's default is kwhisk's: 500.
+	h = newHarness(t)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"concurrency":500}}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/b", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"concurrency":501}}`), 400)
 }

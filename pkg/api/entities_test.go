@@ -419,3 +419,42 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// A rule may only name a trigger and an action its creator can read:
+// another namespace's trigger is 403 with OpenWhisk's message, and nothing
+// is written.
+func TestRuleEntitlements(t *testing.T) {
+	h := newHarness(t)
+	other := otherUser(t, h)
+	on := "/api/v1/namespaces/other"
+	mustStatus(t, do(t, h, "PUT", on+"/triggers/t1", other, `{}`), 200)
+	mustStatus(t, do(t, h, "PUT", on+"/actions/top", other, `{"exec":{"kind":"nodejs:20","code":"x"}}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/triggers/mine", guestAuth, `{}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`), 200)
+
+	for _, tt := range []struct{ body, want string }{
+		{`{"trigger":"/other/t1","action":"/guest/a"}`, "The supplied authentication is not authorized to access 'other/t1'."},
+		{`{"trigger":"/other/missing","action":"/_/a"}`, "The supplied authentication is not authorized to access 'other/missing'."},
+		{`{"trigger":{"path":"other","name":"t1"},"action":"/_/a"}`, "The supplied authentication is not authorized to access 'other/t1'."},
+		{`{"trigger":"/_/mine","action":"/other/top"}`, "The supplied authentication is not authorized to access 'other/top'."},
+		{`{"trigger":"/other/t1","action":"/other/top"}`, "The supplied authentication is not authorized to access 'other/t1, other/top'."},
+	} {
+		r := do(t, h, "PUT", ns+"/rules/r", guestAuth, tt.body)
+		if r.status != 403 || r.json(t)["error"] != tt.want {
+			t.Errorf("PUT rule %s = %d %s, want 403 %q", tt.body, r.status, r.body, tt.want)
+		}
+	}
+	mustStatus(t, do(t, h, "GET", ns+"/rules/r", guestAuth, ""), 404)
+	r := do(t, h, "GET", on+"/triggers/t1", other, "")
+	mustStatus(t, r, 200)
+	if rules, ok := r.json(t)["rules"]; ok && len(rules.(map[string]any)) > 0 {
+		t.Errorf("other's trigger rules = %v, want none", rules)
+	}
+	// An update may not move a rule onto another's trigger either.
+	mustStatus(t, do(t, h, "PUT", ns+"/rules/r", guestAuth, `{"trigger":"/_/mine","action":"/_/a"}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/rules/r?overwrite=true", guestAuth, `{"trigger":"/other/t1"}`), 403)
+	r = do(t, h, "GET", ns+"/rules/r", guestAuth, "")
+	if m := r.json(t); m["status"] != "active" || mustJSON(m["trigger"]) != `{"name":"mine","path":"guest"}` {
+		t.Errorf("rule after refused update = %s", r.body)
+	}
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,56 @@ func TestAlarmFeed(t *testing.T) {
 	mustStatus(t, do(t, h, "PUT", ns+"/triggers/sync", guestAuth, `{}`), 200) // a round trip for the scheduler to act
 	if got := count(); got != 4 {
 		t.Errorf("fires after delete: %d", got)
+	}
+}
+
+// The alarm feed takes a 6-field cron (a leading seconds field) as the
+// alarms package does, and READ answers the package's {config, status}.
+func TestAlarmFeedSecondsAndRead(t *testing.T) {
+	h := newHarness(t)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/triggers/tick", guestAuth, `{}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/rules/r", guestAuth, `{"trigger":"/_/tick","action":"/_/a"}`), 200)
+	if r := invokeFeed(t, h, "alarms/alarm", "CREATE", "/guest/tick", map[string]any{"cron": "61 * * * * *"}); r.status != 502 {
+		t.Errorf("CREATE with a bad seconds field = %d %s", r.status, r.body)
+	}
+	created := h.clock.Now()
+	mustStatus(t, invokeFeed(t, h, "alarms/alarm", "CREATE", "/guest/tick", map[string]any{
+		"cron": "*/8 * * * * *", "trigger_payload": map[string]any{"beat": 1}, "stopDate": "2027-01-01T00:00:00Z",
+	}), 200)
+	count := func() int {
+		r := do(t, h, "GET", ns+"/activations?name=tick&count=true", guestAuth, "")
+		var m map[string]int
+		_ = json.Unmarshal(r.body, &m)
+		return m["activations"]
+	}
+	h.clock.Advance(8 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for count() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := count(); got != 1 {
+		t.Fatalf("fires after 8 s of */8 seconds = %d, want 1", got)
+	}
+	read := func() map[string]any {
+		t.Helper()
+		r := invokeFeed(t, h, "alarms/alarm", "READ", "/guest/tick", nil)
+		mustStatus(t, r, 200)
+		return r.json(t)["response"].(map[string]any)["result"].(map[string]any)
+	}
+	res := read()
+	if got, want := mustJSON(res["config"]), `{"cron":"*/8 * * * * *","name":"tick","namespace":"guest","payload":{"beat":1},"stopDate":"2027-01-01T00:00:00Z"}`; got != want {
+		t.Errorf("READ config = %s, want %s", got, want)
+	}
+	iso := created.UTC().Format("2006-01-02T15:04:05Z")
+	if got, want := mustJSON(res["status"]), fmt.Sprintf(`{"active":true,"dateChanged":%d,"dateChangedISO":"%s"}`, created.UnixMilli(), iso); got != want {
+		t.Errorf("READ status = %s, want %s", got, want)
+	}
+	// Paused: inactive since the pause, with a reason.
+	h.clock.Advance(time.Minute)
+	mustStatus(t, invokeFeed(t, h, "alarms/alarm", "PAUSE", "/guest/tick", nil), 200)
+	st := read()["status"].(map[string]any)
+	if st["active"] != false || st["dateChanged"] != float64(h.clock.Now().UnixMilli()) || st["reason"] == nil {
+		t.Errorf("READ status when paused = %v", st)
 	}
 }

@@ -46,6 +46,8 @@ func (s *Server) deploymentInfo(c echo.Context) error {
 		"default_max_action_memory":   b.MaxMemory * mb,
 		"default_min_action_logs":     b.MinLogs * mb,
 		"default_max_action_logs":     b.MaxLogs * mb,
+		"min_action_concurrency":      b.MinConcurrency,
+		"max_action_concurrency":      b.MaxConcurrency,
 	}
 	runtimes := map[string][]platform.Runtime{}
 	for _, rt := range s.Runtimes.Runtimes() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -35,6 +36,23 @@ func withTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(keyTransaction, tid)
 		c.Response().Header().Set(headerRequestID, tid)
+		return next(c)
+	}
+}
+
+// MsgMalformedQuery prefixes the 400 of a query string with a malformed
+// percent escape.
+const MsgMalformedQuery = "The request's query string is invalid: "
+
+// validQuery answers 400 to a request whose query string has a malformed
+// percent escape, on every route, before authentication: OpenWhisk's HTTP
+// layer refuses such a request too, where net/url would silently drop the
+// pair (so `?limit=%zz` would list with the default limit).
+func validQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := url.QueryUnescape(c.Request().URL.RawQuery); err != nil {
+			return whisk.Invalid("%s%v", MsgMalformedQuery, err)
+		}
 		return next(c)
 	}
 }

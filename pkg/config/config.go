@@ -48,10 +48,14 @@ type Config struct {
 	// instances on the host and MaxActionInstances those of one action
 	// version (0: the platform's defaults, 64 and 16); StemCells is the
 	// number of prewarmed launchers kept per popular kind (default 1).
-	IdleTimeout        time.Duration
-	MaxInstances       int
-	MaxActionInstances int
-	StemCells          int
+	IdleTimeout  time.Duration
+	MaxInstances int
+	// MaxActionConcurrency is the most activations one instance of an
+	// action may run at once, the bound of its limits.concurrency
+	// (default whisk.DefaultMaxConcurrency, 500; OpenWhisk ships 1).
+	MaxActionConcurrency int
+	MaxActionInstances   int
+	StemCells            int
 
 	// Knative mode (--platform knative). Kubeconfig is the client
 	// configuration ("" means in-cluster). Action Services go into
@@ -79,6 +83,8 @@ func Default() Config {
 		DrainTimeout: 30 * time.Second,
 		IdleTimeout:  10 * time.Minute,
 		StemCells:    1,
+
+		MaxActionConcurrency: whisk.DefaultMaxConcurrency,
 
 		KubeNamespace: "kwhisk-actions",
 	}
@@ -108,6 +114,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "local mode: stop action instances unused for this long")
 	fs.IntVar(&c.MaxInstances, "max-instances", c.MaxInstances, "local mode: most action instances on this host (0: 64)")
 	fs.IntVar(&c.MaxActionInstances, "max-action-instances", c.MaxActionInstances, "local mode: most instances of one action version (0: 16)")
+	fs.IntVar(&c.MaxActionConcurrency, "max-action-concurrency", c.MaxActionConcurrency, "most activations an action's limits.concurrency may allow in one instance")
 	fs.IntVar(&c.StemCells, "stem-cells", c.StemCells, "local mode: prewarmed launchers kept per popular kind")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "knative mode: kubeconfig file (default: in-cluster)")
 	fs.StringVar(&c.KubeNamespace, "kube-namespace", c.KubeNamespace, "knative mode: Kubernetes namespace of action Services (the prefix with --namespace-per-ow-namespace)")
@@ -163,6 +170,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return &UsageError{fmt.Sprintf("invalid value %q for flag --platform: want local or knative", c.Platform)}
+	}
+	if c.MaxActionConcurrency < 1 {
+		return &UsageError{fmt.Sprintf("invalid value %d for flag --max-action-concurrency: must be at least 1", c.MaxActionConcurrency)}
 	}
 	if c.BlockingWait <= 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --blocking-wait: must be positive", c.BlockingWait)}

@@ -82,3 +82,23 @@ func TestThrottleAndSupervisorFlags(t *testing.T) {
 		}
 	}
 }
+
+// --max-action-concurrency (KWHISK_MAX_ACTION_CONCURRENCY) bounds an
+// action's limits.concurrency; 500 unless set, at least 1.
+func TestMaxActionConcurrency(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.MaxActionConcurrency != 500 {
+		t.Errorf("default = %d, %v; want 500", c.MaxActionConcurrency, err)
+	}
+	c, err = Parse(nil, env(map[string]string{"KWHISK_MAX_ACTION_CONCURRENCY": "8"}))
+	if err != nil || c.MaxActionConcurrency != 8 {
+		t.Errorf("from env = %d, %v; want 8", c.MaxActionConcurrency, err)
+	}
+	c, err = Parse([]string{"--max-action-concurrency", "1"}, env(map[string]string{"KWHISK_MAX_ACTION_CONCURRENCY": "8"}))
+	if err != nil || c.MaxActionConcurrency != 1 {
+		t.Errorf("flag over env = %d, %v; want 1", c.MaxActionConcurrency, err)
+	}
+	if _, err := Parse([]string{"--max-action-concurrency", "0"}, env(nil)); !IsUsage(err) || !strings.Contains(err.Error(), "max-action-concurrency") {
+		t.Errorf("0 = %v, want a usage error naming the flag", err)
+	}
+}

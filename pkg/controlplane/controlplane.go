@@ -71,6 +71,9 @@ type Options struct {
 	// request; its values pass on, its cancellation does not. Nil: an
 	// empty one.
 	Context context.Context
+	// MaxActionConcurrency bounds an action's limits.concurrency
+	// (--max-action-concurrency); 0: whisk.DefaultMaxConcurrency.
+	MaxActionConcurrency int
 }
 
 // New wires the collections, the activation service, the event ingress,
@@ -83,7 +86,11 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 		opts.Clock = events.RealClock{}
 	}
 	packages := entity.NewPackages(st, plat)
-	actions, resolver := entity.NewActions(st, plat, whisk.DefaultBounds, packages)
+	bounds := whisk.DefaultBounds
+	if opts.MaxActionConcurrency > 0 {
+		bounds.MaxConcurrency = opts.MaxActionConcurrency
+	}
+	actions, resolver := entity.NewActions(st, plat, bounds, packages)
 	triggers := entity.NewTriggers(st)
 	rules := entity.NewRules(st, triggers, resolver)
 	feeds := events.NewFeeds(st)

@@ -3,6 +3,7 @@ package entity
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strings"
 
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -63,6 +64,31 @@ func parseRef(raw json.RawMessage, ns string) (whisk.EntityPath, bool, error) {
 	return p.Resolve(ns), true, nil
 }
 
+// readable is OpenWhisk's READ entitlement on what a rule names, checked
+// before anything else: a trigger only in the caller's namespace (triggers
+// are never shared), an action as the resolver reaches it (the caller's
+// own, or one in a package shared with it). The 403 names every refused
+// entity, sorted and joined as OpenWhisk does. It returns the action's
+// resolve error other than a refusal (not found, …) for Put to report after
+// its own checks.
+func (s *Rules) readable(ctx context.Context, caller string, trig whisk.EntityPath, hasTrig bool, act whisk.EntityPath, hasAct bool) (actErr error, err error) {
+	var denied []string
+	if hasTrig && trig.Namespace != caller {
+		denied = append(denied, trig.String())
+	}
+	if hasAct {
+		_, actErr = s.resolver.ResolveAction(ctx, caller, act)
+		if whisk.IsKind(actErr, whisk.KindForbidden) {
+			denied = append(denied, act.String())
+		}
+	}
+	if len(denied) > 0 {
+		sort.Strings(denied)
+		return nil, forbidden(strings.Join(denied, ", "))
+	}
+	return actErr, nil
+}
+
 // status reads the rule's status from its trigger.
 func (s *Rules) status(ctx context.Context, r *whisk.Rule) string {
 	t, err := s.triggers.Get(ctx, r.Trigger.EntityPath())
@@ -93,16 +119,20 @@ func (s *Rules) Put(ctx context.Context, caller string, path whisk.EntityPath, p
 			return nil, err
 		}
 	}
-	old, rev, err := getAs[whisk.Rule](ctx, s.store, store.Rules, path.Namespace, path.Name)
-	if err := existsCheck(err, old != nil, overwrite); err != nil {
-		return nil, err
-	}
 	trig, hasTrig, err := parseRef(put.Trigger, path.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	act, hasAct, err := parseRef(put.Action, path.Namespace)
 	if err != nil {
+		return nil, err
+	}
+	actErr, err := s.readable(ctx, caller, trig, hasTrig, act, hasAct)
+	if err != nil {
+		return nil, err
+	}
+	old, rev, err := getAs[whisk.Rule](ctx, s.store, store.Rules, path.Namespace, path.Name)
+	if err := existsCheck(err, old != nil, overwrite); err != nil {
 		return nil, err
 	}
 	if old == nil && (!hasTrig || !hasAct) {
@@ -127,11 +157,11 @@ func (s *Rules) Put(ctx context.Context, caller string, path whisk.EntityPath, p
 		r.Trigger = whisk.RefOf(trig)
 	}
 	if hasAct {
-		if _, err := s.resolver.ResolveAction(ctx, caller, act); err != nil {
-			if store.IsNotFound(err) {
+		if actErr != nil {
+			if store.IsNotFound(actErr) {
 				return nil, whisk.Invalid("action %s does not exist", act.FullyQualified())
 			}
-			return nil, err
+			return nil, actErr
 		}
 		r.Action = whisk.RefOf(act)
 	}

@@ -66,7 +66,12 @@ func (s *schedule) next(t time.Time) time.Time {
 	return n
 }
 
-// parseSchedule reads cron (5 fields) or interval (seconds, or a duration
+// cronParser reads the alarms package's cron patterns: 5 fields, or 6
+// with a leading seconds field (`*/8 * * * * *`), or a descriptor
+// (`@hourly`, `@every 90s`).
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// parseSchedule reads cron (5 fields, or 6 with seconds first) or interval (seconds, or a duration
 // like "90s"), startDate and stopDate (RFC 3339 or epoch ms), and
 // trigger_payload (an object).
 func parseSchedule(params map[string]json.RawMessage) (*schedule, error) {
@@ -76,7 +81,7 @@ func parseSchedule(params map[string]json.RawMessage) (*schedule, error) {
 	case expr != "" && iv != "":
 		return nil, whisk.Invalid("give either cron or interval, not both")
 	case expr != "":
-		c, err := cron.ParseStandard(expr)
+		c, err := cronParser.Parse(expr)
 		if err != nil {
 			return nil, whisk.Invalid("cron pattern '%s' is not valid: %v", expr, err)
 		}
@@ -287,9 +292,75 @@ func alarmHandler(feeds *Feeds, sched *Scheduler) Handler {
 		if err != nil {
 			return nil, err
 		}
-		return feeds.lifecycle(ctx, AlarmFeed, r, func(p map[string]json.RawMessage) error {
-			_, err := parseSchedule(p)
-			return err
-		}, sched.set)
+		return feeds.lifecycle(ctx, AlarmFeed, r, feedOps{
+			validate: func(p map[string]json.RawMessage) error {
+				_, err := parseSchedule(p)
+				return err
+			},
+			apply: sched.set,
+			read:  func(fd *Feed) any { return sched.read(r.trigger, fd) },
+			now:   sched.clock.Now,
+		})
 	}
+}
+
+// alarmRead is READ's answer, in the alarms package's shape: config names
+// the trigger and repeats the schedule as given, status says whether the
+// alarm fires and since when, and why not when it does not.
+type alarmRead struct {
+	Config map[string]json.RawMessage `json:"config"`
+	Status alarmStatus                `json:"status"`
+}
+
+type alarmStatus struct {
+	Active         bool         `json:"active"`
+	DateChanged    int64        `json:"dateChanged"`
+	DateChangedISO string       `json:"dateChangedISO"`
+	Reason         *alarmReason `json:"reason,omitempty"`
+}
+
+type alarmReason struct {
+	Kind       string `json:"kind"` // AUTO: the alarm is over; USER: paused
+	StatusCode *int   `json:"statusCode,omitempty"`
+	Message    string `json:"message"`
+}
+
+// read builds READ's answer for the alarm registered on trigger.
+func (s *Scheduler) read(trigger whisk.EntityPath, fd *Feed) alarmRead {
+	cfg := map[string]json.RawMessage{}
+	str := func(v string) json.RawMessage { b, _ := json.Marshal(v); return b }
+	cfg["name"], cfg["namespace"] = str(trigger.Name), str(trigger.Namespace)
+	cfg["payload"] = json.RawMessage("{}")
+	if p, ok := fd.Params["trigger_payload"]; ok && string(p) != "null" {
+		cfg["payload"] = p
+	}
+	for _, k := range []string{"cron", "interval", "startDate", "stopDate"} {
+		if v, ok := fd.Params[k]; ok && string(v) != "null" {
+			cfg[k] = v
+		}
+	}
+	st := alarmStatus{Active: !fd.Paused, DateChanged: fd.DateChanged()}
+	if fd.Paused {
+		st.Reason = &alarmReason{Kind: "USER", Message: "Disabled by a PAUSE lifecycle event"}
+	} else if sched, err := parseSchedule(fd.Params); err == nil {
+		after := s.clock.Now()
+		if last := time.UnixMilli(fd.LastFired); fd.LastFired != 0 && last.After(after) {
+			after = last
+		}
+		if sched.next(after).IsZero() {
+			what := "cron"
+			if sched.cron == nil {
+				what = "interval"
+			}
+			st.Active = false
+			st.Reason = &alarmReason{Kind: "AUTO", Message: "Automatically disabled after firing last scheduled " + what + " trigger"}
+			if fd.LastFired != 0 {
+				st.DateChanged = fd.LastFired
+			} else if !sched.stop.IsZero() {
+				st.DateChanged = sched.stop.UnixMilli()
+			}
+		}
+	}
+	st.DateChangedISO = time.UnixMilli(st.DateChanged).UTC().Format("2006-01-02T15:04:05Z")
+	return alarmRead{Config: cfg, Status: st}
 }

@@ -31,12 +31,14 @@ func feedSpace(ns string) string { return ns + "/.feeds" }
 
 // Feed is one trigger's registration with a built-in feed.
 type Feed struct {
-	Feed      string                     `json:"feed"`    // e.g. "cloudevents/subscribe"
-	Trigger   string                     `json:"trigger"` // "/ns/trigger"
-	Params    map[string]json.RawMessage `json:"params"`  // the user's feed parameters
-	Paused    bool                       `json:"paused"`
-	Created   int64                      `json:"created"`
-	LastFired int64                      `json:"lastFired,omitempty"` // alarms: epoch ms
+	Feed    string                     `json:"feed"`    // e.g. "cloudevents/subscribe"
+	Trigger string                     `json:"trigger"` // "/ns/trigger"
+	Params  map[string]json.RawMessage `json:"params"`  // the user's feed parameters
+	Paused  bool                       `json:"paused"`
+	Created int64                      `json:"created"`
+	// Changed is when Paused last changed (epoch ms; 0: at Created).
+	Changed   int64 `json:"changed,omitempty"`
+	LastFired int64 `json:"lastFired,omitempty"` // alarms: epoch ms
 }
 
 // Feeds keeps feed registrations in the entity store.
@@ -111,7 +113,28 @@ func parseFeedRequest(namespace string, params map[string]json.RawMessage) (*fee
 // registration in step and calls hooks for what is feed-specific. validate
 // checks parameters for CREATE and UPDATE; apply sees the registration
 // after every change (nil after DELETE).
-func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, validate func(map[string]json.RawMessage) error, apply func(whisk.EntityPath, *Feed) error) (any, error) {
+// feedOps is what one feed adds to the common lifecycle.
+type feedOps struct {
+	validate func(map[string]json.RawMessage) error // CREATE and UPDATE parameters
+	apply    func(whisk.EntityPath, *Feed) error    // a registration written (nil: deleted)
+	read     func(*Feed) any                        // READ's answer; nil: {config, status, trigger}
+	now      func() time.Time                       // nil: the wall clock
+}
+
+// DateChanged is when the registration's active state last changed.
+func (fd *Feed) DateChanged() int64 {
+	if fd.Changed != 0 {
+		return fd.Changed
+	}
+	return fd.Created
+}
+
+func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, ops feedOps) (any, error) {
+	validate, apply := ops.validate, ops.apply
+	now := time.Now
+	if ops.now != nil {
+		now = ops.now
+	}
 	existing, rev, err := f.Get(ctx, r.trigger)
 	if err != nil && !store.IsNotFound(err) {
 		return nil, err
@@ -121,6 +144,9 @@ func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, vali
 	}
 	switch r.event {
 	case LifecycleRead:
+		if ops.read != nil {
+			return ops.read(existing), nil
+		}
 		return map[string]any{"config": existing.Params, "status": status(existing), "trigger": existing.Trigger}, nil
 	case LifecycleCreate, LifecycleUpdate:
 		params := r.params
@@ -130,9 +156,9 @@ func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, vali
 		if err := validate(params); err != nil {
 			return nil, err
 		}
-		fd := &Feed{Feed: feed, Trigger: r.trigger.FullyQualified(), Params: params, Created: time.Now().UnixMilli()}
+		fd := &Feed{Feed: feed, Trigger: r.trigger.FullyQualified(), Params: params, Created: now().UnixMilli()}
 		if existing != nil {
-			fd.Paused, fd.Created, fd.LastFired = existing.Paused, existing.Created, existing.LastFired
+			fd.Paused, fd.Created, fd.Changed, fd.LastFired = existing.Paused, existing.Created, existing.Changed, existing.LastFired
 		}
 		if err := f.Put(ctx, r.trigger, fd, rev); err != nil {
 			return nil, err
@@ -142,7 +168,9 @@ func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, vali
 		}
 		return map[string]any{"status": status(fd), "trigger": fd.Trigger}, nil
 	case LifecyclePause, LifecycleUnpause:
-		existing.Paused = r.event == LifecyclePause
+		if paused := r.event == LifecyclePause; paused != existing.Paused {
+			existing.Paused, existing.Changed = paused, now().UnixMilli()
+		}
 		if err := f.Put(ctx, r.trigger, existing, rev); err != nil {
 			return nil, err
 		}

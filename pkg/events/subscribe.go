@@ -42,14 +42,14 @@ func subscribeHandler(feeds *Feeds, sub Subscriber, tokens *Tokens, apiHost stri
 		if err != nil {
 			return nil, err
 		}
-		res, err := feeds.lifecycle(ctx, SubscribeFeed, r, validateSubscription, func(trigger whisk.EntityPath, fd *Feed) error {
+		res, err := feeds.lifecycle(ctx, SubscribeFeed, r, feedOps{validate: validateSubscription, apply: func(trigger whisk.EntityPath, fd *Feed) error {
 			if fd == nil || fd.Paused {
 				return sub.Unsubscribe(ctx, trigger)
 			}
 			s, _ := subscription(fd.Params) // validated above
 			s.Trigger, s.URI = trigger, subscriberURI(apiHost, tokens, trigger)
 			return sub.Subscribe(ctx, s)
-		})
+		}})
 		if err != nil {
 			return nil, err
 		}

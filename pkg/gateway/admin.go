@@ -16,8 +16,28 @@ import (
 const AdminUsage = `usage: kwhisk admin namespace create NAME | list | delete NAME | ` +
 	`limits NAME [--invocations-per-minute N] [--concurrent-invocations N] [--fires-per-minute N] [--reset]  [--data-dir DIR]`
 
+// adminHelp is what `kwhisk admin --help` prints: the commands and the
+// flags admin reads.
+const adminHelp = AdminUsage + `
+  --data-dir DIR                 the gateway's data directory (KWHISK_DATA_DIR; default ~/.kwhisk)
+  namespace create NAME          make a namespace and print its new uuid:key
+  namespace list                 print each namespace and its uuid
+  namespace delete NAME          delete a namespace and its key
+  namespace limits NAME          print the namespace's own limits; with flags, set them first:
+    --invocations-per-minute N   action invokes per calendar minute
+    --concurrent-invocations N   action invokes in flight
+    --fires-per-minute N         trigger fires per calendar minute
+    --reset                      clear the namespace's own limits (the gateway's apply)
+`
+
 // Admin runs `kwhisk admin ...` against the store in the data dir.
 func Admin(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return &config.HelpRequested{Usage: adminHelp}
+		}
+	}
 	var pos []string
 	var flags []string
 	reset := false

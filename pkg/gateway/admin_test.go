@@ -56,3 +56,25 @@ func TestAdminNamespaceLimits(t *testing.T) {
 		t.Errorf("negative limit: %v, want a usage error", err)
 	}
 }
+
+// `kwhisk admin --help` (or -h, anywhere among its arguments) is the admin
+// usage, which main prints and exits 0 as for serve's --help; never
+// serve's flags.
+func TestAdminHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"namespace", "list", "-h"}, {"namespace", "limits", "guest", "--help"}} {
+		var out bytes.Buffer
+		err := Admin(context.Background(), args, func(string) string { return "" }, &out)
+		help, ok := err.(*config.HelpRequested)
+		if !ok {
+			t.Errorf("admin %v: err = %v, want the admin usage", args, err)
+			continue
+		}
+		if !strings.HasPrefix(help.Usage, "usage: kwhisk admin ") || strings.Contains(help.Usage, "kwhisk serve") ||
+			!strings.Contains(help.Usage, "-data-dir") || !strings.Contains(help.Usage, "-fires-per-minute") {
+			t.Errorf("admin %v usage = %q", args, help.Usage)
+		}
+		if out.Len() != 0 {
+			t.Errorf("admin %v wrote %q", args, out.String())
+		}
+	}
+}

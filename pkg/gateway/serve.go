@@ -63,7 +63,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	opts := controlplane.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
-		Throttles: cfg.Throttles, Context: ctx,
+		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency,
 	}
 	m.options(&opts)
 	ctrl := controlplane.New(st, m.platform(), opts)

@@ -62,7 +62,8 @@ func TestLimitsValidate(t *testing.T) {
 		{Limits{Timeout: 50, Memory: 256, Logs: 10, Concurrency: 1}, "duration 50 milliseconds below allowed threshold of 100 milliseconds"},
 		{Limits{Timeout: 1000, Memory: 1024, Logs: 10, Concurrency: 1}, "memory 1024 MB exceeds allowed threshold of 512 MB"},
 		{Limits{Timeout: 1000, Memory: 256, Logs: 20, Concurrency: 1}, "log 20 MB exceeds allowed threshold of 10 MB"},
-		{Limits{Timeout: 1000, Memory: 256, Logs: 10, Concurrency: 2}, "concurrency 2 exceeds allowed threshold of 1"},
+		{Limits{Timeout: 1000, Memory: 256, Logs: 10, Concurrency: 500}, ""},
+		{Limits{Timeout: 1000, Memory: 256, Logs: 10, Concurrency: 501}, "concurrency 501 exceeds allowed threshold of 500"},
 	}
 	for _, tt := range tests {
 		err := DefaultBounds.Validate(tt.l, 0)

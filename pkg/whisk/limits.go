@@ -56,12 +56,17 @@ type LimitBounds struct {
 	MinConcurrency, MaxConcurrency, DefaultConcurrency int
 }
 
-// DefaultBounds are OpenWhisk's shipped defaults.
+// DefaultMaxConcurrency is kwhisk's default bound of limits.concurrency
+// (`--max-action-concurrency`); OpenWhisk ships 1 and documents raising it.
+const DefaultMaxConcurrency = 500
+
+// DefaultBounds are OpenWhisk's shipped defaults, but for the concurrency
+// bound, kwhisk's default.
 var DefaultBounds = LimitBounds{
 	MinTimeout: 100, MaxTimeout: 300000, DefaultTimeout: 60000,
 	MinMemory: 128, MaxMemory: 512, DefaultMemory: 256,
 	MinLogs: 0, MaxLogs: 10, DefaultLogs: 10,
-	MinConcurrency: 1, MaxConcurrency: 1, DefaultConcurrency: 1,
+	MinConcurrency: 1, MaxConcurrency: DefaultMaxConcurrency, DefaultConcurrency: 1,
 }
 
 // Defaults returns the limits of a new action.

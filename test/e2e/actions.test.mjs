@@ -266,7 +266,8 @@ describe('actions', { timeout: 60000 }, () => {
       [{ timeout: 50 }, 'duration 50 milliseconds below allowed threshold of 100 milliseconds'],
       [{ timeout: 300001 }, 'duration 300001 milliseconds exceeds allowed threshold of 300000 milliseconds'],
       [{ logs: 20 }, 'log 20 MB exceeds allowed threshold of 10 MB'],
-      [{ concurrency: 2 }, 'concurrency 2 exceeds allowed threshold of 1'],
+      [{ concurrency: 501 }, 'concurrency 501 exceeds allowed threshold of 500'], // --max-action-concurrency
+      [{ concurrency: 0 }, 'concurrency 0 below allowed threshold of 1'],
     ];
     for (const [limits, msg] of cases) {
       const name = uniqueName('limits');
@@ -282,6 +283,8 @@ describe('actions', { timeout: 60000 }, () => {
       const a = await createAction(ow, uniqueName('limits-ok'), 'echo.js', { limits });
       assert.deepEqual(a.limits, { ...limits, concurrency: 1 });
     }
+    const many = await createAction(ow, uniqueName('limits-ok'), 'echo.js', { limits: { concurrency: 500 } });
+    assert.equal(many.limits.concurrency, 500);
     // an update out of range is refused and leaves the action as it was
     const name = uniqueName('limits-upd');
     const a = await createAction(ow, name, 'echo.js');

@@ -239,6 +239,14 @@ describe('entitlements', { timeout: 90000 }, () => {
     await rejectsWith(other.triggers.invoke({ name: `/guest/${gtrigger}` }), 403);
     await rejectsWith(other.triggers.delete({ name: `/guest/${gtrigger}` }), 403);
     assert.equal((await guest.triggers.get({ name: gtrigger })).name, gtrigger);
+
+    // Nor name guest's trigger in a rule of their own: 403, nothing written.
+    const stolen = uniqueName('rule');
+    await rejectsWith(
+      other.rules.create({ name: stolen, trigger: `/guest/${gtrigger}`, action: `/guest/${shared}/echo` }),
+      403, notAuthorized(`guest/${gtrigger}`));
+    await rejectsWith(other.rules.get({ name: stolen }), 404);
+    assert.deepEqual((await guest.triggers.get({ name: gtrigger })).rules ?? {}, {});
   });
 
   test('a web action runs as its owner whoever calls it', async () => {

@@ -67,6 +67,8 @@ describe('info, auth and transport', { timeout: 60000 }, () => {
     assert.equal(l.min_action_logs, 0);
     assert.equal(l.max_action_logs, 10 * MB);
     assert.equal(l.sequence_length, 50);
+    assert.equal(l.min_action_concurrency, 1);
+    assert.equal(l.max_action_concurrency, 500); // --max-action-concurrency
     for (const f of ['actions_per_minute', 'triggers_per_minute', 'concurrent_actions',
       'default_min_action_duration', 'default_max_action_duration', 'default_min_action_memory',
       'default_max_action_memory', 'default_min_action_logs', 'default_max_action_logs']) {
@@ -84,7 +86,7 @@ describe('info, auth and transport', { timeout: 60000 }, () => {
     assert.deepEqual(res.body, {
       invocationsPerMinute: 60, concurrentInvocations: 30, firesPerMinute: 60,
       minActionMemory: 128, maxActionMemory: 512, minActionLogs: 0, maxActionLogs: 10,
-      minActionTimeout: 100, maxActionTimeout: 300000, minActionConcurrency: 1, maxActionConcurrency: 1,
+      minActionTimeout: 100, maxActionTimeout: 300000, minActionConcurrency: 1, maxActionConcurrency: 500,
       maxParameterSize: '1 MB', maxActionInstances: 30,
     });
     const own = await gw.request('GET', '/api/v1/namespaces/guest/limits');

@@ -201,7 +201,7 @@ describe('invoke', { timeout: 90000 }, () => {
       const rec = err.error;
       checkRecord(rec, { name, status: 'action developer error', kind: nodeDefault, cold: true });
       assert.equal(typeof rec.response.result.error, 'string');
-      assert.match(rec.response.result.error, /Extraordinary exception/);
+      assert.equal(rec.response.result.error, 'An error has occurred: Error: Extraordinary exception');
       const last = logsOf(rec).at(-1);
       assert.deepEqual(last, { stream: 'stderr', text: DEV_ERROR_WARNING }, `logs ${JSON.stringify(rec.logs)}`);
       return true;

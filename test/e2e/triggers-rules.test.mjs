@@ -468,6 +468,37 @@ describe('triggers and rules', { timeout: 120000 }, () => {
     assert.match(entry.error, /^Too many requests in the last minute \(count: \d+, allowed: 2\)\.$/);
   });
 
+  test('the alarm feed: a 6-field cron with seconds fires; READ answers the alarms package\'s config and status', async () => {
+    const trigger = uniqueName('tick');
+    const feed = '/whisk.system/alarms/alarm';
+    await ow.triggers.create({ name: trigger, annotations: { feed } });
+    const action = uniqueName('tock');
+    await createAction(ow, action, 'echo.js');
+    const rule = uniqueName('tickrule');
+    await ow.rules.create({ name: rule, trigger, action }); // a trigger without rules records no fires
+    const before = Date.now();
+    const created = await ow.feeds.create({ name: feed, trigger, params: { cron: '*/2 * * * * *', trigger_payload: { beat: 1 } } });
+    assert.equal(created.response.status, 'success', JSON.stringify(created.response));
+    const read = await ow.feeds.get({ name: feed, trigger });
+    const { config, status } = read.response.result;
+    assert.deepEqual(config, { name: trigger, namespace: 'guest', cron: '*/2 * * * * *', payload: { beat: 1 } });
+    assert.equal(status.active, true);
+    assert.ok(status.dateChanged >= before - 1000 && status.dateChanged <= Date.now(), `dateChanged ${status.dateChanged}`);
+    assert.equal(status.dateChangedISO, new Date(status.dateChanged).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    assert.equal(status.reason, undefined);
+    // Every 2 seconds: a fire within 5.
+    let fires = [];
+    for (const end = Date.now() + 5000; fires.length === 0 && Date.now() < end;) {
+      await new Promise(r => setTimeout(r, 200));
+      fires = await ow.activations.list({ name: trigger, limit: 1 });
+    }
+    assert.equal(fires.length, 1, 'no fire of a */2 seconds alarm within 5 s');
+    await ow.feeds.delete({ name: feed, trigger });
+    await ow.rules.delete({ name: rule });
+    await ow.triggers.delete({ name: trigger });
+    await ow.actions.delete({ name: action });
+  });
+
   test('feeds: the client-side protocol with an echo feed, and a failing feed leaves no trigger', async () => {
     const pkg = uniqueName('feeds');
     await ow.packages.create({ name: pkg });

@@ -86,7 +86,10 @@ var cases = []testCase{
 	}},
 	{name: "ThrownException", except: noInit, run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "throw"), `{}`)
-		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"An error has occurred: Extraordinary exception"}`)
+		// OpenWhisk's Node.js runtime concatenates what was thrown, so an
+		// Error shows its name: "An error has occurred: Error: ...".
+		thrown := map[string]string{"nodejs": "Error: "}[s.family] + "Extraordinary exception"
+		wantResponse(t, res, whisk.StatusDeveloperError, `{"error":"An error has occurred: `+thrown+`"}`)
 		if lines := logText(t, res); !contains(lines, "stdout: about to throw") {
 			t.Errorf("logs %q lack the line before the exception", lines)
 		}
@@ -94,7 +97,7 @@ var cases = []testCase{
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
 	}},
-	{name: "EmptyCode", run: func(t *testing.T, s *suite) {
+	{name: "EmptyCode", except: []string{"blackbox"}, run: func(t *testing.T, s *suite) { // blackbox: SkeletonStub
 		a := s.action(t, "echo")
 		a.Code = ""
 		res := s.run(t, a, `{}`)
@@ -351,6 +354,14 @@ var cases = []testCase{
 		if got := lastLine(t, res); got != msgLogsIncomplete {
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
+	}},
+	{name: "SkeletonStub", only: "blackbox", run: func(t *testing.T, s *suite) {
+		// OpenWhisk's docker skeleton with no code runs its image's
+		// default exec, a stub (`wsk action create a --docker
+		// openwhisk/dockerskeleton`).
+		a := s.action(t, "echo")
+		a.Code, a.Image = "", "openwhisk/dockerskeleton"
+		wantResponse(t, s.run(t, a, `{}`), whisk.StatusApplicationError, `{"error":"This is a stub action. Replace it with custom logic."}`)
 	}},
 	{name: "ExitStatusIgnored", only: "blackbox", run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "exitcode"), `{}`)

@@ -40,6 +40,12 @@ function message(e) {
   return String(e);
 }
 
+// thrown renders what main threw as OpenWhisk's Node.js runtime does, by
+// concatenation: a thrown Error reads "Error: boom", a string as itself.
+function thrown(e) {
+  try { return String(e); } catch (_) { return message(e); }
+}
+
 // describe renders an init error with its stack, minus the frames of this
 // launcher and of Node's internals, which say nothing to the developer.
 function describe(e) {
@@ -188,7 +194,7 @@ function call(req, done) {
     r = main(req.value === undefined ? {} : req.value);
   } catch (e) {
     process.stderr.write(describe(e) + '\n');
-    done(developerError('An error has occurred: ' + message(e)));
+    done(developerError('An error has occurred: ' + thrown(e)));
     return undefined;
   }
   if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
