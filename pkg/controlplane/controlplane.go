@@ -33,6 +33,7 @@ type Plane struct {
 	Scheduler   *events.Scheduler
 	Feeds       *events.Feeds
 	store       store.Store
+	runtimes    api.Runtimes
 }
 
 // reader gives the event ingress triggers and activation records.
@@ -111,12 +112,14 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, Runtimes: plat,
 		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf,
 	})
-	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st}
+	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
 }
 
-// Install writes the built-in catalog (the feed packages) into the store.
+// Install writes the built-in catalog into the store: the feed packages
+// and the standard packages (utils, samples), whose Node.js actions get
+// the platform's default Node.js kind.
 func (c *Plane) Install(ctx context.Context) error {
-	return events.InstallCatalog(ctx, c.store)
+	return events.InstallCatalog(ctx, c.store, events.CatalogNodeKind(c.runtimes.Runtimes()))
 }
 
 // RunAlarms loads every alarm registration and fires alarms until ctx

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -62,10 +63,57 @@ var catalog = []catalogPackage{
 	},
 }
 
-// InstallCatalog writes the built-in packages and feed actions into
-// /whisk.system, replacing earlier versions of them.
-func InstallCatalog(ctx context.Context, st store.Entities) error {
+// InstallCatalog writes the built-in packages into /whisk.system: the feed
+// packages (cloudevents, alarms), whose actions the gateway runs itself,
+// and OpenWhisk's standard packages utils and samples, whose actions are
+// ordinary Node.js actions of kind nodeKind (the platform's default Node.js
+// kind), so sequences, rules and every platform run them like users'
+// actions. All are published: any namespace may read, invoke and bind
+// them. An entity already stored as the catalog has it is left alone
+// (same revision and updated stamp, so no new version reaches the
+// platform); one that differs is replaced.
+func InstallCatalog(ctx context.Context, st store.Entities, nodeKind string) error {
 	now := time.Now().UnixMilli()
+	if err := installFeeds(ctx, st, now); err != nil {
+		return err
+	}
+	pkgs, err := loadPackages()
+	if err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		pkg := &whisk.Package{
+			Namespace: CatalogNamespace, Name: p.name, Version: whisk.DefaultVersion, Publish: true,
+			Parameters:  whisk.KeyValues{},
+			Annotations: whisk.KeyValues{}.Set("description", p.description),
+			Updated:     now,
+		}
+		if err := upsert(ctx, st, store.Packages, pkg.Namespace, pkg.Name, now, pkg); err != nil {
+			return err
+		}
+		for _, a := range p.actions {
+			code := a.code
+			ann := append(whisk.KeyValues{}, a.annotations...)
+			if !ann.Has("provide-api-key") {
+				ann = ann.Set("provide-api-key", false)
+			}
+			act := &whisk.Action{
+				Namespace: CatalogNamespace + "/" + p.name, Name: a.name,
+				Exec:       whisk.Exec{Kind: nodeKind, Code: &code},
+				Parameters: whisk.KeyValues{}, Limits: whisk.DefaultBounds.Defaults(), Version: whisk.DefaultVersion,
+				Annotations: ann.Set("exec", nodeKind),
+				Updated:     now,
+			}
+			if err := upsert(ctx, st, store.Actions, act.Namespace, act.Name, now, act); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// installFeeds writes the feed packages and their built-in actions.
+func installFeeds(ctx context.Context, st store.Entities, now int64) error {
 	for _, p := range catalog {
 		pkg := &whisk.Package{
 			Namespace: CatalogNamespace, Name: p.name, Version: whisk.DefaultVersion, Publish: true,
@@ -105,6 +153,9 @@ func upsert(ctx context.Context, st store.Entities, coll store.Collection, ns, n
 	}
 	doc := &store.Document{Collection: coll, Namespace: ns, Name: name, Updated: now, Body: body}
 	if old, err := st.GetEntity(ctx, ns, name); err == nil {
+		if old.Collection == coll && sameButUpdated(old.Body, body) {
+			return nil
+		}
 		doc.Rev = old.Rev
 	} else if !store.IsNotFound(err) {
 		return err
@@ -113,6 +164,18 @@ func upsert(ctx context.Context, st store.Entities, coll store.Collection, ns, n
 		return fmt.Errorf("install %s/%s: %w", ns, name, err)
 	}
 	return nil
+}
+
+// sameButUpdated reports whether two stored bodies differ at most in
+// their updated stamp.
+func sameButUpdated(a, b []byte) bool {
+	var x, y map[string]any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	delete(x, "updated")
+	delete(y, "updated")
+	return reflect.DeepEqual(x, y)
 }
 
 // Handlers returns the built-in actions by Main.

@@ -15,6 +15,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/brokers"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
+	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
@@ -137,8 +138,8 @@ func (s storeActions) GetAction(ctx context.Context, path whisk.EntityPath) (*wh
 	return decodeAction(doc)
 }
 
-// ListActions returns every stored action of every namespace, as the
-// platform sees them.
+// ListActions returns every stored action of every namespace but the
+// catalog's, as the platform sees them.
 func (s storeActions) ListActions(ctx context.Context) ([]*platform.Action, error) {
 	nss, err := s.st.ListNamespaces(ctx)
 	if err != nil {
@@ -146,6 +147,13 @@ func (s storeActions) ListActions(ctx context.Context) ([]*platform.Action, erro
 	}
 	var out []*platform.Action
 	for _, ns := range nss {
+		if ns.Name == events.CatalogNamespace {
+			// The catalog's actions get a Service on their first invoke
+			// (Run makes a missing one) and none at start: an unused
+			// catalog costs the cluster nothing. Reconcile deletes the
+			// Services earlier invokes made; the next invoke makes one.
+			continue
+		}
 		docs, _, err := s.st.ListEntities(ctx, store.ListQuery{Collection: store.Actions, Namespace: ns.Name, WithPackages: true})
 		if err != nil {
 			return nil, err
