@@ -34,10 +34,10 @@ const (
 // without action code: its image's default exec is a stub answering it.
 const MsgSkeletonStub = "This is a stub action. Replace it with custom logic."
 
-// skeletonStub is what a Skeleton launcher runs for an action without
-// code, as the docker skeleton image's default exec does: a log line
-// saying so, and the stub's error result.
-const skeletonStub = "#!/bin/sh\n" +
+// SkeletonStub is the code a Skeleton launcher runs for a code-less action
+// on the docker skeleton image, as that image's default exec does: a log
+// line saying so, and the stub's error result.
+const SkeletonStub = "#!/bin/sh\n" +
 	"echo 'No action code was given: this is the docker skeleton stub; replace it with a script or binary named exec.'\n" +
 	"echo '{ \"error\": \"" + MsgSkeletonStub + "\" }'\n"
 

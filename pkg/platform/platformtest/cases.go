@@ -97,7 +97,7 @@ var cases = []testCase{
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
 	}},
-	{name: "EmptyCode", except: []string{"blackbox"}, run: func(t *testing.T, s *suite) { // blackbox: SkeletonStub
+	{name: "EmptyCode", run: func(t *testing.T, s *suite) {
 		a := s.action(t, "echo")
 		a.Code = ""
 		res := s.run(t, a, `{}`)
