@@ -353,7 +353,15 @@ func Sidecar(a *platform.Action) bool {
 	if a.Kind != whisk.KindBlackbox || a.Image == "" {
 		return false
 	}
-	return !whisk.IsDockerSkeleton(a.Image) || strings.TrimSpace(a.Code) == ""
+	name := a.Image
+	if i := strings.LastIndex(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/")
+	return name != "openwhisk/dockerskeleton" || strings.TrimSpace(a.Code) == ""
 }
 
 // resources requests and limits the action's memory (in MB, as OpenWhisk

@@ -396,9 +396,6 @@ func (p *Platform) instanceConfig(l whisk.Limits) *actionloop.Config {
 func (p *Platform) config(a *platform.Action) *actionloop.Config {
 	c := p.instanceConfig(a.Limits)
 	c.Code, c.Binary, c.Main, c.Env = a.Code, a.Binary, a.Main, a.Env
-	if a.Kind == whisk.KindBlackbox && whisk.IsDockerSkeleton(a.Image) && !a.Binary && strings.TrimSpace(a.Code) == "" {
-		c.Code = actionloop.SkeletonStub // the docker skeleton image's default exec
-	}
 	return c
 }
 

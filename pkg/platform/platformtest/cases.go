@@ -355,14 +355,6 @@ var cases = []testCase{
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
 	}},
-	{name: "SkeletonStub", only: "blackbox", run: func(t *testing.T, s *suite) {
-		// OpenWhisk's docker skeleton with no code runs its image's
-		// default exec, a stub (`wsk action create a --docker
-		// openwhisk/dockerskeleton`).
-		a := s.action(t, "echo")
-		a.Code, a.Image = "", "openwhisk/dockerskeleton"
-		wantResponse(t, s.run(t, a, `{}`), whisk.StatusApplicationError, `{"error":"This is a stub action. Replace it with custom logic."}`)
-	}},
 	{name: "ExitStatusIgnored", only: "blackbox", run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "exitcode"), `{}`)
 		wantResponse(t, res, whisk.StatusSuccess, `{"exited":1}`)
