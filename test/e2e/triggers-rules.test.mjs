@@ -486,13 +486,15 @@ describe('triggers and rules', { timeout: 120000 }, () => {
     assert.ok(status.dateChanged >= before - 1000 && status.dateChanged <= Date.now(), `dateChanged ${status.dateChanged}`);
     assert.equal(status.dateChangedISO, new Date(status.dateChanged).toISOString().replace(/\.\d{3}Z$/, 'Z'));
     assert.equal(status.reason, undefined);
-    // Every 2 seconds: a fire within 5.
+    // Every 2 seconds: a fire soon. On Knative the scheduler runs only
+    // while this gateway holds the alarms Lease, which an earlier
+    // gateway of the suite may hold until it expires (15 s).
     let fires = [];
-    for (const end = Date.now() + 5000; fires.length === 0 && Date.now() < end;) {
+    for (const end = Date.now() + 30000; fires.length === 0 && Date.now() < end;) {
       await new Promise(r => setTimeout(r, 200));
       fires = await ow.activations.list({ name: trigger, limit: 1 });
     }
-    assert.equal(fires.length, 1, 'no fire of a */2 seconds alarm within 5 s');
+    assert.equal(fires.length, 1, 'no fire of a */2 seconds alarm within 30 s');
     await ow.feeds.delete({ name: feed, trigger });
     await ow.rules.delete({ name: rule });
     await ow.triggers.delete({ name: trigger });
