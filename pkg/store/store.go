@@ -1,5 +1,6 @@
 // Package store is the contract for kwhisk's persistent state: entities
-// (actions, packages, triggers, rules), activation records and namespaces.
+// (actions, packages, triggers, rules), activation records, namespaces and
+// API definitions.
 // Implementations live in subpackages and must pass storetest.Run.
 //
 // Every method takes the caller's context first and reports failures as
@@ -119,11 +120,39 @@ type Namespaces interface {
 	DeleteNamespace(ctx context.Context, name string) error
 }
 
+// API is a namespace's API definition (what `wsk api create` builds): one
+// per (Namespace, BasePath), its Body an opaque JSON document (the API's
+// Swagger 2.0 document), versioned by Rev as entities are.
+type API struct {
+	Namespace string
+	BasePath  string // "/hello"; compared for equality only
+	Rev       int64  // 0 on create; set by PutAPI
+	Updated   int64  // epoch ms
+	Body      []byte
+}
+
+// APIs stores API definitions. They live in a key space of their own: an
+// API's base path never collides with an entity's name.
+type APIs interface {
+	// GetAPI returns the API under the key; NotFound when there is none.
+	GetAPI(ctx context.Context, namespace, basePath string) (*API, error)
+	// PutAPI creates (api.Rev == 0; ErrExists when the key is taken) or
+	// replaces (api.Rev == stored revision; ErrStale when it is not,
+	// NotFound when the API is gone) and sets api.Rev to the new revision.
+	PutAPI(ctx context.Context, api *API) error
+	// DeleteAPI removes the API if its revision is rev (0: any): NotFound
+	// when there is none, ErrStale when the revision does not match.
+	DeleteAPI(ctx context.Context, namespace, basePath string, rev int64) error
+	// ListAPIs returns every API of the namespace, ordered by BasePath.
+	ListAPIs(ctx context.Context, namespace string) ([]*API, error)
+}
+
 // Store is everything kwhisk persists. Close flushes pending writes.
 type Store interface {
 	Entities
 	Activations
 	Pending
 	Namespaces
+	APIs
 	Close() error
 }

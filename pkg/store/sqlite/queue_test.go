@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -107,5 +108,35 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if s, err := Open(t.Context(), path, Options{}); err == nil {
 		_ = s.Close() // the test already failed
 		t.Fatal("Open of a newer schema succeeded")
+	}
+}
+
+// A store written by the first schema version opens with its data intact
+// and gains the later tables.
+func TestMigrateFromFirstVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	if _, err := db.Exec(migrations[0] + `PRAGMA user_version = 1;`); err != nil {
+		t.Fatalf("version 1 schema: %v", err)
+	}
+	if _, err := db.Exec(`INSERT INTO entities (namespace, name, root, collection, rev, updated, body) VALUES ('ns', 'a', 'ns', 'actions', 1, 1, '{}')`); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.GetEntity(t.Context(), "ns", "a"); err != nil {
+		t.Errorf("GetEntity after migration: %v", err)
+	}
+	if err := s.PutAPI(t.Context(), &store.API{Namespace: "ns", BasePath: "/b", Body: []byte(`{}`)}); err != nil {
+		t.Errorf("PutAPI after migration: %v", err)
 	}
 }

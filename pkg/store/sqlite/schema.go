@@ -58,6 +58,17 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (key, value) VALUES ('activation_seq', 0);
 `,
+	// 2: API definitions (wsk api), one per namespace and base path.
+	`
+CREATE TABLE apis (
+	namespace TEXT    NOT NULL,
+	base_path TEXT    NOT NULL,
+	rev       INTEGER NOT NULL,
+	updated   INTEGER NOT NULL, -- epoch ms
+	body      BLOB    NOT NULL,
+	PRIMARY KEY (namespace, base_path)
+);
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"PendingAcrossRestart", testPendingAcrossRestart},
 		{"PendingCompletedByPut", testPendingCompletedByPut},
 		{"Namespaces", testNamespaces},
+		{"APIs", testAPIs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
