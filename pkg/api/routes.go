@@ -12,7 +12,7 @@ import (
 // routes is the whole API, in one table.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(withTransaction, s.gate, validQuery, preflight)
+	e.Pre(withTransaction, s.gate, validQuery, preflight, s.apiRoutes)
 
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
@@ -25,6 +25,8 @@ func (s *Server) routes() {
 	// Web actions: anonymous unless the action asks otherwise, with CORS
 	// of their own.
 	e.Any("/api/v1/web/:namespace/:package/*", s.web)
+	// API management (wsk api): served by the gateway, not by actions.
+	e.Any("/api/v1/web/whisk.system/apimgmt/*", s.apiManagement)
 
 	v1 := e.Group("/api/v1", withCORS)
 	resource(v1, "", methods{get: s.apiInfo})

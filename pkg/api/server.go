@@ -68,9 +68,11 @@ type RecordReader interface {
 	ListActivations(ctx context.Context, q store.ActivationQuery) ([]*whisk.Activation, int, error)
 }
 
-// NamespaceReader reads a namespace's record.
+// NamespaceReader reads a namespace's record, by name or by its key's
+// uuid (the id in an API's URL).
 type NamespaceReader interface {
 	GetNamespace(ctx context.Context, name string) (*whisk.Namespace, error)
+	NamespaceByUUID(ctx context.Context, uuid string) (*whisk.Namespace, error)
 }
 
 // Runtimes lists the kinds actions may use.
@@ -92,9 +94,12 @@ type Deps struct {
 	// Namespaces gives web actions their owner's throttles; nil: the
 	// gateway defaults.
 	Namespaces NamespaceReader
-	Runtimes   Runtimes
-	Code       CodeSource      // nil: no code route (local mode)
-	Throttles  whisk.Throttles // system defaults, shown by /limits
+	// APIs keeps `wsk api` definitions; nil: no API management (needs
+	// Namespaces too).
+	APIs      APIStore
+	Runtimes  Runtimes
+	Code      CodeSource      // nil: no code route (local mode)
+	Throttles whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.
 	Logf func(format string, args ...any)
 }

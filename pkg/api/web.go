@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -65,11 +66,18 @@ func parseWebPath(c echo.Context) (webTarget, bool) {
 // web serves web actions: the action runs as its owner, with the request
 // turned into parameters and its result turned into the HTTP response.
 func (s *Server) web(c echo.Context) error {
-	req := c.Request()
 	t, ok := parseWebPath(c)
 	if !ok {
 		return whisk.NotFound()
 	}
+	return s.serveWeb(c, t, nil)
+}
+
+// serveWeb runs the web action t addresses for the request. pathParams
+// (an API route's path parameters) join the action's input after the
+// request's own parameters, as OpenWhisk's API gateway passes them.
+func (s *Server) serveWeb(c echo.Context, t webTarget, pathParams map[string]string) error {
+	req := c.Request()
 	owner := t.path.Namespace
 	a, err := s.Resolver.ResolveAction(req.Context(), owner, t.path)
 	if err != nil || !a.Annotations.IsTrue("web-export") {
@@ -77,23 +85,14 @@ func (s *Server) web(c echo.Context) error {
 	}
 	customOptions := a.Annotations.IsTrue("web-custom-options")
 	if !customOptions {
-		h := c.Response().Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Methods", webDefaultAllowMeths)
-		if rh := req.Header.Get("Access-Control-Request-Headers"); rh != "" {
-			h.Set("Access-Control-Allow-Headers", rh)
-		} else {
-			h.Set("Access-Control-Allow-Headers", webDefaultAllowHdrs)
-		}
+		setWebCORS(c)
 		if req.Method == http.MethodOptions {
 			return c.NoContent(http.StatusOK)
 		}
 	}
 	var user string
-	if hdr := req.Header.Get("Authorization"); hdr != "" {
-		if id, err := s.Auth.Authenticate(req.Context(), hdr); err == nil {
-			user = id.Namespace
-		}
+	if id := s.webIdentity(req); id != nil {
+		user = id.Namespace
 	}
 	if !(customOptions && req.Method == http.MethodOptions) {
 		if err := checkWebAuth(a, req, user); err != nil {
@@ -107,6 +106,21 @@ func (s *Server) web(c echo.Context) error {
 	payload, err := webInput(a, req, body, t.rest, user)
 	if err != nil {
 		return err
+	}
+	if len(pathParams) > 0 {
+		given := make(map[string]json.RawMessage, len(pathParams))
+		for k, v := range pathParams {
+			if strings.HasPrefix(k, "__ow_") {
+				return whisk.Invalid(whisk.MsgReservedParameters)
+			}
+			given[k] = whisk.JSONString(v)
+		}
+		if a.FinalViolation(given) {
+			return whisk.Invalid(whisk.MsgReservedParameters)
+		}
+		for k, v := range given {
+			payload[k] = v
+		}
 	}
 	runAs := activation.Caller{Namespace: owner, Subject: owner}
 	if s.Namespaces != nil {
@@ -127,6 +141,32 @@ func (s *Server) web(c echo.Context) error {
 		return c.JSON(http.StatusAccepted, errorBody{Error: msgNotReady, Code: transactionID(c)})
 	}
 	return respondWeb(c, t.ext, out.Record)
+}
+
+// setWebCORS sets the CORS headers web actions answer with.
+func setWebCORS(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", webDefaultAllowMeths)
+	if rh := c.Request().Header.Get("Access-Control-Request-Headers"); rh != "" {
+		h.Set("Access-Control-Allow-Headers", rh)
+	} else {
+		h.Set("Access-Control-Allow-Headers", webDefaultAllowHdrs)
+	}
+}
+
+// webIdentity is the caller a web request's credentials name, nil when it
+// sends none or invalid ones: web actions are anonymous unless they ask.
+func (s *Server) webIdentity(req *http.Request) *auth.Identity {
+	hdr := req.Header.Get("Authorization")
+	if hdr == "" {
+		return nil
+	}
+	id, err := s.Auth.Authenticate(req.Context(), hdr)
+	if err != nil {
+		return nil
+	}
+	return id
 }
 
 // checkWebAuth applies require-whisk-auth: true needs valid credentials, a

@@ -109,7 +109,7 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
-		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, Runtimes: plat,
+		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, APIs: st, Runtimes: plat,
 		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf,
 	})
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
