@@ -48,10 +48,11 @@ var allowed = map[string][]string{
 	"pkg/runtime/imageserver": {"pkg/actionloop", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/entity":     {"pkg/platform", "pkg/store", "pkg/whisk"},
+	"pkg/apigw":      {},
 	"pkg/activation": {"pkg/platform", "pkg/whisk"},
 	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/platform", "pkg/store", "pkg/whisk"},
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
-	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
+	"pkg/api":        {"pkg/activation", "pkg/apigw", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
