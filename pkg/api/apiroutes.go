@@ -73,6 +73,9 @@ func (s *Server) serveRoute(c echo.Context, tenant, path string) error {
 		}
 		return whisk.NotFound()
 	}
+	if t.Namespace == whisk.DefaultNamespace { // a Swagger file may say "_"
+		t.Namespace = ns.Name
+	}
 	if t.Secret != "" {
 		c.Request().Header.Set("X-Require-Whisk-Auth", t.Secret)
 	}
