@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzEntityPath -fuzztime=$(FUZZ_EXECS_PARSE)x ./pkg/whisk
 	$(GO) test -run='^$$' -fuzz=FuzzPutAction -fuzztime=$(FUZZ_EXECS)x ./pkg/api
 	$(GO) test -run='^$$' -fuzz=FuzzInvokeAction -fuzztime=$(FUZZ_EXECS)x ./pkg/api
+	$(GO) test -run='^$$' -fuzz=FuzzAPIs -fuzztime=$(FUZZ_EXECS)x ./pkg/api
 
 $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error

@@ -58,3 +58,37 @@ func FuzzInvokeAction(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAPIs sends arbitrary createApi bodies and response types, then
+// arbitrary paths under the namespace's API URL: a client mistake is a 4xx
+// or createApi's own 502 {"error": ...}, never a 500 or a panic.
+func FuzzAPIs(f *testing.F) {
+	for _, s := range []struct{ body, responseType, path string }{
+		{cliAPIDoc("/hello", "/world", "get", "w", ""), "json", "hello/world"},
+		{cliAPIDoc("/shop", "/items/{id}", "put", "w", `,"secureKey":"k"`), "http", "shop/items/1"},
+		{`{"apidoc":{"namespace":"_","swagger":{"basePath":"/b","info":{},"paths":{"/x":{"get":{"x-openwhisk":{"namespace":"_","action":"w","url":"h/w.svg"}}}}}}}`, "", "b/x"},
+		{`{"apidoc":{"namespace":"_","swagger":"{\"basePath\":\"/{a}\",\"paths\":[]}"}}`, "text", "//"},
+		{`{"apidoc":"\"x\""}`, "html", "%2F"},
+	} {
+		f.Add(s.body, s.responseType, s.path)
+	}
+	h := newHarness(f)
+	do(f, h, "PUT", ns+"/actions/w", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"annotations":[{"key":"web-export","value":true}]}`)
+	f.Fuzz(func(t *testing.T, body, responseType, path string) {
+		r := do(t, h, "POST", createAPI+"?responsetype="+url.QueryEscape(responseType), guestAuth, body)
+		if r.status == 502 {
+			if m := r.json(t); m["error"] == nil {
+				t.Fatalf("createApi %q = 502 without an error: %s", body, r.body)
+			}
+		} else if r.status >= 500 {
+			t.Fatalf("createApi %q = %d %s", body, r.status, r.body)
+		}
+		req, err := newRequest("GET", h.url+"/api/"+guestUUID+"/"+path, "")
+		if err != nil {
+			t.Skip("not a URL a client can send")
+		}
+		if r := send(t, req); r.status >= 500 {
+			t.Fatalf("GET %q = %d %s", path, r.status, r.body)
+		}
+	})
+}
