@@ -239,3 +239,31 @@ func TestWebActionsUseTheOwnersLimits(t *testing.T) {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 }
+
+// An API route runs its web action as the action's owner, within the
+// owner's limits, whoever calls it.
+func TestAPIRoutesUseTheOwnersLimits(t *testing.T) {
+	o := harnessOptions{throttles: limits(100, 100, 100), run: echoRun, blockingWait: time.Minute}
+	var statuses []int
+	inOneMinute(t, o, func(h *harness) []response {
+		guest, err := h.st.GetNamespace(context.Background(), "guest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		two := 2
+		guest.Throttles = whisk.Throttles{InvocationsPerMinute: &two}
+		if err := h.st.PutNamespace(context.Background(), guest); err != nil {
+			t.Fatal(err)
+		}
+		mustStatus(t, do(t, h, "PUT", ns+"/actions/w", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"},"annotations":[{"key":"web-export","value":true}]}`), 200)
+		mustStatus(t, do(t, h, "POST", createAPI, guestAuth, cliAPIDoc("/lim", "/w", "get", "w", "")), 200)
+		statuses = nil
+		for i := 0; i < 3; i++ {
+			statuses = append(statuses, do(t, h, "GET", "/api/"+guestUUID+"/lim/w", "", "").status)
+		}
+		return nil
+	})
+	if diff := cmp.Diff([]int{200, 200, 429}, statuses); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}
