@@ -265,7 +265,7 @@ func (s *Server) createAPI(c echo.Context, id *auth.Identity, args mgmtArgs) err
 		}
 		err = s.APIs.PutAPI(ctx, a)
 		if err == nil {
-			return c.JSON(http.StatusOK, s.mgmtResult(c, id, doc))
+			return c.JSON(http.StatusOK, s.describeAPI(c, id, doc))
 		}
 		if !whisk.IsKind(err, whisk.KindConflict) && !store.IsNotFound(err) || try == apiPutRetries {
 			return err
@@ -322,9 +322,9 @@ func (s *Server) endpoint(c echo.Context, id *auth.Identity, d *apiDoc, response
 	}, nil
 }
 
-// mgmtResult describes a stored API to the clients; gwApiUrl is where the
+// describeAPI describes a stored API to the clients; gwApiUrl is where the
 // gateway serves it, as seen by the caller.
-func (s *Server) mgmtResult(c echo.Context, id *auth.Identity, doc apigw.Doc) mgmtResult {
+func (s *Server) describeAPI(c echo.Context, id *auth.Identity, doc apigw.Doc) mgmtResult {
 	return mgmtResult{
 		Namespace: id.Namespace, Activated: true, TenantID: id.UUID, Doc: doc,
 		URL: c.Scheme() + "://" + c.Request().Host + "/api/" + id.UUID + strings.TrimSuffix(apigw.BasePath(doc), "/"),
@@ -375,7 +375,7 @@ func (s *Server) getAPI(c echo.Context, id *auth.Identity, args mgmtArgs) error 
 			return fmt.Errorf("stored API %s%s: %w", a.Namespace, a.BasePath, err)
 		}
 		key := "API:" + a.Namespace + ":" + a.BasePath
-		items = append(items, mgmtItem{ID: key, Key: key, Value: s.mgmtResult(c, id, doc)})
+		items = append(items, mgmtItem{ID: key, Key: key, Value: s.describeAPI(c, id, doc)})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"apis": items})
 }

@@ -15,7 +15,9 @@ describe('wsk api (routes)', { timeout: 120000 }, () => {
   const web = { 'web-export': true };
   const A = {};
   before(async () => {
-    gw = await startGateway();
+    // No 202s here: on Knative an action's first run waits for its
+    // Service, longer than the default blocking wait.
+    gw = await startGateway({ blockingWait: '60s' });
     ow = gw.client();
     A.echo = uniqueName('api-echo');
     A.page = uniqueName('api-page');
