@@ -267,6 +267,15 @@ func TestAPIRoutes(t *testing.T) {
 	if m := r.json(t); m["error"] != whisk.MsgNotFound {
 		t.Errorf("non-web action route: %v", m)
 	}
+	// The root base path (the npm client's default) takes what no longer
+	// base path does.
+	create("/", "/top", "get", "hello", "json", "")
+	if m := do(t, h, "GET", base+"/top?v=1", "", "").json(t); m["v"] != "1" {
+		t.Errorf("GET /top = %v", m)
+	}
+	mustStatus(t, do(t, h, "GET", base+"/hello/top", "", ""), 404)
+	mustStatus(t, do(t, h, "GET", base+"/hello/world", "", ""), 200)
+
 	// The OpenWhisk API is routed as before.
 	mustStatus(t, do(t, h, "GET", "/api/v1/nothing", guestAuth, ""), 404)
 	mustStatus(t, do(t, h, "GET", ns+"/actions/hello", guestAuth, ""), 200)
