@@ -55,7 +55,7 @@ type mgmtItem struct {
 // credentials name, take their arguments from the query and a JSON body,
 // and answer a failure 502 {"error": ...}.
 func (s *Server) apiManagement(c echo.Context) error {
-	if s.APIs == nil {
+	if s.APIs == nil || s.Namespaces == nil {
 		return whisk.NotFound()
 	}
 	name := c.Param("*")

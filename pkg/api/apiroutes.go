@@ -20,7 +20,7 @@ import (
 func (s *Server) apiRoutes(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tenant, rest, ok := strings.Cut(strings.TrimPrefix(c.Request().URL.Path, "/api/"), "/")
-		if s.APIs == nil || !strings.HasPrefix(c.Request().URL.Path, "/api/") || tenant == "v1" || tenant == "" {
+		if s.APIs == nil || s.Namespaces == nil || !strings.HasPrefix(c.Request().URL.Path, "/api/") || tenant == "v1" || tenant == "" {
 			return next(c)
 		}
 		if !ok {
