@@ -54,6 +54,14 @@ var (
 	ErrStale  = &whisk.Error{Kind: whisk.KindConflict, Message: whisk.MsgConcurrentUpdate}
 )
 
+// ErrFull is returned by writes while the database or its disk is full:
+// a 503, since the request may succeed once space is freed. Reads keep
+// working.
+var ErrFull = &whisk.Error{Kind: whisk.KindUnavailable, Message: MsgFull}
+
+// MsgFull says why writes are refused while the store is full.
+const MsgFull = "The database or disk is full: kwhisk accepts no new activations or changes until space is freed."
+
 // IsNotFound reports whether err is a missing-key error.
 func IsNotFound(err error) bool { return whisk.IsKind(err, whisk.KindNotFound) }
 
