@@ -58,6 +58,10 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (key, value) VALUES ('activation_seq', 0);
 `,
+	// 2: records expire oldest first across namespaces (retention).
+	`
+CREATE INDEX activations_expiry ON activations (start);
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

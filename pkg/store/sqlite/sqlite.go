@@ -76,6 +76,7 @@ type Store struct {
 	ckptErr        error         // the checkpointer's last failure
 	sinceCkpt      int           // items committed since the last checkpoint request
 	bytesSinceCkpt int           // and the size of their records
+	walBytes       int           // bytes of records committed since the last TRUNCATE checkpoint
 
 	space   *space        // whether the disk has room (space.go)
 	watched chan struct{} // closed when the space watcher returns

@@ -21,6 +21,7 @@ const (
 const (
 	checkpointEvery   = 1024
 	checkpointBytes   = 4 << 20
+	walBound          = 16 << 20
 	walAutoCheckpoint = 16384
 )
 
@@ -77,6 +78,7 @@ func (s *Store) commitAll(batch []*item) error {
 			s.space.checkAfterCommit()
 			s.q.committed(part)
 			s.requestCheckpoint(part)
+			s.boundWAL(part)
 			batch = batch[len(part):]
 			delay = retryMin
 			continue
@@ -176,6 +178,26 @@ func (s *Store) requestCheckpoint(part []*item) {
 	select {
 	case s.ckpt <- struct{}{}:
 	default: // a checkpoint is already due
+	}
+}
+
+// boundWAL keeps the WAL file from growing without end. Passive
+// checkpoints copy the WAL into the database without blocking anyone, but
+// under a steady stream of commits the WAL never becomes free to start
+// over and keeps growing. After every walBound bytes of records the writer
+// itself checkpoints in TRUNCATE mode between two batches: what is left to
+// copy is what the checkpointer has not copied yet, and the file goes back
+// to zero. If a reader holds it up, the next round tries again.
+func (s *Store) boundWAL(part []*item) {
+	for _, it := range part {
+		s.walBytes += len(it.body)
+	}
+	if s.walBytes < walBound {
+		return
+	}
+	s.walBytes = 0
+	if _, err := s.wdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil && isFull(err) {
+		s.space.releaseReserve()
 	}
 }
 
