@@ -35,6 +35,9 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 	if s.triggers == nil {
 		return nil, whisk.NotFound()
 	}
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	if err := s.throttles.fire(caller); err != nil {
 		return nil, err
 	}

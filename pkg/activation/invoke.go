@@ -82,6 +82,8 @@ type Service struct {
 	running     sync.Map // activation id → *running, while in flight
 	now         func() time.Time
 	throttles   *throttles
+	// writable says whether records can be stored now (see New).
+	writable func() error
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
@@ -120,9 +122,16 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.Context != nil {
 		base = context.WithoutCancel(opts.Context)
 	}
+	// A store that can run out of room (a full disk) says so before an
+	// activation starts: the record of one already running has room kept
+	// for it, a new one would not.
+	writable := func() error { return nil }
+	if w, ok := records.(interface{ Writable() error }); ok {
+		writable = w.Writable
+	}
 	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
 		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
-		throttles: newThrottles(opts.Throttles, time.Now)}
+		throttles: newThrottles(opts.Throttles, time.Now), writable: writable}
 }
 
 // Throttles are the limits of namespaces that set none of their own, every
@@ -135,9 +144,13 @@ func (s *Service) Throttles() whisk.Throttles { return withDefaults(s.throttles.
 // wait; otherwise (and for non-blocking invokes) the record is nil and the
 // activation goes on, durably recorded as pending. An invoke over the
 // caller's namespace rate or concurrent limit fails as throttled (429);
-// one admitted counts as in flight until its record is complete.
+// one admitted counts as in flight until its record is complete. While
+// the store cannot take records (a full disk) it fails as unavailable.
 func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Outcome, err error) {
 	received := s.now()
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	done, err := s.throttles.invoke(caller)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type Config struct {
 	BlockingWait time.Duration
 	// DrainTimeout bounds how long shutdown waits for in-flight work.
 	DrainTimeout time.Duration
+	// ActivationRetention is how long activation records are kept
+	// (default 7 days); 0 keeps them all.
+	ActivationRetention time.Duration
 	// EventsSink, if set, receives a CloudEvent per completed activation;
 	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
 	EventsSink string
@@ -84,6 +87,8 @@ func Default() Config {
 		IdleTimeout:  10 * time.Minute,
 		StemCells:    1,
 
+		ActivationRetention: 7 * 24 * time.Hour,
+
 		MaxActionConcurrency: whisk.DefaultMaxConcurrency,
 
 		KubeNamespace: "kwhisk-actions",
@@ -107,6 +112,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
+	fs.DurationVar(&c.ActivationRetention, "activation-retention", c.ActivationRetention, "how long activation records are kept (0: forever)")
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
 	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
 	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
@@ -176,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BlockingWait <= 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --blocking-wait: must be positive", c.BlockingWait)}
+	}
+	if c.ActivationRetention < 0 {
+		return &UsageError{fmt.Sprintf("invalid value %s for flag --activation-retention: must not be negative (0 keeps every activation)", c.ActivationRetention)}
 	}
 	if c.DrainTimeout < 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --drain-timeout: must not be negative", c.DrainTimeout)}

@@ -13,7 +13,8 @@ func TestParseDefaultsEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:3233" || c.Platform != "local" || c.APIHost != "http://127.0.0.1:3233" || c.BlockingWait != time.Minute {
+	if c.Listen != "127.0.0.1:3233" || c.Platform != "local" || c.APIHost != "http://127.0.0.1:3233" || c.BlockingWait != time.Minute ||
+		c.ActivationRetention != 7*24*time.Hour {
 		t.Errorf("defaults = %+v", c)
 	}
 	c, err = Parse([]string{"--listen", "127.0.0.1:9000"}, env(map[string]string{"KWHISK_LISTEN": "127.0.0.1:8000", "KWHISK_DATA_DIR": "/tmp/x", "KWHISK_BLOCKING_WAIT": "3s"}))
@@ -35,6 +36,8 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--platform", "docker"}, want: "--platform"},
 		{args: []string{"--listen", "nowhere"}, want: "--listen"},
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
+		{args: []string{"--activation-retention", "-1h"}, want: "--activation-retention"},
+		{env: map[string]string{"KWHISK_ACTIVATION_RETENTION": "week"}, want: "KWHISK_ACTIVATION_RETENTION"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},
 	}

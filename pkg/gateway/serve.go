@@ -17,6 +17,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/run"
+	"github.com/kwhisk/kwhisk/pkg/store/retention"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -84,7 +85,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
 
 	// The long-running parts, in stop order: the background (alarm
-	// scheduler, emitter, knative's watch, reconcile and Service writes);
+	// scheduler, emitter, activation retention, knative's watch, reconcile and Service writes);
 	// then the API closes (503 to new requests but /ping and the
 	// runtimes' fetches, which a revision starting for an activation in
 	// flight needs); then in-flight activations drain; then the HTTP
@@ -100,6 +101,12 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}, nil)
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
+	}
+	if cfg.ActivationRetention > 0 {
+		g.Add("retention", func(ctx context.Context) error {
+			retention.Run(ctx, st, cfg.ActivationRetention, logger.Printf)
+			return nil
+		}, nil)
 	}
 	m.start(g)
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })

@@ -55,6 +55,14 @@ var (
 	ErrStale  = &whisk.Error{Kind: whisk.KindConflict, Message: whisk.MsgConcurrentUpdate}
 )
 
+// ErrFull is returned by writes while the database or its disk is full:
+// a 503, since the request may succeed once space is freed. Reads keep
+// working.
+var ErrFull = &whisk.Error{Kind: whisk.KindUnavailable, Message: MsgFull}
+
+// MsgFull says why writes are refused while the store is full.
+const MsgFull = "The database or disk is full: kwhisk accepts no new activations or changes until space is freed."
+
 // IsNotFound reports whether err is a missing-key error.
 func IsNotFound(err error) bool { return whisk.IsKind(err, whisk.KindNotFound) }
 
@@ -95,6 +103,11 @@ type Activations interface {
 	ListActivations(ctx context.Context, q ActivationQuery) ([]*whisk.Activation, int, error)
 	// Flush returns once every record put before the call is durable.
 	Flush(ctx context.Context) error
+	// ExpireActivations deletes up to max durable records, of any
+	// namespace, whose Start is before the epoch ms before, oldest first,
+	// and returns how many it deleted: the retention of activations
+	// (--activation-retention) calls it in small batches.
+	ExpireActivations(ctx context.Context, before int64, max int) (int, error)
 }
 
 // Pending keeps activations that were acknowledged (202) before they

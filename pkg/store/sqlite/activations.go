@@ -242,3 +242,28 @@ func (s *Store) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ExpireActivations deletes up to max committed records that started
+// before before, oldest first, in one transaction on the writer's
+// connection. SQLite reuses the freed pages for new records, so a store
+// under retention stops growing; a checkpoint is requested so the WAL the
+// deletes wrote is not left to grow either.
+func (s *Store) ExpireActivations(ctx context.Context, before int64, max int) (int, error) {
+	res, err := s.wdb.ExecContext(ctx,
+		`DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations WHERE start < ? ORDER BY start LIMIT ?)`,
+		before, max)
+	if err != nil {
+		return 0, s.space.noteWrite(fmt.Errorf("expire activations: %w", err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("expire activations: %w", err)
+	}
+	if n > 0 {
+		select {
+		case s.ckpt <- struct{}{}:
+		default: // a checkpoint is already due
+		}
+	}
+	return int(n), nil
+}

@@ -24,9 +24,18 @@ func (s *Store) GetAPI(ctx context.Context, namespace, basePath string) (*store.
 	return a, nil
 }
 
-// PutAPI creates (a.Rev 0) or replaces (a.Rev the stored revision) the API
-// and sets a.Rev.
+// PutAPI refuses while the store is full, and marks it full when the
+// write finds the disk full.
 func (s *Store) PutAPI(ctx context.Context, a *store.API) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
+	return s.space.noteWrite(s.putAPI(ctx, a))
+}
+
+// putAPI creates (a.Rev 0) or replaces (a.Rev the stored revision) the API
+// and sets a.Rev.
+func (s *Store) putAPI(ctx context.Context, a *store.API) error {
 	if a.Rev == 0 {
 		res, err := s.wdb.ExecContext(ctx,
 			`INSERT INTO apis (namespace, base_path, rev, updated, body) VALUES (?, ?, 1, ?, ?)
@@ -60,8 +69,14 @@ func (s *Store) PutAPI(ctx context.Context, a *store.API) error {
 	return nil
 }
 
-// DeleteAPI removes the API if its revision is rev (0: any).
+// DeleteAPI marks the store full when the write finds the disk full. It is
+// not refused while full: it frees space.
 func (s *Store) DeleteAPI(ctx context.Context, namespace, basePath string, rev int64) error {
+	return s.space.noteWrite(s.deleteAPI(ctx, namespace, basePath, rev))
+}
+
+// deleteAPI removes the API if its revision is rev (0: any).
+func (s *Store) deleteAPI(ctx context.Context, namespace, basePath string, rev int64) error {
 	res, err := s.wdb.ExecContext(ctx,
 		`DELETE FROM apis WHERE namespace = ? AND base_path = ? AND (? = 0 OR rev = ?)`,
 		namespace, basePath, rev, rev)

@@ -24,9 +24,18 @@ func (s *Store) GetEntity(ctx context.Context, namespace, name string) (*store.D
 	return d, nil
 }
 
-// PutEntity creates (doc.Rev 0) or replaces (doc.Rev the stored revision)
-// the document and sets doc.Rev. Replacing a missing document is NotFound.
+// PutEntity refuses while the store is full, and marks it full when the
+// write finds the disk full.
 func (s *Store) PutEntity(ctx context.Context, doc *store.Document) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
+	return s.space.noteWrite(s.putEntity(ctx, doc))
+}
+
+// putEntity creates (doc.Rev 0) or replaces (doc.Rev the stored revision)
+// the document and sets doc.Rev. Replacing a missing document is NotFound.
+func (s *Store) putEntity(ctx context.Context, doc *store.Document) error {
 	if doc.Rev == 0 {
 		res, err := s.wdb.ExecContext(ctx,
 			`INSERT INTO entities (namespace, name, root, collection, rev, updated, body)
@@ -71,8 +80,14 @@ func (s *Store) PutEntity(ctx context.Context, doc *store.Document) error {
 	return nil
 }
 
-// DeleteEntity removes the document if its revision is rev (0: any).
+// DeleteEntity marks the store full when the write finds the disk full. It is
+// not refused while full: it frees space.
 func (s *Store) DeleteEntity(ctx context.Context, namespace, name string, rev int64) error {
+	return s.space.noteWrite(s.deleteEntity(ctx, namespace, name, rev))
+}
+
+// deleteEntity removes the document if its revision is rev (0: any).
+func (s *Store) deleteEntity(ctx context.Context, namespace, name string, rev int64) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete entity %s/%s: %w", namespace, name, err)

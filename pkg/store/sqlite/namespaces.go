@@ -11,9 +11,18 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// PutNamespace creates or replaces the namespace. A uuid already used by
-// another namespace is ErrExists.
+// PutNamespace refuses while the store is full, and marks it full when the
+// write finds the disk full.
 func (s *Store) PutNamespace(ctx context.Context, ns *whisk.Namespace) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
+	return s.space.noteWrite(s.putNamespace(ctx, ns))
+}
+
+// putNamespace creates or replaces the namespace. A uuid already used by
+// another namespace is ErrExists.
+func (s *Store) putNamespace(ctx context.Context, ns *whisk.Namespace) error {
 	throttles, err := json.Marshal(ns.Throttles)
 	if err != nil {
 		return fmt.Errorf("put namespace %s: %w", ns.Name, err)
@@ -79,8 +88,14 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]*whisk.Namespace, error) 
 	return out, nil
 }
 
-// DeleteNamespace removes the namespace; its entities and activations stay.
+// DeleteNamespace marks the store full when the write finds the disk full. It is
+// not refused while full: it frees space.
 func (s *Store) DeleteNamespace(ctx context.Context, name string) error {
+	return s.space.noteWrite(s.deleteNamespace(ctx, name))
+}
+
+// deleteNamespace removes the namespace; its entities and activations stay.
+func (s *Store) deleteNamespace(ctx context.Context, name string) error {
 	res, err := s.wdb.ExecContext(ctx, `DELETE FROM namespaces WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)

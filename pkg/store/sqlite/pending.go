@@ -9,8 +9,12 @@ import (
 )
 
 // AddPending queues the entry with the activation writes and waits for its
-// commit, so concurrent calls share one transaction.
+// commit, so concurrent calls share one transaction. It is refused while
+// the store is full: the 202 it precedes would promise a record.
 func (s *Store) AddPending(ctx context.Context, a *whisk.Activation) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
 	p := *a
 	p.Response = whisk.Response{}
 	body, err := json.Marshal(&p)

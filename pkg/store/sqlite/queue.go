@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -46,6 +47,7 @@ type waiter struct {
 // records its database snapshot already holds.
 type queue struct {
 	slots chan struct{} // one token per queued item: bounds the queue
+	bytes atomic.Int64  // the size of the queued items' bodies
 	wake  chan struct{} // nudges the writer; capacity 1
 	stop  chan struct{} // closed by close
 
@@ -85,6 +87,7 @@ func (q *queue) push(ctx context.Context, it *item) (uint64, error) {
 	}
 	q.last++
 	it.seq = q.last
+	q.bytes.Add(int64(len(it.body)))
 	q.items = append(q.items, it)
 	if it.kind == putActivation {
 		q.live[actKey{it.namespace, it.id}] = it
@@ -170,6 +173,7 @@ func (q *queue) committed(batch []*item) {
 		}
 	}
 	q.done = batch[len(batch)-1].seq
+	q.bytes.Add(-size(batch))
 	q.notify(func(w waiter) (error, bool) { return nil, w.seq <= q.done })
 	q.mu.Unlock()
 	for range batch {
@@ -190,6 +194,7 @@ func (q *queue) failed(err error) {
 func (q *queue) abandon(batch []*item, err error) {
 	q.mu.Lock()
 	n := len(batch) + len(q.items)
+	q.bytes.Add(-size(batch) - size(q.items))
 	q.broken = err
 	clear(q.items)
 	q.items = q.items[:0]
@@ -249,6 +254,17 @@ func (q *queue) close() {
 	case q.wake <- struct{}{}:
 	default:
 	}
+}
+
+// queuedBytes is the size of the bodies queued and not yet committed.
+func (q *queue) queuedBytes() int64 { return q.bytes.Load() }
+
+func size(items []*item) int64 {
+	var n int64
+	for _, it := range items {
+		n += int64(len(it.body))
+	}
+	return n
 }
 
 func (q *queue) isClosed() bool {

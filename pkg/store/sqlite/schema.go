@@ -69,6 +69,10 @@ CREATE TABLE apis (
 	PRIMARY KEY (namespace, base_path)
 );
 `,
+	// 3: records expire oldest first across namespaces (retention).
+	`
+CREATE INDEX activations_expiry ON activations (start);
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -32,6 +32,10 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process; 0 means 5s.
 	BusyTimeout time.Duration
+	// Reserve is the free space, in bytes, kept for records already in
+	// flight when the disk fills (see space.go); 0 means a sixteenth of
+	// the filesystem, between 1 MiB and 32 MiB.
+	Reserve int64
 }
 
 func (o Options) withDefaults() Options {
@@ -67,10 +71,15 @@ type Store struct {
 	stmts   writeStmts
 	reads   readStmts
 
-	ckpt         chan struct{} // asks the checkpointer for a checkpoint; capacity 1
-	checkpointed chan struct{} // closed when the checkpointer returns
-	ckptErr      error         // the checkpointer's last failure
-	sinceCkpt    int           // items committed since the last checkpoint request
+	ckpt           chan struct{} // asks the checkpointer for a checkpoint; capacity 1
+	checkpointed   chan struct{} // closed when the checkpointer returns
+	ckptErr        error         // the checkpointer's last failure
+	sinceCkpt      int           // items committed since the last checkpoint request
+	bytesSinceCkpt int           // and the size of their records
+	walBytes       int           // bytes of records committed since the last TRUNCATE checkpoint
+
+	space   *space        // whether the disk has room (space.go)
+	watched chan struct{} // closed when the space watcher returns
 
 	// pendingBefore is the highest pending.seq present at Open: rows up to
 	// it were left by an earlier process.
@@ -120,12 +129,18 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 		written:      make(chan struct{}),
 		ckpt:         make(chan struct{}, 1),
 		checkpointed: make(chan struct{}),
+		watched:      make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
 			_ = s.closeDBs() // report the open error, not the cleanup's
 		}
 	}()
+	// The reserve first, so that it holds its space before the database
+	// grows into it.
+	if s.space, err = newSpace(abs, opts.Reserve); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	// The writer: WAL with synchronous=NORMAL loses no committed
 	// transaction on a process crash, only the last ones on a power loss.
 	if s.wdb, err = openDB(file, 1, url.Values{
@@ -163,6 +178,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	s.q = newQueue(opts.QueueSize, seq)
 	go s.write()
 	go s.checkpoint()
+	go s.watchSpace()
 	return s, nil
 }
 
@@ -233,6 +249,7 @@ func (s *Store) Close() error {
 		s.q.close()
 		<-s.written
 		<-s.checkpointed
+		<-s.watched
 		s.closeErr = errors.Join(s.writeErr, s.ckptErr, s.closeDBs())
 	})
 	return s.closeErr

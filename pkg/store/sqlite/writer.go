@@ -15,17 +15,21 @@ const (
 
 // Checkpoints copy the WAL back into the database file. The checkpointer
 // goroutine does it on its own connection after every checkpointEvery
-// committed items, so the writer does not pay for it; the writer's own
+// committed items or checkpointBytes of committed records, so the writer does not pay for it; the writer's own
 // automatic checkpoint at walAutoCheckpoint pages only bounds the WAL if
 // the checkpointer falls behind.
 const (
 	checkpointEvery   = 1024
+	checkpointBytes   = 4 << 20
+	walBound          = 16 << 20
 	walAutoCheckpoint = 16384
 )
 
 // write is the writer goroutine: it commits queued items in batches until
-// the queue is closed and drained. A failed batch is retried with backoff;
-// after Close it is abandoned and the error returned by Close.
+// the queue is closed and drained. A failed batch is retried with backoff,
+// one item at a time while the disk is full so that what fits commits;
+// after Close it is retried for closeRetry, then abandoned and the error
+// returned by Close.
 func (s *Store) write() {
 	defer close(s.written)
 	var batch []*item
@@ -46,28 +50,60 @@ func (s *Store) write() {
 			}
 			batch = s.q.takeReady(batch, s.opts.BatchSize)
 		}
-		for delay := retryMin; ; delay = min(2*delay, retryMax) {
-			err := s.commit(batch)
-			if err == nil {
-				s.q.committed(batch)
-				s.requestCheckpoint(len(batch))
-				break
-			}
-			s.q.failed(err)
-			if s.q.isClosed() {
-				s.writeErr = err
-				s.q.abandon(batch, err)
-				return
-			}
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-s.q.stop: // retry once more at once, then give up
-				t.Stop()
-			}
+		if err := s.commitAll(batch); err != nil {
+			s.writeErr = err
+			return
 		}
 		clear(batch)
 	}
+}
+
+// commitAll commits batch, retrying until it is committed, or until the
+// store has been closed for closeRetry, when it abandons what is left.
+func (s *Store) commitAll(batch []*item) error {
+	var giveUp time.Time
+	for delay := retryMin; len(batch) > 0; {
+		part := batch
+		if s.space.full.Load() {
+			part = batch[:1]
+		}
+		err := s.commit(part)
+		if err != nil && isFull(err) && s.space.releaseReserve() {
+			continue // room was just made: retry before reporting a failure
+		}
+		err = s.space.noteWrite(err)
+		if err == nil {
+			// Look at the free space before the queue forgets these
+			// bytes, so Writable never counts them on neither side.
+			s.space.checkAfterCommit()
+			s.q.committed(part)
+			s.requestCheckpoint(part)
+			s.boundWAL(part)
+			batch = batch[len(part):]
+			delay = retryMin
+			continue
+		}
+		s.q.failed(err)
+		if s.q.isClosed() {
+			if giveUp.IsZero() {
+				giveUp = time.Now().Add(closeRetry)
+			} else if time.Now().After(giveUp) {
+				s.q.abandon(batch, err)
+				return err
+			}
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.q.stop: // closing: retry at once
+			t.Stop()
+		}
+		delay = min(2*delay, retryMax)
+		if s.q.isClosed() {
+			delay = min(delay, 100*time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // commit writes batch in one transaction, with the seq of its last item.
@@ -127,17 +163,41 @@ func (s *Store) commit(batch []*item) (err error) {
 	return nil
 }
 
-// requestCheckpoint counts n committed items and nudges the checkpointer
-// when enough have been committed since its last nudge.
-func (s *Store) requestCheckpoint(n int) {
-	s.sinceCkpt += n
-	if s.sinceCkpt < checkpointEvery {
+// requestCheckpoint counts the committed items and their bytes and nudges
+// the checkpointer when enough of either have been committed since its
+// last nudge. Counting bytes keeps the WAL bounded when records are large.
+func (s *Store) requestCheckpoint(part []*item) {
+	s.sinceCkpt += len(part)
+	for _, it := range part {
+		s.bytesSinceCkpt += len(it.body)
+	}
+	if s.sinceCkpt < checkpointEvery && s.bytesSinceCkpt < checkpointBytes {
 		return
 	}
-	s.sinceCkpt = 0
+	s.sinceCkpt, s.bytesSinceCkpt = 0, 0
 	select {
 	case s.ckpt <- struct{}{}:
 	default: // a checkpoint is already due
+	}
+}
+
+// boundWAL keeps the WAL file from growing without end. Passive
+// checkpoints copy the WAL into the database without blocking anyone, but
+// under a steady stream of commits the WAL never becomes free to start
+// over and keeps growing. After every walBound bytes of records the writer
+// itself checkpoints in TRUNCATE mode between two batches: what is left to
+// copy is what the checkpointer has not copied yet, and the file goes back
+// to zero. If a reader holds it up, the next round tries again.
+func (s *Store) boundWAL(part []*item) {
+	for _, it := range part {
+		s.walBytes += len(it.body)
+	}
+	if s.walBytes < walBound {
+		return
+	}
+	s.walBytes = 0
+	if _, err := s.wdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil && isFull(err) {
+		s.space.releaseReserve()
 	}
 }
 
@@ -152,6 +212,12 @@ func (s *Store) checkpoint() {
 		case <-s.ckpt:
 		}
 		if _, err := s.cdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			if isFull(err) {
+				// Nothing is lost: the WAL keeps what the database file
+				// could not take, and a later checkpoint copies it.
+				s.space.releaseReserve()
+				continue
+			}
 			s.ckptErr = fmt.Errorf("checkpoint: %w", err) // reported by Close
 		}
 	}

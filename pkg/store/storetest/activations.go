@@ -296,3 +296,46 @@ func testActivationConcurrentPut(t *testing.T, h *harness) {
 	mustFlush(t, h.s)
 	t.Run("reopened", func(t *testing.T) { check(t, h.reopen()) })
 }
+
+// testActivationExpire: expiry deletes durable records started before the
+// cut, oldest first across namespaces, at most max at a time; later ones,
+// and reads of what is left, are untouched; a deleted record is gone after
+// a restart too.
+func testActivationExpire(t *testing.T, h *harness) {
+	old1 := activation("ns", "ns/act", 1000)
+	old2 := activation("ns2", "ns2/act", 2000)
+	old3 := activation("ns", "ns/pkg/act", 3000)
+	keep := activation("ns", "ns/act", 5000)
+	mustPutActivations(t, h.s, keep, old3, old1, old2)
+	mustFlush(t, h.s)
+	expire := func(want int) {
+		t.Helper()
+		n, err := h.s.ExpireActivations(t.Context(), 4000, 2)
+		if err != nil {
+			t.Fatalf("ExpireActivations: %v", err)
+		}
+		if n != want {
+			t.Fatalf("ExpireActivations(before 4000, max 2) = %d, want %d", n, want)
+		}
+	}
+	expire(2) // the two oldest, in two namespaces
+	for _, a := range []*whisk.Activation{old1, old2} {
+		if _, err := h.s.GetActivation(t.Context(), a.Namespace, a.ActivationID); !store.IsNotFound(err) {
+			t.Fatalf("GetActivation of expired %d = %v, want NotFound", a.Start, err)
+		}
+	}
+	if _, err := h.s.GetActivation(t.Context(), "ns", old3.ActivationID); err != nil {
+		t.Fatalf("GetActivation of the third oldest after a batch of 2: %v", err)
+	}
+	expire(1)
+	expire(0)
+	s := h.reopen()
+	got, total, err := s.ListActivations(t.Context(), store.ActivationQuery{Namespace: "ns"})
+	if err != nil {
+		t.Fatalf("ListActivations: %v", err)
+	}
+	if total != 1 {
+		t.Errorf("ListActivations total after expiry = %d, want 1", total)
+	}
+	diff(t, "records left after expiry", []*whisk.Activation{keep}, got)
+}
