@@ -19,7 +19,7 @@ func Setup(exe, dir string, env []string) (*actionloop.Launcher, error) {
 	if err := os.WriteFile(script, Script, 0o600); err != nil {
 		return nil, err
 	}
-	mods, err := installModules(dir)
+	mods, err := InstallModules(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -82,9 +82,10 @@ func moduleFiles(fsys fs.FS) (map[string][]byte, error) {
 	return files, err
 }
 
-// installModules writes the build's bundled packages into dir/ModulesDir
-// (see installFiles).
-func installModules(dir string) (string, error) {
+// InstallModules writes the build's bundled packages into dir/ModulesDir
+// (see installFiles) and returns that folder, for NODE_PATH; Setup calls
+// it, tests that run action code with node alone do too.
+func InstallModules(dir string) (string, error) {
 	files, err := modules()
 	if err != nil {
 		return "", fmt.Errorf("bundled node modules: %w", err)

@@ -31,7 +31,7 @@ func TestBundledClient(t *testing.T) {
 		t.Skip("built without the bundled openwhisk package: `make node-client` installs it")
 	}
 	dir := t.TempDir()
-	mods, err := installModules(dir)
+	mods, err := InstallModules(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
