@@ -54,6 +54,26 @@ describe('openwhisk client in Node.js actions', { timeout: 180000 }, () => {
     assert.deepEqual(results, ['Hello, client!', 'Hello, trigger!']);
   });
 
+  test('with limits.concurrency 3, activations invoked at once each reach the gateway', async () => {
+    // An instance may run them together (the launcher's concurrent mode),
+    // each with its own __OW_* variables.
+    const target = uniqueName('target');
+    await createAction(ow, target, 'greet.js');
+    const trigger = uniqueName('trig');
+    await ow.triggers.create({ name: trigger });
+    // A trigger with no active rule records no activation (204).
+    await ow.rules.create({ name: uniqueName('rule'), trigger, action: target });
+    const caller = uniqueName('concurrent');
+    await createAction(ow, caller, 'client.js', { annotations: { 'provide-api-key': true }, limits: { concurrency: 3 } });
+    const ids = await Promise.all([1, 2, 3].map(() => ow.actions.invoke({ name: caller, params: { target, trigger } })));
+    for (const { activationId } of ids) {
+      const record = await pollActivation(ow, activationId, { timeout: 120000 });
+      assert.equal(record.response.success, true, JSON.stringify(record.response));
+      assert.deepEqual(record.response.result.read.result, { message: 'Hello, client!', place: null });
+      assert.match(record.response.result.fired, HEX32);
+    }
+  });
+
   test('without provide-api-key, openwhisk() finds no key', async () => {
     const caller = uniqueName('keyless');
     await createAction(ow, caller, 'client.js');
