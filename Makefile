@@ -9,18 +9,32 @@ E2E_DIR := test/e2e
 FUZZ_EXECS     ?= 3000
 FUZZ_EXECS_PARSE ?= 20000
 
-.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
+.PHONY: build run test unit e2e e2e-deps node-client fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
 
-build:
+# The packages the Node.js runtime offers every action, as OpenWhisk's
+# Node.js runtime images do (the openwhisk client), installed by npm from
+# the committed package-lock.json and embedded by go:embed into the
+# gateway (local mode) and the nodejs runtime images: every Go build that
+# ships them (build, vet and unit, ko and the runtime mains in test-kube
+# and bench) comes after this step. Without it the binaries still build;
+# their actions' require('openwhisk') then says how to add it.
+NODE_BUNDLE := runtimes/nodejs/launcher/bundled
+
+$(NODE_BUNDLE)/node_modules/.package-lock.json: $(NODE_BUNDLE)/package-lock.json
+	cd $(NODE_BUNDLE) && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+
+node-client: $(NODE_BUNDLE)/node_modules/.package-lock.json
+
+build: node-client
 	$(GO) build -o $(BIN) ./cmd/kwhisk
 
 run: build
 	./$(BIN) serve
 
-vet:
+vet: node-client
 	$(GO) vet ./...
 
-unit:
+unit: node-client
 	$(GO) test -count=1 ./...
 
 # Brief fuzzing of the input parsers: never a panic, never a 500.
@@ -70,12 +84,12 @@ dnsmasq:
 # components in a network namespace of the run's own, test/kube/lab).
 test-kube: test-kube-fake test-serving
 
-test-kube-fake: e2e-deps dnsmasq
+test-kube-fake: node-client e2e-deps dnsmasq
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test-serving: e2e-deps dnsmasq
+test-serving: node-client e2e-deps dnsmasq
 	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && eventing=$$(third_party/eventing.sh) && \
 		ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \

@@ -30,6 +30,17 @@ const (
 	MsgExecFailed   = "The action's 'exec' could not be started: "
 )
 
+// MsgSkeletonStub is the error result of OpenWhisk's docker skeleton run
+// without action code: its image's default exec is a stub answering it.
+const MsgSkeletonStub = "This is a stub action. Replace it with custom logic."
+
+// skeletonStub is what a Skeleton launcher runs for an action without
+// code, as the docker skeleton image's default exec does: a log line
+// saying so, and the stub's error result.
+const skeletonStub = "#!/bin/sh\n" +
+	"echo 'No action code was given: this is the docker skeleton stub; replace it with a script or binary named exec.'\n" +
+	"echo '{ \"error\": \"" + MsgSkeletonStub + "\" }'\n"
+
 // maxArgBytes is the longest input passed as exec's argument: Linux refuses
 // a longer single argument (MAX_ARG_STRLEN, with its terminating zero).
 const maxArgBytes = 128<<10 - 1

@@ -98,6 +98,13 @@ type output interface {
 // logs); an error means the gateway failed (files, processes, ctx).
 func Start(ctx context.Context, l *Launcher, c *Config) (*Instance, *Outcome, error) {
 	start := time.Now()
+	if l.Skeleton && !c.Binary && isBlank(c.Code) {
+		// As the docker skeleton image, whose default exec stays when no
+		// code replaces it.
+		stub := *c
+		stub.Code = skeletonStub
+		c = &stub
+	}
 	if !c.Binary && isBlank(c.Code) {
 		return nil, initFailure(start, DeveloperError(MsgMissingCode), nil, false), nil
 	}

@@ -228,11 +228,12 @@ func (s *Actions) resolveExec(ctx context.Context, self whisk.EntityPath, p *whi
 	}
 	if kind == whisk.KindBlackbox {
 		// A docker image runs only where the platform runs images; native
-		// code (a zip or script with an exec) runs wherever blackbox does.
+		// code (a zip or script with an exec) runs wherever blackbox does,
+		// and so does the docker skeleton without code (its stub).
 		switch {
 		case e.Image == "":
 			return e, whisk.Malformed("'image' must be a string defined in 'exec' for 'blackbox' actions")
-		case rt.CodeOnly && strings.TrimSpace(e.CodeString()) == "":
+		case rt.CodeOnly && strings.TrimSpace(e.CodeString()) == "" && !whisk.IsDockerSkeleton(e.Image):
 			return e, whisk.Invalid("docker images need the knative platform")
 		}
 		return e, nil

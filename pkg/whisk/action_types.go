@@ -2,6 +2,7 @@ package whisk
 
 import (
 	"encoding/json"
+	"strings"
 )
 
 // Exec kinds with special meaning.
@@ -75,4 +76,22 @@ type ExecPut struct {
 	Main       string          `json:"main,omitempty"`
 	Binary     *bool           `json:"binary,omitempty"`
 	Components []string        `json:"components,omitempty"`
+}
+
+// DockerSkeleton is OpenWhisk's docker skeleton image: native code runs on
+// it, and without code its default exec answers a stub result.
+const DockerSkeleton = "openwhisk/dockerskeleton"
+
+// IsDockerSkeleton reports whether image names the docker skeleton, under
+// any tag or digest, with or without Docker Hub's host.
+func IsDockerSkeleton(image string) bool {
+	name := image
+	if i := strings.LastIndex(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/")
+	return name == DockerSkeleton
 }

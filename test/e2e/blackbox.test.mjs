@@ -1,5 +1,6 @@
 // Native (--native) and docker (--docker) actions: a native zip's `exec`
-// runs with the docker-skeleton convention on either platform; an image
+// runs with the docker-skeleton convention on either platform; the docker
+// skeleton without code answers its stub result on either; another image
 // without code needs the knative platform, so local mode refuses it with a
 // clear 400 and knative mode accepts it.
 
@@ -37,6 +38,20 @@ describe('blackbox actions', { timeout: 60000 }, () => {
       body: { exec: { kind: 'blackbox', image: 'example/some-image' } },
     });
     assertErrorBody(res, 400, 'docker images need the knative platform');
+  });
+
+  test('the docker skeleton without code is accepted and answers its stub result', async () => {
+    // wskdeploy's docker example and `wsk action create a --docker openwhisk/dockerskeleton`.
+    const name = uniqueName('skeleton');
+    const put = await gw.request('PUT', `/api/v1/namespaces/_/actions/${name}`, {
+      body: { exec: { kind: 'blackbox', image: 'openwhisk/dockerskeleton' } },
+    });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.body.exec, { kind: 'blackbox', image: 'openwhisk/dockerskeleton', binary: false });
+    const res = await gw.request('POST', `/api/v1/namespaces/_/actions/${name}?blocking=true`, { body: {} });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.body.response.status, 'application error');
+    assert.deepEqual(res.body.response.result, { error: 'This is a stub action. Replace it with custom logic.' });
   });
 
   test('a docker image without code is accepted on the knative platform', { skip: PLATFORM !== 'knative' && `platform ${PLATFORM}` }, async () => {

@@ -347,21 +347,13 @@ func podSpec(a *platform.Action, o BuildOptions, digest string) corev1.PodSpec {
 }
 
 // Sidecar reports whether a runs its own image beside the runtime proxy:
-// a blackbox action with an image other than OpenWhisk's docker skeleton,
-// whose native code the runtime runs itself by the same convention.
+// a blackbox action with an image other than OpenWhisk's docker skeleton.
+// The native runtime stands in for the skeleton image, with code or
+// without: it runs native code by the skeleton's convention, and without
+// code the stub the skeleton image's default exec is (actionloop's
+// Skeleton launcher), as local mode does; no foreign image is pulled.
 func Sidecar(a *platform.Action) bool {
-	if a.Kind != whisk.KindBlackbox || a.Image == "" {
-		return false
-	}
-	name := a.Image
-	if i := strings.LastIndex(name, "@"); i >= 0 {
-		name = name[:i]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
-	}
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/")
-	return name != "openwhisk/dockerskeleton" || strings.TrimSpace(a.Code) == ""
+	return a.Kind == whisk.KindBlackbox && a.Image != "" && !whisk.IsDockerSkeleton(a.Image)
 }
 
 // resources requests and limits the action's memory (in MB, as OpenWhisk

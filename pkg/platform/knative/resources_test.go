@@ -409,7 +409,8 @@ func TestSidecar(t *testing.T) {
 		{whisk.KindBlackbox, "openwhisk/dockerskeleton", "#!/bin/sh", false},
 		{whisk.KindBlackbox, "docker.io/openwhisk/dockerskeleton:1.14.0", "#!/bin/sh", false},
 		{whisk.KindBlackbox, "openwhisk/dockerskeleton@sha256:" + strings.Repeat("a", 64), "#!/bin/sh", false},
-		{whisk.KindBlackbox, "openwhisk/dockerskeleton", "", true},
+		{whisk.KindBlackbox, "openwhisk/dockerskeleton", "", false},
+		{whisk.KindBlackbox, "openwhisk/dockerskeleton:latest", " \n", false},
 		{whisk.KindBlackbox, "jane/action", "", true},
 		{whisk.KindBlackbox, "registry:5000/jane/action:v1", "#!/bin/sh", true},
 	}

@@ -97,7 +97,7 @@ var cases = []testCase{
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
 	}},
-	{name: "EmptyCode", run: func(t *testing.T, s *suite) {
+	{name: "EmptyCode", except: []string{"blackbox"}, run: func(t *testing.T, s *suite) { // blackbox: SkeletonStub
 		a := s.action(t, "echo")
 		a.Code = ""
 		res := s.run(t, a, `{}`)
@@ -354,6 +354,14 @@ var cases = []testCase{
 		if got := lastLine(t, res); got != msgLogsIncomplete {
 			t.Errorf("last log line %q, want %q", got, msgLogsIncomplete)
 		}
+	}},
+	{name: "SkeletonStub", only: "blackbox", run: func(t *testing.T, s *suite) {
+		// OpenWhisk's docker skeleton with no code runs its image's
+		// default exec, a stub (`wsk action create a --docker
+		// openwhisk/dockerskeleton`).
+		a := s.action(t, "echo")
+		a.Code, a.Image = "", "openwhisk/dockerskeleton"
+		wantResponse(t, s.run(t, a, `{}`), whisk.StatusApplicationError, `{"error":"This is a stub action. Replace it with custom logic."}`)
 	}},
 	{name: "ExitStatusIgnored", only: "blackbox", run: func(t *testing.T, s *suite) {
 		res := s.run(t, s.action(t, "exitcode"), `{}`)

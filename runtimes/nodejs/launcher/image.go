@@ -10,14 +10,20 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
 )
 
-// Setup writes the launcher script into dir and returns how to start it
-// with the interpreter at exe; env is what every instance starts from.
+// Setup writes the launcher script and the bundled packages into dir and
+// returns how to start it with the interpreter at exe; env is what every
+// instance starts from, with the packages' folder added first on
+// NODE_PATH, where Node.js looks after the action's own node_modules.
 func Setup(exe, dir string, env []string) (*actionloop.Launcher, error) {
 	script := filepath.Join(dir, ScriptName)
 	if err := os.WriteFile(script, Script, 0o600); err != nil {
 		return nil, err
 	}
-	return &actionloop.Launcher{Command: Command(exe, script), Source: CodeFile, Env: env, Concurrent: true}, nil
+	mods, err := InstallModules(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &actionloop.Launcher{Command: Command(exe, script), Source: CodeFile, Env: withNodePath(env, mods), Concurrent: true}, nil
 }
 
 // ForImage is the runtime image's launcher: node on PATH, the script in
