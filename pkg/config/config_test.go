@@ -16,11 +16,15 @@ func TestParseDefaultsEnvAndFlags(t *testing.T) {
 	if c.Listen != "127.0.0.1:3233" || c.Platform != "local" || c.APIHost != "http://127.0.0.1:3233" || c.BlockingWait != time.Minute {
 		t.Errorf("defaults = %+v", c)
 	}
-	c, err = Parse([]string{"--listen", "127.0.0.1:9000"}, env(map[string]string{"KWHISK_LISTEN": "127.0.0.1:8000", "KWHISK_DATA_DIR": "/tmp/x", "KWHISK_BLOCKING_WAIT": "3s"}))
+	if c.MetricsAddr != "" {
+		t.Errorf("default metrics addr = %q, want none (the API serves /metrics)", c.MetricsAddr)
+	}
+	c, err = Parse([]string{"--listen", "127.0.0.1:9000"}, env(map[string]string{"KWHISK_LISTEN": "127.0.0.1:8000", "KWHISK_DATA_DIR": "/tmp/x", "KWHISK_BLOCKING_WAIT": "3s",
+		"KWHISK_METRICS_ADDR": ":9090"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.BlockingWait != 3*time.Second {
+	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.BlockingWait != 3*time.Second || c.MetricsAddr != ":9090" {
 		t.Errorf("env then flags = %+v", c)
 	}
 }
@@ -34,6 +38,7 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--bogus"}, want: "bogus"},
 		{args: []string{"--platform", "docker"}, want: "--platform"},
 		{args: []string{"--listen", "nowhere"}, want: "--listen"},
+		{args: []string{"--metrics-addr", "9090"}, want: "--metrics-addr"},
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},

@@ -32,6 +32,16 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process; 0 means 5s.
 	BusyTimeout time.Duration
+	// Commits, if set, hears of every group commit of the writer.
+	Commits CommitRecorder
+}
+
+// CommitRecorder hears of the writer's group commits, for metrics
+// (*metrics.Metrics is one): how many items one transaction wrote, how
+// long it took, and its error. It runs on the writer goroutine: it must
+// be cheap and never block.
+type CommitRecorder interface {
+	Commit(items int, d time.Duration, err error)
 }
 
 func (o Options) withDefaults() Options {

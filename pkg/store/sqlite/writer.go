@@ -47,7 +47,11 @@ func (s *Store) write() {
 			batch = s.q.takeReady(batch, s.opts.BatchSize)
 		}
 		for delay := retryMin; ; delay = min(2*delay, retryMax) {
+			began := time.Now()
 			err := s.commit(batch)
+			if s.opts.Commits != nil {
+				s.opts.Commits.Commit(len(batch), time.Since(began), err)
+			}
 			if err == nil {
 				s.q.committed(batch)
 				s.requestCheckpoint(len(batch))
