@@ -255,4 +255,3 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 }
-
