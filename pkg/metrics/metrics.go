@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,9 +91,12 @@ type Metrics struct {
 	commitErrors   prometheus.Counter
 
 	// series caches the children of each action's hot series, so the
-	// invoke path records with a map read and no allocation.
-	mu       sync.RWMutex
-	series   map[seriesKey]*actionSeries
+	// invoke path records with one atomic load, a map read and no
+	// allocation or lock. The map is never changed once stored: a new
+	// action's series are added to a copy, under mu (rare, and bounded).
+	series atomic.Pointer[map[seriesKey]*actionSeries]
+	// mu guards the writes to series and the fields below.
+	mu       sync.Mutex
 	labels   map[[3]string]bool // (ns, actionNS, action) with series
 	perNS    map[string]int     // distinct actions with series, by namespace
 	overflow map[overflowKey]*actionSeries
@@ -125,12 +129,12 @@ func New(o Options) *Metrics {
 	m := &Metrics{
 		reg:       prometheus.NewRegistry(),
 		maxAction: o.MaxActionsPerNamespace,
-		series:    map[seriesKey]*actionSeries{},
 		labels:    map[[3]string]bool{},
 		perNS:     map[string]int{},
 		overflow:  map[overflowKey]*actionSeries{},
 	}
 	action := []string{"namespace", "action"}
+	m.series.Store(&map[seriesKey]*actionSeries{})
 	m.activations = m.counterVec("activations_total",
 		"Activations completed (primitive actions, sequences and compositions), by outcome: success, application_error, developer_error, whisk_error.",
 		"namespace", "action", "kind", "outcome")
@@ -218,15 +222,13 @@ func (m *Metrics) Activation(ns string, a *whisk.Action, kind string, status int
 // bound).
 func (m *Metrics) seriesOf(ns string, a *whisk.Action, kind string) *actionSeries {
 	k := seriesKey{ns: ns, actionNS: a.Namespace, action: a.Name, kind: kind}
-	m.mu.RLock()
-	s := m.series[k]
-	m.mu.RUnlock()
-	if s != nil {
+	if s := (*m.series.Load())[k]; s != nil {
 		return s
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s := m.series[k]; s != nil {
+	cur := *m.series.Load()
+	if s := cur[k]; s != nil {
 		return s
 	}
 	if m.perNS[ns] >= m.maxAction {
@@ -244,8 +246,13 @@ func (m *Metrics) seriesOf(ns string, a *whisk.Action, kind string) *actionSerie
 		m.labels[lk] = true
 		m.perNS[ns]++
 	}
-	s = m.newSeries(ns, label, kind)
-	m.series[k] = s
+	s := m.newSeries(ns, label, kind)
+	next := make(map[seriesKey]*actionSeries, len(cur)+1)
+	for key, v := range cur {
+		next[key] = v
+	}
+	next[k] = s
+	m.series.Store(&next)
 	return s
 }
 

@@ -8,7 +8,9 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +94,33 @@ func TestActivationAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Activation allocates %v times per call, want 0", allocs)
+	}
+}
+
+// TestActivationConcurrent: series made by concurrent first activations
+// of many actions lose no count (run with -race).
+func TestActivationConcurrent(t *testing.T) {
+	m := New(Options{MaxActionsPerNamespace: 20, NoRuntime: true})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				m.Activation("guest", action("guest", "a"+strconv.Itoa((g*7+i)%30)), "nodejs:20", whisk.StatusSuccess, time.Millisecond, 0, false, 0)
+			}
+		})
+	}
+	wg.Wait()
+	fams := scrape(t, m)
+	total, series := 0.0, 0
+	for _, s := range fams["kwhisk_activations_total"].GetMetric() {
+		total += s.GetCounter().GetValue()
+		series++
+	}
+	if total != 8*200 {
+		t.Errorf("activations counted %v, want %d", total, 8*200)
+	}
+	if got := len(actionsOf(fams, "kwhisk_activation_duration_seconds")); got != 21 {
+		t.Errorf("%d action series, want the bound (20) and %s", got, OtherActions)
 	}
 }
 
