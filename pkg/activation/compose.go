@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -175,10 +176,12 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 	rec.Response = resp
 	limits := a.Limits
 	limits.Memory = memory
+	wait := max(0, start.Sub(rc.received))
 	rec.Annotations = annotations{
 		action: a, cause: st.cause, sequence: true, composition: true, limits: limits,
-		waitTime: jsonInt(max(0, start.Sub(rc.received).Milliseconds())),
+		waitTime: jsonInt(wait.Milliseconds()),
 	}.build()
+	s.metrics.Activation(rc.caller.Namespace, a, whisk.KindSequence, rec.Response.StatusCode, time.Duration(duration)*time.Millisecond, wait, false, 0)
 	return rec
 }
 

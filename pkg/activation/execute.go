@@ -88,8 +88,10 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 		now := s.now()
 		rec.Start, rec.End = now.UnixMilli(), now.UnixMilli()
 		rec.Response = whisk.Response{StatusCode: whisk.StatusWhiskError, Result: whisk.ErrorResult("Failed to run the action: " + err.Error())}
-		ann.waitTime = jsonInt(max(0, now.Sub(rc.received).Milliseconds()))
+		wait := max(0, now.Sub(rc.received))
+		ann.waitTime = jsonInt(wait.Milliseconds())
 		rec.Annotations = ann.build()
+		s.metrics.Activation(rc.caller.Namespace, a, a.Exec.Kind, rec.Response.StatusCode, 0, wait, false, 0)
 		return rec
 	}
 	rec.Start, rec.End = res.Start.UnixMilli(), res.End.UnixMilli()
@@ -98,12 +100,14 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 	if res.Logs != nil {
 		rec.Logs = res.Logs
 	}
-	ann.waitTime = jsonInt(max(0, res.Start.Sub(rc.received).Milliseconds()))
+	wait := max(0, res.Start.Sub(rc.received))
+	ann.waitTime = jsonInt(wait.Milliseconds())
 	ann.timeout = jsonBool(res.Timeout)
 	if res.Cold {
 		ann.initTime = jsonInt(res.InitTime.Milliseconds())
 	}
 	rec.Annotations = ann.build()
+	s.metrics.Activation(rc.caller.Namespace, a, a.Exec.Kind, rec.Response.StatusCode, res.End.Sub(res.Start), wait, res.Cold, res.InitTime)
 	return rec
 }
 
@@ -179,10 +183,12 @@ func (s *Service) runSequence(rc *runContext, st step) *whisk.Activation {
 	if limits.Memory == 0 {
 		limits.Memory = a.Limits.Memory
 	}
+	wait := max(0, start.Sub(rc.received))
 	rec.Annotations = annotations{
 		action: a, cause: st.cause, sequence: true, limits: limits,
-		waitTime: jsonInt(max(0, start.Sub(rc.received).Milliseconds())),
+		waitTime: jsonInt(wait.Milliseconds()),
 	}.build()
+	s.metrics.Activation(rc.caller.Namespace, a, whisk.KindSequence, rec.Response.StatusCode, time.Duration(duration)*time.Millisecond, wait, false, 0)
 	return rec
 }
 

@@ -74,6 +74,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 		}
 	}
 	args["__ow_headers"], _ = json.Marshal(h) // a map of strings always marshals
+	s.metrics.TriggerFired(caller.Namespace)
 	return s.await(ctx, r, false, 0, func() *whisk.Activation {
 		rec := r.pendingRecord()
 		rec.Response = whisk.Response{Result: result}
@@ -88,16 +89,20 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 			if rule.Status != whisk.StatusActive {
 				entry.StatusCode = whisk.StatusApplicationError
 				entry.Error = "Rule '" + id + "' is inactive, action '" + entry.Action + "' was not activated."
+				s.metrics.RuleActivation(caller.Namespace, RuleInactive)
 			} else {
 				out, err := s.Invoke(s.base, caller, Request{Path: rule.Action.EntityPath(), Payload: args, TransactionID: tid})
+				outcome := RuleFailed
 				switch {
 				case err == nil:
 					entry.Success, entry.ActivationID = true, out.ID
+					outcome = RuleInvoked
 				case whisk.KindOf(err) == whisk.KindInternal || whisk.KindOf(err) == whisk.KindUnavailable:
 					entry.StatusCode, entry.Error = whisk.StatusWhiskError, err.Error()
 				default:
 					entry.StatusCode, entry.Error = whisk.StatusApplicationError, whisk.MessageOf(err)
 				}
+				s.metrics.RuleActivation(caller.Namespace, outcome)
 			}
 			b, _ := json.Marshal(entry) // a struct of strings and ints always marshals
 			rec.Logs = append(rec.Logs, string(b))

@@ -32,6 +32,45 @@ type Records interface {
 	TakePending(ctx context.Context) ([]*whisk.Activation, error)
 }
 
+// Recorder hears what the activation service does, for metrics
+// (*metrics.Metrics is one). Its methods run on the invoke path: they
+// must be cheap and never block.
+type Recorder interface {
+	// Activation reports a completed activation (primitive, sequence or
+	// composition) of action a recorded in namespace ns: its kind as the
+	// record says it, status code, duration and wait, and whether it
+	// started cold and its init time then.
+	Activation(ns string, a *whisk.Action, kind string, status int, duration, wait time.Duration, cold bool, init time.Duration)
+	// Throttled reports a request of ns refused with 429 (a Throttle
+	// constant says why).
+	Throttled(ns, reason string)
+	// BlockingAccepted reports a blocking invoke of ns answered 202.
+	BlockingAccepted(ns string)
+	// TriggerFired reports a fire of a trigger of ns that made an
+	// activation.
+	TriggerFired(ns string)
+	// RuleActivation reports a rule a trigger activation of ns processed
+	// (a Rule constant is its outcome).
+	RuleActivation(ns, outcome string)
+}
+
+// Rule outcomes (Recorder.RuleActivation).
+const (
+	RuleInvoked  = "invoked"  // its action's invoke was accepted
+	RuleInactive = "inactive" // the rule is inactive: nothing ran
+	RuleFailed   = "failed"   // the invoke was refused
+)
+
+// noRecorder discards.
+type noRecorder struct{}
+
+func (noRecorder) Activation(string, *whisk.Action, string, int, time.Duration, time.Duration, bool, time.Duration) {
+}
+func (noRecorder) Throttled(string, string)      {}
+func (noRecorder) BlockingAccepted(string)       {}
+func (noRecorder) TriggerFired(string)           {}
+func (noRecorder) RuleActivation(string, string) {}
+
 // Caller is who invokes: the activation is recorded in its namespace.
 type Caller struct {
 	Namespace string
@@ -84,6 +123,7 @@ type Service struct {
 	throttles   *throttles
 	// writable says whether records can be stored now (see New).
 	writable func() error
+	metrics  Recorder
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
@@ -105,6 +145,9 @@ type Options struct {
 	// its values pass on; its cancellation is ignored, since an activation
 	// once started is recorded (Drain waits for them). Nil: an empty one.
 	Context context.Context
+	// Metrics hears of activations, throttles and fires; nil: nothing
+	// does.
+	Metrics Recorder
 }
 
 // New returns a Service.
@@ -118,6 +161,9 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = noRecorder{}
+	}
 	base := context.Background()
 	if opts.Context != nil {
 		base = context.WithoutCancel(opts.Context)
@@ -129,9 +175,11 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if w, ok := records.(interface{ Writable() error }); ok {
 		writable = w.Writable
 	}
+	th := newThrottles(opts.Throttles, time.Now)
+	th.refused = opts.Metrics.Throttled
 	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
 		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
-		throttles: newThrottles(opts.Throttles, time.Now), writable: writable}
+		throttles: th, metrics: opts.Metrics, writable: writable}
 }
 
 // Throttles are the limits of namespaces that set none of their own, every
@@ -222,6 +270,7 @@ func (s *Service) await(ctx context.Context, r *running, blocking bool, wait tim
 	if err != nil {
 		s.log("record pending activation %s: %v", r.id, err)
 	}
+	s.metrics.BlockingAccepted(r.caller.Namespace)
 	return &Outcome{ID: r.id}, nil
 }
 

@@ -39,6 +39,9 @@ func TooManyConcurrent(count, allowed int) string {
 type throttles struct {
 	defaults whisk.Throttles // every field set
 	now      func() time.Time
+	// refused, if set, hears of every refusal with its namespace and
+	// reason (a Throttle constant), under the lock: it must not block.
+	refused func(ns, reason string)
 
 	mu   sync.Mutex
 	byNS map[string]*usage
@@ -98,6 +101,19 @@ func (t *throttles) prune(minute int64) {
 	}
 }
 
+// Throttle reasons: which limit refused a request (Recorder.Throttled).
+const (
+	ThrottleInvocationsPerMinute  = "invocations_per_minute"
+	ThrottleConcurrentInvocations = "concurrent_invocations"
+	ThrottleFiresPerMinute        = "fires_per_minute"
+)
+
+func (t *throttles) refuse(ns, reason string) {
+	if t.refused != nil {
+		t.refused(ns, reason)
+	}
+}
+
 // invoke admits one top-level invoke by c: it counts against the rate
 // and, once admitted, against the concurrent limit until done is called
 // (exactly once, when the activation has completed).
@@ -109,9 +125,11 @@ func (t *throttles) invoke(c Caller) (done func(), err error) {
 	u := t.usage(c.Namespace)
 	u.invokes++
 	if u.invokes > perMinute {
+		t.refuse(c.Namespace, ThrottleInvocationsPerMinute)
 		return nil, whisk.Errorf(whisk.KindThrottled, "%s", TooManyPerMinute(u.invokes, perMinute))
 	}
 	if u.inflight >= concurrent {
+		t.refuse(c.Namespace, ThrottleConcurrentInvocations)
 		return nil, whisk.Errorf(whisk.KindThrottled, "%s", TooManyConcurrent(u.inflight, concurrent))
 	}
 	u.inflight++
@@ -133,6 +151,7 @@ func (t *throttles) fire(c Caller) error {
 	u := t.usage(c.Namespace)
 	u.fires++
 	if u.fires > perMinute {
+		t.refuse(c.Namespace, ThrottleFiresPerMinute)
 		return whisk.Errorf(whisk.KindThrottled, "%s", TooManyPerMinute(u.fires, perMinute))
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -160,11 +161,17 @@ type harnessOptions struct {
 	// maxConcurrency is the gateway's --max-action-concurrency (0: the
 	// control plane's default).
 	maxConcurrency int
+	// metrics, if set, records and is served at /metrics.
+	metrics *metrics.Metrics
 }
 
 func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kwhisk.db"), sqlite.Options{})
+	var stOpts sqlite.Options
+	if o.metrics != nil {
+		stOpts.Commits = o.metrics
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kwhisk.db"), stOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +180,14 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, controlplane.Options{
+	opts := controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
 		MaxActionConcurrency: o.maxConcurrency,
-	})
+	}
+	if o.metrics != nil {
+		opts.Metrics, opts.MetricsHandler = o.metrics, o.metrics.Handler()
+	}
+	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, opts)
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)
 	}

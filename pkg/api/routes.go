@@ -16,6 +16,10 @@ func (s *Server) routes() {
 
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
+	if s.Metrics != nil {
+		// Prometheus scrapes without OpenWhisk credentials.
+		e.GET("/metrics", echo.WrapHandler(s.Metrics))
+	}
 
 	// What runtimes fetch at boot (knative mode): action code and run
 	// keys; the bearer token is the credential.

@@ -102,6 +102,10 @@ type Deps struct {
 	Throttles whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.
 	Logf func(format string, args ...any)
+	// Metrics serves the Prometheus exposition at GET /metrics, without
+	// credentials; nil: no such route (the gateway serves it on
+	// --metrics-addr instead).
+	Metrics http.Handler
 }
 
 // Server is the OpenWhisk API.
@@ -116,8 +120,9 @@ type Server struct {
 const MsgShuttingDown = "The gateway is shutting down; retry the request."
 
 // Close makes the API answer every new request 503 while the gateway
-// drains, except /ping and the runtimes' fetches of code and run keys: a
-// revision starting for an activation still in flight needs them.
+// drains, except /ping, /metrics (a drain is worth watching) and the
+// runtimes' fetches of code and run keys: a revision starting for an
+// activation still in flight needs them.
 func (s *Server) Close() { s.closing.Store(true) }
 
 // gate refuses requests once the server is closing (Close).
@@ -125,7 +130,7 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.closing.Load() {
 			p := c.Request().URL.Path
-			if p != "/ping" && !strings.HasPrefix(p, "/api/v1/code/") && !strings.HasPrefix(p, "/api/v1/run-keys/") {
+			if p != "/ping" && p != "/metrics" && !strings.HasPrefix(p, "/api/v1/code/") && !strings.HasPrefix(p, "/api/v1/run-keys/") {
 				return whisk.Errorf(whisk.KindUnavailable, MsgShuttingDown)
 			}
 		}

@@ -22,9 +22,13 @@ import (
 
 // Config is everything `kwhisk serve` is told.
 type Config struct {
-	Listen   string // host:port of the API
-	DataDir  string // database and runtime work dirs
-	Platform string // "local" or "knative"
+	Listen string // host:port of the API
+	// MetricsAddr, if set, is the host:port of a listener that serves
+	// only GET /metrics, without credentials; the API then no longer
+	// serves it. Unset, the API serves /metrics.
+	MetricsAddr string
+	DataDir     string // database and runtime work dirs
+	Platform    string // "local" or "knative"
 	// APIHost is what actions see as __OW_API_HOST; defaults to
 	// http://<listen>.
 	APIHost string
@@ -107,6 +111,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(discard{})
 	fs.StringVar(&c.Listen, "listen", c.Listen, "host:port the API listens on")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "host:port of a listener serving only GET /metrics (default: /metrics on the API's port)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and runtime work dirs")
 	fs.StringVar(&c.Platform, "platform", c.Platform, "data plane: local")
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
@@ -161,6 +166,11 @@ func (c *Config) Validate() error {
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil || port == "" {
 		return &UsageError{fmt.Sprintf("invalid value %q for flag --listen: want host:port", c.Listen)}
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return &UsageError{fmt.Sprintf("invalid value %q for flag --metrics-addr: want host:port", c.MetricsAddr)}
+		}
 	}
 	if c.DataDir == "" {
 		return &UsageError{"invalid value for flag --data-dir: must not be empty"}

@@ -17,11 +17,15 @@ func TestParseDefaultsEnvAndFlags(t *testing.T) {
 		c.ActivationRetention != 7*24*time.Hour {
 		t.Errorf("defaults = %+v", c)
 	}
-	c, err = Parse([]string{"--listen", "127.0.0.1:9000"}, env(map[string]string{"KWHISK_LISTEN": "127.0.0.1:8000", "KWHISK_DATA_DIR": "/tmp/x", "KWHISK_BLOCKING_WAIT": "3s"}))
+	if c.MetricsAddr != "" {
+		t.Errorf("default metrics addr = %q, want none (the API serves /metrics)", c.MetricsAddr)
+	}
+	c, err = Parse([]string{"--listen", "127.0.0.1:9000"}, env(map[string]string{"KWHISK_LISTEN": "127.0.0.1:8000", "KWHISK_DATA_DIR": "/tmp/x", "KWHISK_BLOCKING_WAIT": "3s",
+		"KWHISK_METRICS_ADDR": ":9090"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.BlockingWait != 3*time.Second {
+	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.BlockingWait != 3*time.Second || c.MetricsAddr != ":9090" {
 		t.Errorf("env then flags = %+v", c)
 	}
 }
@@ -35,6 +39,7 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--bogus"}, want: "bogus"},
 		{args: []string{"--platform", "docker"}, want: "--platform"},
 		{args: []string{"--listen", "nowhere"}, want: "--listen"},
+		{args: []string{"--metrics-addr", "9090"}, want: "--metrics-addr"},
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
 		{args: []string{"--activation-retention", "-1h"}, want: "--activation-retention"},
 		{env: map[string]string{"KWHISK_ACTIVATION_RETENTION": "week"}, want: "KWHISK_ACTIVATION_RETENTION"},

@@ -7,6 +7,7 @@ package controlplane
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
@@ -75,6 +76,18 @@ type Options struct {
 	// MaxActionConcurrency bounds an action's limits.concurrency
 	// (--max-action-concurrency); 0: whisk.DefaultMaxConcurrency.
 	MaxActionConcurrency int
+	// Metrics hears of activations, throttles, fires and events; nil:
+	// nothing does.
+	Metrics Metrics
+	// MetricsHandler is served at GET /metrics on the API; nil: no route.
+	MetricsHandler http.Handler
+}
+
+// Metrics is what the activation service and the event ingress record
+// to (*metrics.Metrics is one).
+type Metrics interface {
+	activation.Recorder
+	events.Recorder
 }
 
 // New wires the collections, the activation service, the event ingress,
@@ -102,15 +115,15 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	activations := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context,
+		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context, Metrics: opts.Metrics,
 	})
 	authn := auth.New(st)
 	ingress := events.NewIngress(activations, authn, reader{triggers, st, st}, opts.Tokens,
-		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds})
+		events.IngressOptions{ReplyWait: opts.BlockingWait, Feeds: feeds, Metrics: opts.Metrics})
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, APIs: st, Runtimes: plat,
-		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf,
+		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf, Metrics: opts.MetricsHandler,
 	})
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
 }

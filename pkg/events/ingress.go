@@ -53,14 +53,30 @@ type Reader interface {
 
 // Ingress turns CloudEvents into trigger fires.
 type Ingress struct {
-	firer  Firer
-	auth   Authenticator
-	reader Reader
-	tokens *Tokens
-	seen   *dedup
-	wait   time.Duration
-	feeds  *Feeds
+	firer   Firer
+	auth    Authenticator
+	reader  Reader
+	tokens  *Tokens
+	seen    *dedup
+	wait    time.Duration
+	feeds   *Feeds
+	metrics Recorder
 }
+
+// Recorder hears of every event the ingress receives, for metrics
+// (*metrics.Metrics is one). Its methods must be cheap and never block.
+type Recorder interface {
+	CloudEventReceived()
+	CloudEventDeduplicated()
+	// CloudEventRejected reports an event refused with an error of kind k.
+	CloudEventRejected(k whisk.Kind)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) CloudEventReceived()           {}
+func (noRecorder) CloudEventDeduplicated()       {}
+func (noRecorder) CloudEventRejected(whisk.Kind) {}
 
 // IngressOptions configure an Ingress. Zero values: DedupWindow 10 min,
 // ReplyWait 60 s.
@@ -69,6 +85,8 @@ type IngressOptions struct {
 	ReplyWait   time.Duration
 	// Feeds, if set, lets a paused subscription drop its events.
 	Feeds *Feeds
+	// Metrics hears of every event; nil: nothing does.
+	Metrics Recorder
 }
 
 // NewIngress returns the CloudEvents ingress.
@@ -79,8 +97,11 @@ func NewIngress(firer Firer, authn Authenticator, reader Reader, tokens *Tokens,
 	if opts.ReplyWait <= 0 {
 		opts.ReplyWait = time.Minute
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = noRecorder{}
+	}
 	return &Ingress{firer: firer, auth: authn, reader: reader, tokens: tokens,
-		seen: newDedup(opts.DedupWindow, 100000, time.Now), wait: opts.ReplyWait, feeds: opts.Feeds}
+		seen: newDedup(opts.DedupWindow, 100000, time.Now), wait: opts.ReplyWait, feeds: opts.Feeds, metrics: opts.Metrics}
 }
 
 // Tokens returns the subscriber-token maker.
@@ -100,6 +121,18 @@ var errCredentials = &whisk.Error{Kind: whisk.KindUnauthorized, Message: whisk.M
 // Receive handles one CloudEvent (binary or structured mode) for the
 // trigger at namespace/trigger.
 func (in *Ingress) Receive(ctx context.Context, r *http.Request, namespace, trigger, tid string) (*Delivery, error) {
+	in.metrics.CloudEventReceived()
+	d, err := in.receive(ctx, r, namespace, trigger, tid)
+	switch {
+	case err != nil:
+		in.metrics.CloudEventRejected(whisk.KindOf(err))
+	case d.Duplicate:
+		in.metrics.CloudEventDeduplicated()
+	}
+	return d, err
+}
+
+func (in *Ingress) receive(ctx context.Context, r *http.Request, namespace, trigger, tid string) (*Delivery, error) {
 	if err := whisk.CheckNamespace(namespace); err != nil {
 		return nil, err
 	}

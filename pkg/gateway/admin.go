@@ -63,7 +63,7 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 	if len(pos) < 2 || pos[0] != "namespace" {
 		return &config.UsageError{Msg: AdminUsage}
 	}
-	st, err := openStore(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg.DataDir, nil)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
 	"github.com/kwhisk/kwhisk/pkg/run"
@@ -187,6 +188,13 @@ func (k *knativeMode) options(o *controlplane.Options) {
 
 // close has nothing to release: the platform's parts end with the group.
 func (k *knativeMode) close() {}
+
+func (k *knativeMode) observe(m *metrics.Metrics) {
+	m.WatchKnativeServices(func() metrics.ServiceReadiness {
+		ready, notReady, unknown := k.p.Readiness()
+		return metrics.ServiceReadiness{Ready: ready, NotReady: notReady, Unknown: unknown}
+	})
+}
 
 // start adds to g the Service watch and the reconcile (once).
 func (k *knativeMode) start(g *run.Group) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
+	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/platform/local"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -26,6 +27,9 @@ type mode interface {
 	runAlarms(ctx context.Context, run func(context.Context) error) error
 	// start adds the mode's long-running parts to g.
 	start(g *run.Group)
+	// observe registers the mode's own gauges (its instances or
+	// Services) with m, read at each scrape.
+	observe(m *metrics.Metrics)
 	// close releases what the mode holds once g has stopped.
 	close()
 }
@@ -61,7 +65,14 @@ type localMode struct{ p *local.Platform }
 func (m localMode) platform() controlplane.Platform { return m.p }
 func (localMode) options(*controlplane.Options)     {}
 func (localMode) start(*run.Group)                  {}
-func (m localMode) close()                          { m.p.Close() }
+
+func (m localMode) observe(met *metrics.Metrics) {
+	met.WatchLocalInstances(func() metrics.LocalInstances {
+		st := m.p.Stats()
+		return metrics.LocalInstances{Running: st.Instances - st.Starting - st.Idle, Starting: st.Starting, Idle: st.Idle}
+	})
+}
+func (m localMode) close() { m.p.Close() }
 
 func (localMode) runAlarms(ctx context.Context, run func(context.Context) error) error {
 	return run(ctx)

@@ -16,25 +16,30 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/retention"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// openStore opens the SQLite store in the data dir.
-func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
+// openStore opens the SQLite store in the data dir; commits, if set,
+// hears of its group commits.
+func openStore(ctx context.Context, dataDir string, commits sqlite.CommitRecorder) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "kwhisk.db"), sqlite.Options{})
+	return sqlite.Open(ctx, filepath.Join(dataDir, "kwhisk.db"), sqlite.Options{Commits: commits})
 }
 
 // Serve runs the gateway until ctx ends, then drains. It prints the
 // `wsk property set` line for the guest namespace on out once listening.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
-	st, err := openStore(ctx, cfg.DataDir)
+	// One registry per gateway, so gateways in one process (tests) keep
+	// their series apart.
+	met := metrics.New(metrics.Options{})
+	st, err := openStore(ctx, cfg.DataDir, met)
 	if err != nil {
 		return err
 	}
@@ -51,6 +56,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return err
 	}
 	defer m.close()
+	m.observe(met)
 
 	tokens, err := events.LoadTokens(filepath.Join(cfg.DataDir, "events.key"))
 	if err != nil {
@@ -64,7 +70,10 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	opts := controlplane.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
-		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency,
+		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency, Metrics: met,
+	}
+	if cfg.MetricsAddr == "" {
+		opts.MetricsHandler = met.Handler()
 	}
 	m.options(&opts)
 	ctrl := controlplane.New(st, m.platform(), opts)
@@ -83,6 +92,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close() // the API never served
+			return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
 
 	// The long-running parts, in stop order: the background (alarm
 	// scheduler, emitter, activation retention, knative's watch, reconcile and Service writes);
@@ -127,12 +143,30 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		}
 		return nil
 	})
+	if metricsLn != nil {
+		// Served until the API has finished, so the drain can be watched.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		g.Add("metrics", func(context.Context) error {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, func(ctx context.Context) error {
+			_ = metricsSrv.Shutdown(ctx) // scrapes are short; a late one may be cut
+			return nil
+		})
+	}
 	// The flush is not bounded by the drain timeout: what is recorded
 	// must reach the disk.
 	g.Add("store", nil, func(ctx context.Context) error { return st.Flush(context.WithoutCancel(ctx)) })
 
 	guest := auth.WellKnown[0]
 	fmt.Fprintf(out, "kwhisk is serving the OpenWhisk API on %s (data in %s)\n", cfg.APIHost, cfg.DataDir)
+	if metricsLn != nil {
+		fmt.Fprintf(out, "kwhisk is serving Prometheus metrics on http://%s/metrics\n", metricsLn.Addr())
+	}
 	fmt.Fprintf(out, "wsk property set --apihost %s --auth %s:%s\n", cfg.APIHost, guest.UUID, guest.Key)
 	return g.Run(ctx)
 }

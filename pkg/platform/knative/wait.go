@@ -148,3 +148,24 @@ func failed(svc *servingv1.Service, v *version) string {
 	}
 	return ""
 }
+
+// Readiness counts the gateway's Services in the watch's cache by their
+// Ready condition: true, false, or unknown (no condition yet, or one
+// Knative has not decided).
+func (p *Platform) Readiness() (ready, notReady, unknown int) {
+	for _, obj := range p.watch.informer.GetStore().List() {
+		svc, ok := obj.(*servingv1.Service)
+		if !ok {
+			continue
+		}
+		switch c := svc.Status.GetCondition(apis.ConditionReady); {
+		case c == nil || c.Status == corev1.ConditionUnknown:
+			unknown++
+		case c.Status == corev1.ConditionTrue:
+			ready++
+		default:
+			notReady++
+		}
+	}
+	return ready, notReady, unknown
+}

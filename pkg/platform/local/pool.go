@@ -620,6 +620,7 @@ type Stats struct {
 	Pools     int // action versions with instances or work
 	Instances int // running or starting
 	Starting  int
+	Idle      int // started and running no activation
 	Busy      int // activations in flight
 	Queued    int // activations waiting for an instance
 	Stems     int // prewarmed stem cells ready
@@ -634,6 +635,9 @@ func (s *pools) stats() Stats {
 		st.Queued += len(p.queue)
 		for _, inst := range p.insts {
 			st.Busy += inst.active
+			if inst.active == 0 {
+				st.Idle++
+			}
 		}
 	}
 	return st

@@ -36,6 +36,16 @@ type Options struct {
 	// flight when the disk fills (see space.go); 0 means a sixteenth of
 	// the filesystem, between 1 MiB and 32 MiB.
 	Reserve int64
+	// Commits, if set, hears of every group commit of the writer.
+	Commits CommitRecorder
+}
+
+// CommitRecorder hears of the writer's group commits, for metrics
+// (*metrics.Metrics is one): how many items one transaction wrote, how
+// long it took, and its error. It runs on the writer goroutine: it must
+// be cheap and never block.
+type CommitRecorder interface {
+	Commit(items int, d time.Duration, err error)
 }
 
 func (o Options) withDefaults() Options {

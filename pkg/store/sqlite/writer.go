@@ -67,7 +67,11 @@ func (s *Store) commitAll(batch []*item) error {
 		if s.space.full.Load() {
 			part = batch[:1]
 		}
+		began := time.Now()
 		err := s.commit(part)
+		if s.opts.Commits != nil {
+			s.opts.Commits.Commit(len(part), time.Since(began), err)
+		}
 		if err != nil && isFull(err) && s.space.releaseReserve() {
 			continue // room was just made: retry before reporting a failure
 		}
