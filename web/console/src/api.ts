@@ -57,7 +57,9 @@ export class Api {
     for (const [k, v] of Object.entries(query)) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     }
-    const res = await fetch(url, { headers: { Authorization: this.auth, Accept: 'application/json' } });
+    // credentials 'omit': the key goes in the header we set, and a 401's
+    // WWW-Authenticate must not make the browser ask for a password.
+    const res = await fetch(url, { headers: { Authorization: this.auth, Accept: 'application/json' }, credentials: 'omit' });
     const text = await res.text();
     let body: unknown;
     try {

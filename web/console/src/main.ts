@@ -208,9 +208,9 @@ async function reload(): Promise<void> {
   } catch (e) {
     listError = (e as Error).message;
   }
-  activationsView();
   if (filter.upto === undefined) startTail();
   else stopTail();
+  activationsView();
 }
 
 async function loadMore(): Promise<void> {

@@ -77,6 +77,8 @@ export function render(rows: Row[], onPick: (id: string) => void): HTMLElement {
       class: 'row', 'data-testid': 'waterfall-row', 'data-id': r.id, 'data-name': r.act?.name ?? '',
       'data-depth': r.depth,
     });
+    // The whole line is the row's target, not just its text and bar.
+    g.append(svg('rect', { x: 0, y: y + 1, width: WIDTH, height: ROW - 2, class: 'hit' }));
     if (r.id && r.act) {
       g.addEventListener('click', () => onPick(r.id!));
       g.setAttribute('tabindex', '0');
