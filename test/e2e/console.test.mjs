@@ -7,17 +7,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './lib/browser.mjs';
 import { GUEST_AUTH, MSG, createAction, startGateway, uniqueName, waitFor } from './lib/gateway.mjs';
-
-/** CHROMIUM is Debian's chromium, which `make chromium` installs. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 // UI waits: a blocking invoke returns once the record is written, and the
 // tail polls every 1.5 s; loaded machines get room.
@@ -26,9 +17,9 @@ const UI = 20000;
 describe('console', { timeout: 240000 }, () => {
   let gw;
   let ow;
+  let browser;
   let context;
   let page;
-  let profile;
   const hello = uniqueName('hello');
   const fail = uniqueName('fail');
   const echo = uniqueName('echo');
@@ -37,7 +28,6 @@ describe('console', { timeout: 240000 }, () => {
   const rule = uniqueName('rule');
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`make chromium\` (Debian's chromium package)`);
     gw = await startGateway();
     ow = gw.client();
     await createAction(ow, hello, 'hello.js');
@@ -46,15 +36,11 @@ describe('console', { timeout: 240000 }, () => {
     await ow.actions.create({ name: seq, sequence: [`/_/${hello}`, `/_/${echo}`] });
     await ow.triggers.create({ name: trigger });
     await ow.rules.create({ name: rule, trigger, action: echo });
-    profile = await mkdtemp(path.join(os.tmpdir(), 'kwhisk-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
-    });
-    page = context.pages()[0] ?? await context.newPage();
+    browser = await launchBrowser();
+    ({ context, page } = browser);
   });
   after(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await gw?.cleanup();
   });
 

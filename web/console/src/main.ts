@@ -170,9 +170,9 @@ function table(): HTMLElement {
       'data-id': a.activationId, 'data-name': a.name, 'data-status': a.response.status,
       onclick: () => { location.hash = `#/activations/${a.activationId}`; },
     },
-    h('td', {}, time(a.start)),
+    h('td', { title: time(a.start) }, time(a.start).slice(11)),
     h('td', {}, a.name),
-    h('td', { class: 'mono' }, a.activationId),
+    h('td', { class: 'mono', title: a.activationId }, a.activationId.slice(0, 12)),
     h('td', {}, kind(a)),
     h('td', { class: 'status' }, a.response.status),
     h('td', { class: 'num' }, a.end ? ms(duration(a)) : ''),
@@ -284,7 +284,9 @@ async function detail(id: string): Promise<HTMLElement> {
     const wf = h('div', { class: 'wf-slot' }, h('p', {}, 'Loading the waterfall…'));
     sections.push(h('h3', {}, 'Waterfall'), wf);
     void waterfall.load(session!.api, a).then(rows => {
-      wf.replaceChildren(waterfall.render(rows, other => { location.hash = `#/activations/${other}`; }));
+      // As wide as its pane, once the pane is on the page.
+      const width = wf.clientWidth > 0 ? Math.max(wf.clientWidth, 480) : 900;
+      wf.replaceChildren(waterfall.render(rows, width, other => { location.hash = `#/activations/${other}`; }));
     });
   }
   sections.push(h('h3', {}, 'Result'), pre(a.response.result ?? {}, 'result'),
@@ -340,7 +342,9 @@ async function chartsView(): Promise<void> {
       h('td', { class: 'num' }, ms(s.p50)), h('td', { class: 'num' }, ms(s.p90)), h('td', { class: 'num' }, ms(s.p99)));
     })));
   const note = list.length >= CHART_RECORDS ? h('p', { class: 'hint' }, `The newest ${CHART_RECORDS} activations of the window.`) : null;
-  slot.replaceChildren(summary, note ?? '', charts.render(chartAction, groups.find(([n]) => n === chartAction)![1], from, to));
+  // The time axis starts at the window's first record, not before.
+  const first = Math.min(...list.map(a => a.start));
+  slot.replaceChildren(summary, note ?? '', charts.render(chartAction, groups.find(([n]) => n === chartAction)![1], Math.max(from, first), to));
 }
 
 // ---- routing ----

@@ -48,20 +48,19 @@ export async function load(api: Api, root: Activation): Promise<Row[]> {
 }
 
 const ROW = 24;
-const LABEL = 260;
-const WIDTH = 900;
+const LABEL = 180;
 
-/** render draws rows on one time axis; onPick opens a row's record. */
-export function render(rows: Row[], onPick: (id: string) => void): HTMLElement {
+/** render draws rows on one time axis, width pixels wide; onPick opens a row's record. */
+export function render(rows: Row[], width: number, onPick: (id: string) => void): HTMLElement {
   const timed = rows.filter(r => r.act);
   const t0 = Math.min(...timed.map(r => r.act!.start));
   const t1 = Math.max(...timed.map(r => r.act!.start + Math.max(duration(r.act!), 1)));
   const span = Math.max(t1 - t0, 1);
-  const plot = WIDTH - LABEL - 80;
+  const plot = width - LABEL - 64;
   const x = (t: number) => LABEL + ((t - t0) / span) * plot;
   const height = rows.length * ROW + 28;
   const root = svg('svg', {
-    class: 'waterfall', width: WIDTH, height, viewBox: `0 0 ${WIDTH} ${height}`, role: 'img',
+    class: 'waterfall', width: width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': `waterfall of ${rows.length} activations`,
   });
   // Time axis: five ticks.
@@ -78,7 +77,7 @@ export function render(rows: Row[], onPick: (id: string) => void): HTMLElement {
       'data-depth': r.depth,
     });
     // The whole line is the row's target, not just its text and bar.
-    g.append(svg('rect', { x: 0, y: y + 1, width: WIDTH, height: ROW - 2, class: 'hit' }));
+    g.append(svg('rect', { x: 0, y: y + 1, width: width, height: ROW - 2, class: 'hit' }));
     if (r.id && r.act) {
       g.addEventListener('click', () => onPick(r.id!));
       g.setAttribute('tabindex', '0');
