@@ -112,11 +112,18 @@ function visible(): Activation[] {
     .sort((a, b) => b.start - a.start || (a.activationId < b.activationId ? 1 : -1));
 }
 
+/** KEEP bounds the records the list holds: a long tail drops the oldest. */
+const KEEP = 1000;
+
 function merge(list: Activation[]): number {
   let added = 0;
   for (const a of list) {
     if (!records.has(a.activationId)) added++;
     records.set(a.activationId, a);
+  }
+  if (records.size > KEEP) {
+    const old = [...records.values()].sort((a, b) => a.start - b.start);
+    for (const a of old.slice(0, records.size - KEEP)) records.delete(a.activationId);
   }
   return added;
 }
