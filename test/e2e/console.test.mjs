@@ -149,6 +149,21 @@ describe('console', { timeout: 240000 }, () => {
     assert.equal(await row(bad.activationId).count(), 0);
   });
 
+  test('the list shows the newest 50; Load older pages back', async () => {
+    const pager = uniqueName('pager');
+    await createAction(ow, pager, 'echo.js');
+    const ids = [];
+    for (let i = 0; i < 55; i++) ids.push((await ow.actions.invoke({ name: pager, blocking: true, params: { i } })).activationId);
+    await page.getByTestId('filter-name').fill(pager);
+    await page.getByTestId('filter-apply').click();
+    const rows = page.locator(`[data-testid="activation-row"][data-name="${pager}"]`);
+    await waitFor(async () => (await rows.count()) === 50 || undefined, { timeout: UI, what: '50 rows' });
+    await page.getByTestId('load-more').click();
+    await waitFor(async () => (await rows.count()) === 55 || undefined, { timeout: UI, what: '55 rows' });
+    const shown = await rows.evaluateAll(rs => rs.map(r => r.dataset.id));
+    assert.deepEqual([...shown].sort(), [...ids].sort(), 'every activation once');
+  });
+
   test("charts: an action's activations, errors and cold starts as the API counts them", async () => {
     const list = await ow.activations.list({ name: hello, docs: true, limit: 200 });
     const cold = list.filter(a => a.annotations.some(kv => kv.key === 'initTime')).length;

@@ -32,6 +32,9 @@ let session: Session | undefined;
 let filter: Filter = { name: '', status: '' };
 const records = new Map<string, Activation>();
 let tailTimer: number | undefined;
+// tailWanted is the Live tail box: on until unticked. The tail runs while
+// it is ticked, the list is shown and no upper time bound is set.
+let tailWanted = true;
 let tailBusy = false;
 let listError = '';
 
@@ -82,6 +85,7 @@ function logout(): void {
   session = undefined;
   records.clear();
   loaded = false;
+  tailWanted = true;
   location.hash = '';
   loginView();
 }
@@ -197,6 +201,7 @@ function table(): HTMLElement {
 function tailToggle(): HTMLElement {
   const box = h('input', { type: 'checkbox', 'data-testid': 'tail', checked: tailTimer !== undefined, disabled: filter.upto !== undefined });
   box.addEventListener('change', () => {
+    tailWanted = box.checked;
     if (box.checked) startTail();
     else stopTail();
   });
@@ -215,17 +220,20 @@ async function reload(): Promise<void> {
   } catch (e) {
     listError = (e as Error).message;
   }
-  if (filter.upto === undefined) startTail();
+  if (tailWanted && filter.upto === undefined) startTail();
   else stopTail();
   activationsView();
 }
 
 async function loadMore(): Promise<void> {
-  const oldest = Math.min(...[...records.values()].map(a => a.start));
+  const all = [...records.values()];
+  const oldest = Math.min(...all.map(a => a.start));
+  // upto is inclusive: skip the records of that millisecond already here.
+  const known = all.filter(a => a.start === oldest).length;
   try {
     merge(await session!.api.activations({
       name: filter.name || undefined, since: filter.since,
-      upto: Number.isFinite(oldest) ? oldest : filter.upto, limit: 50,
+      upto: Number.isFinite(oldest) ? oldest : filter.upto, skip: known || undefined, limit: 50,
     }));
   } catch (e) {
     listError = (e as Error).message;
@@ -390,7 +398,7 @@ function route(): void {
     void reload();
     return;
   }
-  if (tailTimer === undefined && filter.upto === undefined) startTail();
+  if (tailTimer === undefined && tailWanted && filter.upto === undefined) startTail();
   activationsView();
 }
 
