@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/kwhisk
 E2E_DIR := test/e2e
+CONSOLE_DIR := web/console
 # Fuzzing runs a number of executions, not a duration: with a duration, Go's
 # fuzz coordinator can report its own deadline as a failure ("context
 # deadline exceeded") when the deadline's cancellation reaches it before it
@@ -9,7 +10,8 @@ E2E_DIR := test/e2e
 FUZZ_EXECS     ?= 3000
 FUZZ_EXECS_PARSE ?= 20000
 
-.PHONY: build run test unit e2e e2e-deps node-client fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
+.PHONY: build run test unit e2e e2e-deps node-client fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving \
+	console console-deps console-check chromium
 
 # The packages the Node.js runtime offers every action, as OpenWhisk's
 # Node.js runtime images do (the openwhisk client), installed by npm from
@@ -49,8 +51,32 @@ $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
 
 e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
 
-e2e: build e2e-deps
+e2e: build e2e-deps chromium
 	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
+
+# The browser console (web/console, Vite + TypeScript) builds into
+# pkg/console/dist, which the binary embeds. The build is committed, so
+# `go build` and `make run` need no Node.js; `make console` rebuilds it
+# after a change to web/console (commit the result), and console-check,
+# part of `make test`, fails when the committed build is not the sources'.
+$(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package-lock.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+console-deps: $(CONSOLE_DIR)/node_modules/.package-lock.json
+
+console: console-deps
+	cd $(CONSOLE_DIR) && npm run --silent build -- --logLevel=warn
+
+console-check: console
+	@test -z "$$(git status --porcelain --untracked-files=all -- pkg/console/dist)" || { \
+		echo 'pkg/console/dist is not the build of web/console: run `make console` and commit pkg/console/dist' >&2; \
+		git status --short --untracked-files=all -- pkg/console/dist >&2; exit 1; }
+
+# Debian's chromium, which the console's e2e test drives (playwright-core,
+# /usr/bin/chromium).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 # The knative suite: a real kube-apiserver, kube-controller-manager and etcd
 # (built once from third_party/ into ~/.cache/kwhisk-kube), Knative Serving's
@@ -84,18 +110,18 @@ dnsmasq:
 # components in a network namespace of the run's own, test/kube/lab).
 test-kube: test-kube-fake test-serving
 
-test-kube-fake: node-client e2e-deps dnsmasq
+test-kube-fake: node-client e2e-deps dnsmasq chromium
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test-serving: node-client e2e-deps dnsmasq
+test-serving: node-client e2e-deps dnsmasq chromium
 	kube=$$(third_party/build.sh) && knative=$$(third_party/knative.sh) && eventing=$$(third_party/eventing.sh) && \
 		ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test: vet unit fuzz e2e test-kube
+test: console-check vet unit fuzz e2e test-kube
 
 # test/bench, then the knative path through the test/kube harness (its
 # API server and runtime mains, as test-kube; docs/benchmarks.md): on the

@@ -35,6 +35,8 @@ var allowed = map[string][]string{
 	// metrics owns the collectors; the parts that record declare their
 	// own recorder interfaces, so only the gateway imports it.
 	"pkg/metrics": {"pkg/whisk"},
+	// The console's embedded build and its file server (stdlib only).
+	"pkg/console": {},
 
 	"pkg/store":           {"pkg/whisk"},
 	"pkg/store/sqlite":    {"pkg/store", "pkg/whisk"},
@@ -58,7 +60,7 @@ var allowed = map[string][]string{
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
 	"pkg/api":        {"pkg/activation", "pkg/apigw", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
 
-	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
+	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/console", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
 		"pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/retention", "pkg/store/sqlite", "pkg/whisk"},
 

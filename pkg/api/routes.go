@@ -21,6 +21,14 @@ func (s *Server) routes() {
 		e.GET("/metrics", echo.WrapHandler(s.Metrics))
 	}
 
+	// The browser console: static files, no authentication.
+	if s.Console != nil {
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			e.Add(m, "/console", consoleRoot)
+			e.Add(m, "/console/*", s.console)
+		}
+	}
+
 	// What runtimes fetch at boot (knative mode): action code and run
 	// keys; the bearer token is the credential.
 	e.GET("/api/v1/code/:digest", s.getCode)

@@ -99,6 +99,7 @@ type Deps struct {
 	APIs      APIStore
 	Runtimes  Runtimes
 	Code      CodeSource      // nil: no code route (local mode)
+	Console   ConsoleFiles    // nil: no /console/
 	Throttles whisk.Throttles // system defaults, shown by /limits
 	// Logf receives internal errors; nil discards.
 	Logf func(format string, args ...any)

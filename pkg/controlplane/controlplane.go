@@ -13,6 +13,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/console"
 	"github.com/kwhisk/kwhisk/pkg/entity"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/store"
@@ -123,7 +124,7 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, APIs: st, Runtimes: plat,
-		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf, Metrics: opts.MetricsHandler,
+		Code: opts.Code, Console: console.New(), Throttles: activations.Throttles(), Logf: opts.Logf, Metrics: opts.MetricsHandler,
 	})
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
 }
