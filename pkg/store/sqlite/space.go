@@ -51,6 +51,10 @@ type space struct {
 	reserve int64
 	full    atomic.Bool
 	free    atomic.Int64 // bytes available at the last look
+	// unckpt is the size of the records committed to the WAL since the
+	// last complete checkpoint: the checkpoint will take that much room
+	// again in the database file.
+	unckpt atomic.Int64
 }
 
 // newSpace sizes the reserve and writes its file if it is missing.
@@ -90,10 +94,11 @@ func (sp *space) check() {
 	sp.full.Store(false)
 }
 
-// checkAfterCommit marks the store full when the free space is below the
-// reserve. It runs after every commit, so a fast writer cannot outrun the
-// watcher's interval; clearing the flag is left to check.
-func (sp *space) checkAfterCommit() {
+// refresh reads the free space and marks the store full when it is below
+// the reserve. It runs after every commit and checkpoint, so a fast writer
+// cannot outrun the watcher's interval; clearing the flag is left to
+// check.
+func (sp *space) refresh() {
 	_, free, err := statfs(sp.dir)
 	if err != nil {
 		return
@@ -137,12 +142,13 @@ func (sp *space) releaseReserve() bool {
 	return os.Remove(sp.file) == nil // else already gone after an earlier failure
 }
 
-// room returns store.ErrFull while the store is full, or while the
-// writes queued (queued bytes of records) would not fit beside the reserve.
-// Queued records count twice: the WAL holds them until a checkpoint copies
-// them into the database file.
+// room returns store.ErrFull while the store is full, or while what is
+// still to be written would not fit beside the reserve: the records queued
+// (queued bytes) count twice, once in the WAL and once in the database
+// file a checkpoint copies them to; those committed to the WAL but not
+// yet checkpointed count once more.
 func (sp *space) room(queued int64) error {
-	if sp.full.Load() || sp.free.Load()-2*queued < sp.reserve {
+	if sp.full.Load() || sp.free.Load()-2*queued-sp.unckpt.Load() < sp.reserve {
 		return store.ErrFull
 	}
 	return nil

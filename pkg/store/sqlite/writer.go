@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -77,9 +78,11 @@ func (s *Store) commitAll(batch []*item) error {
 		}
 		err = s.space.noteWrite(err)
 		if err == nil {
-			// Look at the free space before the queue forgets these
-			// bytes, so Writable never counts them on neither side.
-			s.space.checkAfterCommit()
+			// Look at the free space and count these bytes as not yet
+			// checkpointed before the queue forgets them, so Writable
+			// never counts them on neither side.
+			s.space.refresh()
+			s.space.unckpt.Add(size(part))
 			s.q.committed(part)
 			s.requestCheckpoint(part)
 			s.boundWAL(part)
@@ -200,9 +203,26 @@ func (s *Store) boundWAL(part []*item) {
 		return
 	}
 	s.walBytes = 0
-	if _, err := s.wdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil && isFull(err) {
+	if err := s.walCheckpoint(s.wdb, "TRUNCATE"); err != nil && isFull(err) {
 		s.space.releaseReserve()
 	}
+}
+
+// walCheckpoint runs a checkpoint in mode on db. Once one has copied every
+// frame, the records committed before it have taken their room in the
+// database file too: the space watcher stops counting them as still to
+// come (see space.room).
+func (s *Store) walCheckpoint(db *sql.DB, mode string) error {
+	n := s.space.unckpt.Load()
+	var busy, frames, copied int
+	if err := db.QueryRowContext(s.ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
+		return err
+	}
+	if busy == 0 && frames == copied {
+		s.space.refresh()
+		s.space.unckpt.Add(-n)
+	}
+	return nil
 }
 
 // checkpoint is the checkpointer goroutine. A passive checkpoint never
@@ -215,7 +235,7 @@ func (s *Store) checkpoint() {
 			return
 		case <-s.ckpt:
 		}
-		if _, err := s.cdb.ExecContext(s.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		if err := s.walCheckpoint(s.cdb, "PASSIVE"); err != nil {
 			if isFull(err) {
 				// Nothing is lost: the WAL keeps what the database file
 				// could not take, and a later checkpoint copies it.
