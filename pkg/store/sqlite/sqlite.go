@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -86,7 +87,7 @@ type Store struct {
 	ckptErr        error         // the checkpointer's last failure
 	sinceCkpt      int           // items committed since the last checkpoint request
 	bytesSinceCkpt int           // and the size of their records
-	walBytes       int           // bytes of records committed since the last TRUNCATE checkpoint
+	walBytes       atomic.Int64  // bytes of records committed since the last TRUNCATE checkpoint
 
 	space   *space        // whether the disk has room (space.go)
 	watched chan struct{} // closed when the space watcher returns

@@ -191,20 +191,19 @@ func (s *Store) requestCheckpoint(part []*item) {
 // boundWAL keeps the WAL file from growing without end. Passive
 // checkpoints copy the WAL into the database without blocking anyone, but
 // under a steady stream of commits the WAL never becomes free to start
-// over and keeps growing. After every walBound bytes of records the writer
-// itself checkpoints in TRUNCATE mode between two batches: what is left to
-// copy is what the checkpointer has not copied yet, and the file goes back
-// to zero. If a reader holds it up, the next round tries again.
+// over and keeps growing. After walBound bytes of records the writer asks
+// the checkpointer for a TRUNCATE checkpoint, which waits for the writer
+// between two commits, copies what the passive ones left and empties the
+// file. The checkpointer runs every checkpoint, so none is refused for
+// another one under way; one held up by a reader is tried again on the
+// next nudge.
 func (s *Store) boundWAL(part []*item) {
-	for _, it := range part {
-		s.walBytes += len(it.body)
-	}
-	if s.walBytes < walBound {
+	if s.walBytes.Add(size(part)) < walBound {
 		return
 	}
-	s.walBytes = 0
-	if err := s.walCheckpoint(s.wdb, "TRUNCATE"); err != nil && isFull(err) {
-		s.space.releaseReserve()
+	select {
+	case s.ckpt <- struct{}{}:
+	default: // a checkpoint is already due; it will see walBytes
 	}
 }
 
@@ -221,6 +220,9 @@ func (s *Store) walCheckpoint(db *sql.DB, mode string) error {
 	if busy == 0 && frames == copied {
 		s.space.refresh()
 		s.space.unckpt.Add(-n)
+		if mode == "TRUNCATE" {
+			s.walBytes.Store(0)
+		}
 	}
 	return nil
 }
@@ -235,7 +237,11 @@ func (s *Store) checkpoint() {
 			return
 		case <-s.ckpt:
 		}
-		if err := s.walCheckpoint(s.cdb, "PASSIVE"); err != nil {
+		mode := "PASSIVE"
+		if s.walBytes.Load() >= walBound {
+			mode = "TRUNCATE"
+		}
+		if err := s.walCheckpoint(s.cdb, mode); err != nil {
 			if isFull(err) {
 				// Nothing is lost: the WAL keeps what the database file
 				// could not take, and a later checkpoint copies it.
