@@ -33,9 +33,11 @@ var allowed = map[string][]string{
 	"pkg/auth":   {"pkg/whisk"},
 	"pkg/kube":   {"pkg/whisk"},
 
-	"pkg/store":           {"pkg/whisk"},
-	"pkg/store/sqlite":    {"pkg/store", "pkg/whisk"},
-	"pkg/store/storetest": {"pkg/store", "pkg/whisk"},
+	"pkg/store":                 {"pkg/whisk"},
+	"pkg/store/sqlite":          {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
+	"pkg/store/postgres":        {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
+	"pkg/store/postgres/pgtest": {},
+	"pkg/store/storetest":       {"pkg/store", "pkg/whisk"},
 
 	"pkg/platform":              {"pkg/whisk"},
 	"pkg/platform/platformtest": {"pkg/platform", "pkg/whisk", "runtimes/go/launcher"},

@@ -13,6 +13,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -61,7 +62,7 @@ type Store struct {
 	rdb  *sql.DB // read-only pool
 	cdb  *sql.DB // one connection for WAL checkpoints
 
-	q       *queue
+	q       *commitq.Queue
 	ctx     context.Context // for the writer goroutine; outlives Open's caller
 	written chan struct{}   // closed when the writer goroutine returns
 	stmts   writeStmts
@@ -160,7 +161,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	if err := s.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.q = newQueue(opts.QueueSize, seq)
+	s.q = commitq.New(opts.QueueSize, seq)
 	go s.write()
 	go s.checkpoint()
 	return s, nil
@@ -230,7 +231,7 @@ func (s *Store) prepare(ctx context.Context) error {
 // database. Calls after the first return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.q.close()
+		s.q.Close()
 		<-s.written
 		<-s.checkpointed
 		s.closeErr = errors.Join(s.writeErr, s.ckptErr, s.closeDBs())

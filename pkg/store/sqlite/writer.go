@@ -2,15 +2,9 @@ package sqlite
 
 import (
 	"fmt"
-	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
-)
-
-// Retry delays after a failed group commit.
-const (
-	retryMin = 10 * time.Millisecond
-	retryMax = 5 * time.Second
 )
 
 // Checkpoints copy the WAL back into the database file. The checkpointer
@@ -23,56 +17,20 @@ const (
 	walAutoCheckpoint = 16384
 )
 
-// write is the writer goroutine: it commits queued items in batches until
-// the queue is closed and drained. A failed batch is retried with backoff;
-// after Close it is abandoned and the error returned by Close.
+// write is the writer goroutine: see commitq.Queue.Write.
 func (s *Store) write() {
 	defer close(s.written)
-	var batch []*item
-	for {
-		batch = s.q.take(batch[:0], s.opts.BatchSize)
-		if len(batch) == 0 {
-			return
-		}
-		// Linger briefly for more: at low rates this turns one commit
-		// (and its WAL write) per record into one per burst, which is
-		// what keeps the writer off the invoke path's CPU.
-		if len(batch) < s.opts.BatchSize && s.opts.Linger > 0 && !s.q.isClosed() {
-			t := time.NewTimer(s.opts.Linger)
-			select {
-			case <-t.C:
-			case <-s.q.stop:
-				t.Stop()
-			}
-			batch = s.q.takeReady(batch, s.opts.BatchSize)
-		}
-		for delay := retryMin; ; delay = min(2*delay, retryMax) {
-			err := s.commit(batch)
-			if err == nil {
-				s.q.committed(batch)
-				s.requestCheckpoint(len(batch))
-				break
-			}
-			s.q.failed(err)
-			if s.q.isClosed() {
-				s.writeErr = err
-				s.q.abandon(batch, err)
-				return
-			}
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-s.q.stop: // retry once more at once, then give up
-				t.Stop()
-			}
-		}
-		clear(batch)
-	}
+	s.writeErr = s.q.Write(commitq.WriterOptions{
+		BatchSize: s.opts.BatchSize,
+		Linger:    s.opts.Linger,
+		Commit:    s.commit,
+		Committed: func(batch []*commitq.Item) { s.requestCheckpoint(len(batch)) },
+	})
 }
 
 // commit writes batch in one transaction, with the seq of its last item.
 // A record's pending row is deleted only if the writer knows of one.
-func (s *Store) commit(batch []*item) (err error) {
+func (s *Store) commit(batch []*commitq.Item) (err error) {
 	ctx := s.ctx
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -88,30 +46,30 @@ func (s *Store) commit(batch []*item) (err error) {
 	insertPending := tx.StmtContext(ctx, s.stmts.insertPending)
 	changed := map[whisk.ActivationID]bool{} // pending ids added (true) or dropped in this batch
 	for _, it := range batch {
-		switch it.kind {
-		case putActivation:
-			if _, err := insertActivation.ExecContext(ctx, it.namespace, string(it.id), it.entityName, it.start, it.body); err != nil {
-				return fmt.Errorf("commit activation %s/%s: %w", it.namespace, it.id, err)
+		switch it.Kind {
+		case commitq.PutActivation:
+			if _, err := insertActivation.ExecContext(ctx, it.Namespace, string(it.ID), it.EntityName, it.Start, it.Body); err != nil {
+				return fmt.Errorf("commit activation %s/%s: %w", it.Namespace, it.ID, err)
 			}
-			pending, ok := changed[it.id]
+			pending, ok := changed[it.ID]
 			if !ok {
-				_, pending = s.pendingIDs[it.id]
+				_, pending = s.pendingIDs[it.ID]
 			}
 			if !pending {
 				continue
 			}
-			if _, err := deletePending.ExecContext(ctx, string(it.id)); err != nil {
-				return fmt.Errorf("commit activation %s/%s: drop pending: %w", it.namespace, it.id, err)
+			if _, err := deletePending.ExecContext(ctx, string(it.ID)); err != nil {
+				return fmt.Errorf("commit activation %s/%s: drop pending: %w", it.Namespace, it.ID, err)
 			}
-			changed[it.id] = false
-		case addPending:
-			if _, err := insertPending.ExecContext(ctx, string(it.id), it.body); err != nil {
-				return fmt.Errorf("commit pending %s: %w", it.id, err)
+			changed[it.ID] = false
+		case commitq.AddPending:
+			if _, err := insertPending.ExecContext(ctx, string(it.ID), it.Body); err != nil {
+				return fmt.Errorf("commit pending %s: %w", it.ID, err)
 			}
-			changed[it.id] = true
+			changed[it.ID] = true
 		}
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts.setSeq).ExecContext(ctx, batch[len(batch)-1].seq); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.setSeq).ExecContext(ctx, batch[len(batch)-1].Seq); err != nil {
 		return fmt.Errorf("commit activations: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -147,7 +105,7 @@ func (s *Store) checkpoint() {
 	defer close(s.checkpointed)
 	for {
 		select {
-		case <-s.q.stop:
+		case <-s.q.Stopped():
 			return
 		case <-s.ckpt:
 		}

@@ -1,4 +1,4 @@
-package sqlite
+package commitq
 
 import (
 	"context"
@@ -8,31 +8,33 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-var errClosed = errors.New("store closed")
+// ErrClosed is returned by Push after Close.
+var ErrClosed = errors.New("store closed")
 
-type itemKind uint8
+// Kind says what a queued Item writes.
+type Kind uint8
 
 const (
-	putActivation itemKind = iota // insert the record, drop its pending row
-	addPending                    // insert a pending row
+	PutActivation Kind = iota // insert the record, drop its pending entry
+	AddPending                // insert a pending entry
 )
 
-// item is one write queued for the writer goroutine. Its fields never
-// change after it is queued, except seq, which is set once under queue.mu.
-type item struct {
-	kind       itemKind
-	seq        uint64
-	namespace  string
-	id         whisk.ActivationID
-	entityName string
-	start      int64
-	body       []byte // the record as JSON
+// Item is one write queued for the writer goroutine. Its fields never
+// change after it is queued, except Seq, which Push sets once.
+type Item struct {
+	Kind       Kind
+	Seq        uint64
+	Namespace  string
+	ID         whisk.ActivationID
+	EntityName string
+	Start      int64
+	Body       []byte // the record as JSON
 }
 
-// actKey is an activation's primary key.
-type actKey struct {
-	namespace string
-	id        whisk.ActivationID
+// Key is an activation's primary key.
+type Key struct {
+	Namespace string
+	ID        whisk.ActivationID
 }
 
 type waiter struct {
@@ -40,38 +42,40 @@ type waiter struct {
 	ch  chan error // buffered: notifying never blocks
 }
 
-// queue holds the writes not yet committed, in order. Every queued write has
+// Queue holds the writes not yet committed, in order. Every queued write has
 // a sequence number; the writer commits them in that order and stores the
 // last committed number with them, so a reader can tell which queued
 // records its database snapshot already holds.
-type queue struct {
+type Queue struct {
 	slots chan struct{} // one token per queued item: bounds the queue
 	wake  chan struct{} // nudges the writer; capacity 1
 	stop  chan struct{} // closed by close
 
 	mu      sync.Mutex
-	items   []*item          // queued, not yet taken by the writer
-	live    map[actKey]*item // activations queued or being committed
-	last    uint64           // seq of the newest queued item
-	done    uint64           // seq of the newest committed item
-	closed  bool             // no more pushes; the writer drains and stops
-	broken  error            // why queued items were abandoned
-	waiters []waiter         // waiting for done to reach their seq
+	items   []*Item       // queued, not yet taken by the writer
+	live    map[Key]*Item // activations queued or being committed
+	last    uint64        // seq of the newest queued item
+	done    uint64        // seq of the newest committed item
+	closed  bool          // no more pushes; the writer drains and stops
+	broken  error         // why queued items were abandoned
+	waiters []waiter      // waiting for done to reach their seq
 }
 
-func newQueue(size int, seq uint64) *queue {
-	return &queue{
+// New returns an empty queue of at most size writes whose next write has
+// the seq after seq.
+func New(size int, seq uint64) *Queue {
+	return &Queue{
 		slots: make(chan struct{}, size),
 		wake:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
-		live:  make(map[actKey]*item),
+		live:  make(map[Key]*Item),
 		last:  seq,
 		done:  seq,
 	}
 }
 
-// push queues it, blocking while the queue is full, and returns its seq.
-func (q *queue) push(ctx context.Context, it *item) (uint64, error) {
+// Push queues it, blocking while the queue is full, and returns its seq.
+func (q *Queue) Push(ctx context.Context, it *Item) (uint64, error) {
 	select {
 	case q.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -81,35 +85,35 @@ func (q *queue) push(ctx context.Context, it *item) (uint64, error) {
 	if q.closed {
 		q.mu.Unlock()
 		<-q.slots
-		return 0, errClosed
+		return 0, ErrClosed
 	}
 	q.last++
-	it.seq = q.last
+	it.Seq = q.last
 	q.items = append(q.items, it)
-	if it.kind == putActivation {
-		q.live[actKey{it.namespace, it.id}] = it
+	if it.Kind == PutActivation {
+		q.live[Key{it.Namespace, it.ID}] = it
 	}
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
 	default: // the writer is already nudged
 	}
-	return it.seq, nil
+	return it.Seq, nil
 }
 
-// get returns the uncommitted record under k, if any.
-func (q *queue) get(k actKey) (*item, bool) {
+// Get returns the uncommitted record under k, if any.
+func (q *Queue) Get(k Key) (*Item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, ok := q.live[k]
 	return it, ok
 }
 
-// matching returns the uncommitted records that match.
-func (q *queue) matching(match func(*item) bool) []*item {
+// Matching returns the uncommitted records that match.
+func (q *Queue) Matching(match func(*Item) bool) []*Item {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var out []*item
+	var out []*Item
 	for _, it := range q.live {
 		if match(it) {
 			out = append(out, it)
@@ -118,16 +122,16 @@ func (q *queue) matching(match func(*item) bool) []*item {
 	return out
 }
 
-// lastSeq returns the seq of the newest queued item.
-func (q *queue) lastSeq() uint64 {
+// LastSeq returns the seq of the newest queued item.
+func (q *Queue) LastSeq() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.last
 }
 
-// take appends up to max queued items to dst, blocking until there is at
+// Take appends up to max queued items to dst, blocking until there is at
 // least one. It returns dst unchanged once the queue is closed and empty.
-func (q *queue) take(dst []*item, max int) []*item {
+func (q *Queue) Take(dst []*Item, max int) []*Item {
 	for {
 		q.mu.Lock()
 		if n := min(max, len(q.items)); n > 0 {
@@ -147,8 +151,8 @@ func (q *queue) take(dst []*item, max int) []*item {
 	}
 }
 
-// takeReady appends up to max-len(dst) queued items without waiting.
-func (q *queue) takeReady(dst []*item, max int) []*item {
+// TakeReady appends up to max-len(dst) queued items without waiting.
+func (q *Queue) TakeReady(dst []*Item, max int) []*Item {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if n := min(max-len(dst), len(q.items)); n > 0 {
@@ -160,16 +164,16 @@ func (q *queue) takeReady(dst []*item, max int) []*item {
 	return dst
 }
 
-// committed records that batch, the items last taken, is durable.
-func (q *queue) committed(batch []*item) {
+// Committed records that batch, the items last taken, is durable.
+func (q *Queue) Committed(batch []*Item) {
 	q.mu.Lock()
 	for _, it := range batch {
-		k := actKey{it.namespace, it.id}
-		if it.kind == putActivation && q.live[k] == it {
+		k := Key{it.Namespace, it.ID}
+		if it.Kind == PutActivation && q.live[k] == it {
 			delete(q.live, k)
 		}
 	}
-	q.done = batch[len(batch)-1].seq
+	q.done = batch[len(batch)-1].Seq
 	q.notify(func(w waiter) (error, bool) { return nil, w.seq <= q.done })
 	q.mu.Unlock()
 	for range batch {
@@ -177,17 +181,17 @@ func (q *queue) committed(batch []*item) {
 	}
 }
 
-// failed tells every waiter that a commit failed. The batch stays queued in
+// Failed tells every waiter that a commit failed. The batch stays queued in
 // the writer's hands and is retried.
-func (q *queue) failed(err error) {
+func (q *Queue) Failed(err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.notify(func(waiter) (error, bool) { return err, true })
 }
 
-// abandon drops batch and everything still queued after a failed commit
+// Abandon drops batch and everything still queued after a failed commit
 // during Close. Their records stay readable until the store is gone.
-func (q *queue) abandon(batch []*item, err error) {
+func (q *Queue) Abandon(batch []*Item, err error) {
 	q.mu.Lock()
 	n := len(batch) + len(q.items)
 	q.broken = err
@@ -201,7 +205,7 @@ func (q *queue) abandon(batch []*item, err error) {
 }
 
 // notify sends to and drops the waiters for which f says so. q.mu is held.
-func (q *queue) notify(f func(waiter) (error, bool)) {
+func (q *Queue) notify(f func(waiter) (error, bool)) {
 	keep := q.waiters[:0]
 	for _, w := range q.waiters {
 		if err, ok := f(w); ok {
@@ -214,8 +218,8 @@ func (q *queue) notify(f func(waiter) (error, bool)) {
 	q.waiters = keep
 }
 
-// wait blocks until the item with seq is committed.
-func (q *queue) wait(ctx context.Context, seq uint64) error {
+// Wait blocks until the item with seq is committed.
+func (q *Queue) Wait(ctx context.Context, seq uint64) error {
 	q.mu.Lock()
 	if q.done >= seq {
 		q.mu.Unlock()
@@ -237,8 +241,8 @@ func (q *queue) wait(ctx context.Context, seq uint64) error {
 	}
 }
 
-// close stops pushes and lets the writer drain the queue and return.
-func (q *queue) close() {
+// Close stops pushes and lets the writer drain the queue and return.
+func (q *Queue) Close() {
 	q.mu.Lock()
 	if !q.closed {
 		q.closed = true
@@ -251,8 +255,11 @@ func (q *queue) close() {
 	}
 }
 
-func (q *queue) isClosed() bool {
+func (q *Queue) IsClosed() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.closed
 }
+
+// Stopped is closed once Close is called.
+func (q *Queue) Stopped() <-chan struct{} { return q.stop }

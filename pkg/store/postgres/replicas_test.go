@@ -1,0 +1,120 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kwhisk/kwhisk/pkg/store"
+	"github.com/kwhisk/kwhisk/pkg/store/postgres"
+	"github.com/kwhisk/kwhisk/pkg/store/postgres/pgtest"
+	"github.com/kwhisk/kwhisk/pkg/whisk"
+)
+
+// TestReplicasMigrateOnce opens many stores on a fresh schema at once: the
+// advisory lock lets one migrate and the others find the schema current.
+func TestReplicasMigrateOnce(t *testing.T) {
+	url := pgtest.Shared(t).SchemaURL("replicas_migrate")
+	const n = 8
+	stores := make([]*postgres.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), url, postgres.Options{}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		defer func() {
+			if err := stores[i].Close(); err != nil {
+				t.Errorf("Close #%d: %v", i, err)
+			}
+		}()
+	}
+	// One store's writes are every store's reads.
+	if err := stores[0].PutEntity(t.Context(), &store.Document{Collection: store.Actions, Namespace: "ns", Name: "a", Body: []byte("{}")}); err != nil {
+		t.Fatalf("PutEntity: %v", err)
+	}
+	for i, s := range stores {
+		if _, err := s.GetEntity(t.Context(), "ns", "a"); err != nil {
+			t.Errorf("store #%d: GetEntity: %v", i, err)
+		}
+	}
+}
+
+// TestReplicasShareRecordsNotPending runs two stores on one schema: a
+// record one commits is read and listed by the other, and a live store's
+// pending entries are not taken by another, only once it is closed.
+func TestReplicasShareRecordsNotPending(t *testing.T) {
+	url := pgtest.Shared(t).SchemaURL("replicas_share")
+	a := openStore(t, url, postgres.Options{})
+	b := openStore(t, url, postgres.Options{})
+	defer func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close b: %v", err)
+		}
+	}()
+	ctx := t.Context()
+	rec := &whisk.Activation{Namespace: "ns", Name: "act", ActivationID: whisk.NewActivationID(), Start: 42}
+	if err := a.PutActivation(ctx, rec); err != nil {
+		t.Fatalf("PutActivation: %v", err)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if got, err := b.GetActivation(ctx, "ns", rec.ActivationID); err != nil || got.Start != 42 {
+		t.Fatalf("GetActivation on the other store = %v, %v", got, err)
+	}
+	if as, total, err := b.ListActivations(ctx, store.ActivationQuery{Namespace: "ns"}); err != nil || total != 1 || len(as) != 1 {
+		t.Fatalf("ListActivations on the other store = %d of %d, %v", len(as), total, err)
+	}
+
+	p := &whisk.Activation{Namespace: "ns", Name: "act", ActivationID: whisk.NewActivationID(), Start: 43}
+	if err := a.AddPending(ctx, p); err != nil {
+		t.Fatalf("AddPending: %v", err)
+	}
+	if got, err := b.TakePending(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("TakePending while its owner is open = %d entries, %v; want none", len(got), err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("Close a: %v", err)
+	}
+	got, err := b.TakePending(ctx)
+	if err != nil || len(got) != 1 || got[0].ActivationID != p.ActivationID {
+		t.Fatalf("TakePending after its owner closed = %v, %v; want %s", got, err, p.ActivationID)
+	}
+}
+
+// TestOpenErrors: a malformed URL and an unreachable server fail Open
+// promptly with an error that does not echo the password.
+func TestOpenErrors(t *testing.T) {
+	t.Run("bad url", func(t *testing.T) {
+		_, err := postgres.Open(t.Context(), "postgres://u:secret@host:notaport/db", postgres.Options{})
+		if !errors.Is(err, postgres.ErrURL) {
+			t.Fatalf("Open = %v, want ErrURL", err)
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open error %q shows the password", err)
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		srv := pgtest.Shared(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		// A port nobody listens on: the server's, plus one.
+		url := strings.Replace(srv.URL, ":"+itoa(srv.Port)+"/", ":"+itoa(srv.Port+1)+"/", 1)
+		start := time.Now()
+		_, err := postgres.Open(ctx, url, postgres.Options{})
+		if err == nil {
+			t.Fatal("Open of an unreachable server succeeded")
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("Open took %v to fail", d)
+		}
+	})
+}
