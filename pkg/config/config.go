@@ -24,6 +24,10 @@ import (
 type Config struct {
 	Listen   string // host:port of the API
 	DataDir  string // database and runtime work dirs
+	// StoreURL selects the store: "" is SQLite in DataDir, a postgres://
+	// (or postgresql://) URL a PostgreSQL database that several gateway
+	// replicas may share.
+	StoreURL string
 	Platform string // "local" or "knative"
 	// APIHost is what actions see as __OW_API_HOST; defaults to
 	// http://<listen>.
@@ -103,6 +107,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.SetOutput(discard{})
 	fs.StringVar(&c.Listen, "listen", c.Listen, "host:port the API listens on")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and runtime work dirs")
+	fs.StringVar(&c.StoreURL, "store-url", c.StoreURL, "store: empty for SQLite in --data-dir, or a postgres:// URL")
 	fs.StringVar(&c.Platform, "platform", c.Platform, "data plane: local")
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
@@ -159,6 +164,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return &UsageError{"invalid value for flag --data-dir: must not be empty"}
 	}
+	if err := validStoreURL(c.StoreURL); err != nil {
+		return err
+	}
 	switch c.Platform {
 	case "local":
 	case "knative":
@@ -208,6 +216,22 @@ func (c *Config) Validate() error {
 			host = "127.0.0.1"
 		}
 		c.APIHost = "http://" + net.JoinHostPort(host, port)
+	}
+	return nil
+}
+
+// validStoreURL accepts "" or a postgres:// URL with a host. The message
+// never echoes the URL: it may hold a password.
+func validStoreURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return &UsageError{"invalid value for flag --store-url: want empty (SQLite in --data-dir) or a postgres://user:password@host:port/database URL"}
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return &UsageError{"invalid value for flag --store-url: the postgres:// URL names no host"}
 	}
 	return nil
 }

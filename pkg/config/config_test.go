@@ -37,6 +37,10 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},
+		{args: []string{"--store-url", "mysql://db/kwhisk"}, want: "--store-url"},
+		{args: []string{"--store-url", "postgres://u:p@:5432/x%zz"}, want: "--store-url"},
+		{args: []string{"--store-url", "postgres:///kwhisk"}, want: "--store-url"},
+		{env: map[string]string{"KWHISK_STORE_URL": "sqlite:///tmp/x"}, want: "--store-url"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.args, env(tt.env))
@@ -100,5 +104,22 @@ func TestMaxActionConcurrency(t *testing.T) {
 	}
 	if _, err := Parse([]string{"--max-action-concurrency", "0"}, env(nil)); !IsUsage(err) || !strings.Contains(err.Error(), "max-action-concurrency") {
 		t.Errorf("0 = %v, want a usage error naming the flag", err)
+	}
+}
+
+func TestStoreURL(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.StoreURL != "" {
+		t.Fatalf("default store URL = %q, %v; want empty (SQLite)", c.StoreURL, err)
+	}
+	for _, u := range []string{"postgres://kwhisk:secret@db:5432/kwhisk?sslmode=require", "postgresql://db/kwhisk", "postgres:///kwhisk?host=/run/postgresql"} {
+		c, err := Parse(nil, env(map[string]string{"KWHISK_STORE_URL": u}))
+		if err != nil || c.StoreURL != u {
+			t.Errorf("KWHISK_STORE_URL=%s: got %q, %v", u, c.StoreURL, err)
+		}
+	}
+	_, err = Parse([]string{"--store-url", "mysql://kwhisk:secret@db/kwhisk"}, env(nil))
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad store URL: %v, want an error that does not show the password", err)
 	}
 }

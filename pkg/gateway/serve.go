@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -17,23 +18,37 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/run"
+	"github.com/kwhisk/kwhisk/pkg/store"
+	"github.com/kwhisk/kwhisk/pkg/store/postgres"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// openStore opens the SQLite store in the data dir.
-func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+// openStore opens the store cfg.StoreURL selects: SQLite in the data dir
+// when it is empty, else PostgreSQL. Failing to reach or migrate the
+// database is a start-up problem of --store-url: a one-line usage error
+// (exit 2) naming the flag.
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.StoreURL != "" {
+		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{})
+		if err != nil {
+			// pgx spreads a connect error's causes over several lines.
+			msg := strings.Join(strings.Fields(err.Error()), " ")
+			return nil, &config.UsageError{Msg: "flag --store-url: cannot use the PostgreSQL store: " + msg}
+		}
+		return st, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "kwhisk.db"), sqlite.Options{})
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "kwhisk.db"), sqlite.Options{})
 }
 
 // Serve runs the gateway until ctx ends, then drains. It prints the
 // `wsk property set` line for the guest namespace on out once listening.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
-	st, err := openStore(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
