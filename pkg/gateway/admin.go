@@ -65,7 +65,7 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 	if len(pos) < 2 || pos[0] != "namespace" {
 		return &config.UsageError{Msg: AdminUsage}
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, "")
 	if err != nil {
 		return err
 	}

@@ -27,10 +27,11 @@ import (
 // openStore opens the store cfg.StoreURL selects: SQLite in the data dir
 // when it is empty, else PostgreSQL. Failing to reach or migrate the
 // database is a start-up problem of --store-url: a one-line usage error
-// (exit 2) naming the flag.
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+// (exit 2) naming the flag. replica names the gateway replica the store
+// serves (see postgres.Options.Replica), "" for tools.
+func openStore(ctx context.Context, cfg config.Config, replica string) (store.Store, error) {
 	if cfg.StoreURL != "" {
-		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{})
+		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{Replica: replica})
 		if err != nil {
 			// pgx spreads a connect error's causes over several lines.
 			msg := strings.Join(strings.Fields(err.Error()), " ")
@@ -44,11 +45,22 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "kwhisk.db"), sqlite.Options{})
 }
 
+// replicaName is what stays the same when this gateway restarts: its host
+// (the pod, on Kubernetes) and its data dir.
+func replicaName(cfg config.Config) string {
+	host, _ := os.Hostname() // "" still leaves the data dir
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	return host + ":" + dir
+}
+
 // Serve runs the gateway until ctx ends, then drains. It prints the
 // `wsk property set` line for the guest namespace on out once listening.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, replicaName(cfg))
 	if err != nil {
 		return err
 	}

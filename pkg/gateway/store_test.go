@@ -52,7 +52,7 @@ func TestAdminStoreURL(t *testing.T) {
 	if !ok {
 		t.Fatalf("admin namespace create printed %q", out.String())
 	}
-	st, err := openStore(ctx, config.Config{DataDir: t.TempDir(), StoreURL: url})
+	st, err := openStore(ctx, config.Config{DataDir: t.TempDir(), StoreURL: url}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

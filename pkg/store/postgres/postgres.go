@@ -31,6 +31,13 @@ type Options struct {
 	// ConnectTimeout bounds each connection attempt when the URL sets no
 	// connect_timeout; 0 means 5s.
 	ConnectTimeout time.Duration
+	// Replica, if set, names the gateway replica this store serves, stable
+	// across its restarts (host name and data dir). Open then ends the
+	// earlier writers of the same replica, which can only be dead, so
+	// TakePending returns their pending entries at once rather than after
+	// the lease. Tools that open the store beside a running gateway (admin)
+	// leave it empty.
+	Replica string
 }
 
 func (o Options) withDefaults() Options {
@@ -120,7 +127,12 @@ func Open(ctx context.Context, url string, opts Options) (_ *Store, err error) {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM writers WHERE heartbeat < now() - $1::interval`, lease.String()); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", where, err)
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO writers (id, seq, heartbeat) VALUES ($1, 0, now())`, s.id); err != nil {
+	if opts.Replica != "" {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM writers WHERE replica = $1`, opts.Replica); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", where, err)
+		}
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO writers (id, replica, seq, heartbeat) VALUES ($1, $2, 0, now())`, s.id, opts.Replica); err != nil {
 		return nil, fmt.Errorf("open store %s: register writer: %w", where, err)
 	}
 	s.q = commitq.New(opts.QueueSize, 0)

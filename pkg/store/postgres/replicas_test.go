@@ -118,3 +118,31 @@ func TestOpenErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicaRestart: a replica killed without Close leaves a fresh
+// heartbeat; when it starts again under the same Replica name it takes its
+// pending entries at once, while another replica leaves them alone until
+// the lease runs out.
+func TestReplicaRestart(t *testing.T) {
+	url := pgtest.Shared(t).SchemaURL("replica_restart")
+	ctx := t.Context()
+	dead := openStore(t, url, postgres.Options{Replica: "host-a:/data"})
+	p := &whisk.Activation{Namespace: "ns", Name: "act", ActivationID: whisk.NewActivationID(), Start: 1}
+	if err := dead.AddPending(ctx, p); err != nil {
+		t.Fatalf("AddPending: %v", err)
+	}
+	// A kill: the writer's row stays as it was. (Close would drop it.)
+	defer func() { _ = dead.Close() }() // only releases the pool at the end; the checks are done
+
+	other := openStore(t, url, postgres.Options{Replica: "host-b:/data"})
+	defer other.Close()
+	if got, err := other.TakePending(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("another replica's TakePending within the lease = %d entries, %v; want none", len(got), err)
+	}
+	again := openStore(t, url, postgres.Options{Replica: "host-a:/data"})
+	defer again.Close()
+	got, err := again.TakePending(ctx)
+	if err != nil || len(got) != 1 || got[0].ActivationID != p.ActivationID {
+		t.Fatalf("the restarted replica's TakePending = %v, %v; want %s", got, err, p.ActivationID)
+	}
+}

@@ -41,9 +41,11 @@ CREATE INDEX activations_name_start ON activations (namespace, entity_name, star
 -- writers: one row per open Store (see doc.go).
 CREATE TABLE writers (
 	id        text COLLATE "C" PRIMARY KEY,
+	replica   text COLLATE "C" NOT NULL, -- Options.Replica, or ''
 	seq       bigint NOT NULL,
 	heartbeat timestamptz NOT NULL
 );
+CREATE INDEX writers_replica ON writers (replica);
 
 CREATE TABLE pending (
 	seq           bigserial PRIMARY KEY,
