@@ -9,7 +9,7 @@ E2E_DIR := test/e2e
 FUZZ_EXECS     ?= 3000
 FUZZ_EXECS_PARSE ?= 20000
 
-.PHONY: build run test unit e2e e2e-deps fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving
+.PHONY: build run test unit e2e e2e-postgres e2e-deps fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq postgresql test-kube test-kube-fake test-serving
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kwhisk
@@ -20,7 +20,8 @@ run: build
 vet:
 	$(GO) vet ./...
 
-unit:
+# The PostgreSQL store's tests start throwaway servers (pkg/store/postgres/pgtest).
+unit: postgresql
 	$(GO) test -count=1 ./...
 
 # Brief fuzzing of the input parsers: never a panic, never a 500.
@@ -36,6 +37,13 @@ e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
 
 e2e: build e2e-deps
 	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
+
+# The e2e suite again with every gateway on PostgreSQL: test/pgserve runs
+# it beside a throwaway server, and each gateway gets a schema of its own
+# (KWHISK_E2E_STORE_URL, lib/gateway.mjs).
+e2e-postgres: build e2e-deps postgresql
+	$(GO) build -o bin/pgserve ./test/pgserve
+	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) $(CURDIR)/bin/pgserve -- node --test --test-concurrency=1
 
 # The knative suite: a real kube-apiserver, kube-controller-manager and etcd
 # (built once from third_party/ into ~/.cache/kwhisk-kube), Knative Serving's
@@ -61,6 +69,13 @@ dnsmasq:
 	@command -v dnsmasq >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dnsmasq-base; }
 
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres), which the tests
+# run as throwaway servers: Debian's postgresql package if they are missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; } || \
+		{ echo "make: PostgreSQL server binaries missing and Debian's postgresql package could not be installed" >&2; exit 1; }
+
 # Each build runs before the test and a failed one stops make (a failed
 # $$(...) in an assignment prefix would not), so the suite never runs with an
 # empty binary directory.
@@ -80,7 +95,7 @@ test-serving: e2e-deps dnsmasq
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test: vet unit fuzz e2e test-kube
+test: vet unit fuzz e2e e2e-postgres test-kube
 
 # test/bench, then the knative path through the test/kube harness (its
 # API server and runtime mains, as test-kube; docs/benchmarks.md): on the

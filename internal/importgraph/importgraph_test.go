@@ -74,8 +74,9 @@ var allowed = map[string][]string{
 	"runtimes/python/312":      {"runtimes/imagemain", "runtimes/python/launcher"},
 
 	// Test-only packages: their non-test files import nothing of ours
-	// but each other.
+	// but each other and pgtest.
 	"test/bench":          {},
+	"test/pgserve":        {"pkg/store/postgres/pgtest"},
 	"test/kube":           {},
 	"test/kube/apiserver": {},
 	"test/kube/ingress":   {},
