@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"pkg/store/sqlite":          {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
 	"pkg/store/postgres":        {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
 	"pkg/store/postgres/pgtest": {},
+	"pkg/store/retention":       {},
 	"pkg/store/storetest":       {"pkg/store", "pkg/whisk"},
 
 	"pkg/platform":              {"pkg/whisk"},
@@ -57,7 +58,7 @@ var allowed = map[string][]string{
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/sqlite", "pkg/whisk"},
+		"pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},

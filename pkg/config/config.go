@@ -22,13 +22,17 @@ import (
 
 // Config is everything `kwhisk serve` is told.
 type Config struct {
-	Listen   string // host:port of the API
-	DataDir  string // database and runtime work dirs
+	Listen  string // host:port of the API
+	DataDir string // database and runtime work dirs
 	// StoreURL selects the store: "" is SQLite in DataDir, a postgres://
 	// (or postgresql://) URL a PostgreSQL database that several gateway
 	// replicas may share.
 	StoreURL string
-	Platform string // "local" or "knative"
+	// ActivationRetention is how long activation records are kept after
+	// their start (default 7 days, as OpenWhisk deployments expire them);
+	// 0 keeps every record.
+	ActivationRetention time.Duration
+	Platform            string // "local" or "knative"
 	// APIHost is what actions see as __OW_API_HOST; defaults to
 	// http://<listen>.
 	APIHost string
@@ -80,13 +84,14 @@ type Config struct {
 func Default() Config {
 	home, _ := os.UserHomeDir() // "" falls back to the working directory below
 	return Config{
-		Listen:       "127.0.0.1:3233",
-		DataDir:      filepath.Join(home, ".kwhisk"),
-		Platform:     "local",
-		BlockingWait: 60 * time.Second,
-		DrainTimeout: 30 * time.Second,
-		IdleTimeout:  10 * time.Minute,
-		StemCells:    1,
+		Listen:              "127.0.0.1:3233",
+		DataDir:             filepath.Join(home, ".kwhisk"),
+		Platform:            "local",
+		BlockingWait:        60 * time.Second,
+		DrainTimeout:        30 * time.Second,
+		ActivationRetention: 7 * 24 * time.Hour,
+		IdleTimeout:         10 * time.Minute,
+		StemCells:           1,
 
 		MaxActionConcurrency: whisk.DefaultMaxConcurrency,
 
@@ -108,6 +113,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "host:port the API listens on")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and runtime work dirs")
 	fs.StringVar(&c.StoreURL, "store-url", c.StoreURL, "store: empty for SQLite in --data-dir, or a postgres:// URL")
+	fs.DurationVar(&c.ActivationRetention, "activation-retention", c.ActivationRetention, "how long activation records are kept (168h: 7 days; 0 keeps all)")
 	fs.StringVar(&c.Platform, "platform", c.Platform, "data plane: local")
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
@@ -184,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BlockingWait <= 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --blocking-wait: must be positive", c.BlockingWait)}
+	}
+	if c.ActivationRetention < 0 {
+		return &UsageError{fmt.Sprintf("invalid value %s for flag --activation-retention: must not be negative (0 keeps all records)", c.ActivationRetention)}
 	}
 	if c.DrainTimeout < 0 {
 		return &UsageError{fmt.Sprintf("invalid value %s for flag --drain-timeout: must not be negative", c.DrainTimeout)}

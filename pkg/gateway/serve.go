@@ -20,6 +20,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/store/postgres"
+	"github.com/kwhisk/kwhisk/pkg/store/retention"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -69,6 +70,14 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
+	// Retention stops before the store closes (defers run last first).
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		retention.Run(retentionCtx, st, retention.Options{Retention: cfg.ActivationRetention, Logf: logger.Printf})
+	}()
+	defer func() { stopRetention(); <-retained }()
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}

@@ -157,3 +157,19 @@ func (s *Store) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ExpireActivations deletes up to limit committed records that started
+// before before, oldest first. Rows another replica is expiring at the same
+// moment are skipped, not waited for. PostgreSQL's autovacuum makes the
+// space reusable.
+func (s *Store) ExpireActivations(ctx context.Context, before int64, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx,
+		`DELETE FROM activations WHERE (namespace, activation_id) IN (
+			SELECT namespace, activation_id FROM activations WHERE start < $1
+			ORDER BY start LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("expire activations: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -24,6 +24,9 @@ CREATE TABLE entities (
 	body       bytea  NOT NULL,
 	PRIMARY KEY (namespace, name)
 );
+-- Action code can be tens of MB: stored out of line uncompressed, as
+-- compressing it on every write costs seconds and saves little on zips.
+ALTER TABLE entities ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE INDEX entities_namespace ON entities (collection, namespace, updated DESC, name);
 CREATE INDEX entities_root ON entities (collection, root, updated DESC, name);
 
@@ -37,6 +40,7 @@ CREATE TABLE activations (
 );
 CREATE INDEX activations_start ON activations (namespace, start DESC, activation_id DESC);
 CREATE INDEX activations_name_start ON activations (namespace, entity_name, start DESC, activation_id DESC);
+CREATE INDEX activations_expiry ON activations (start);
 
 -- writers: one row per open Store (see doc.go).
 CREATE TABLE writers (

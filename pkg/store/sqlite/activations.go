@@ -142,3 +142,21 @@ func (s *Store) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ExpireActivations deletes up to limit committed records that started
+// before before, oldest first. It runs on the writer's connection, between
+// two group commits. SQLite reuses the freed pages for later records, so a
+// store under retention stops growing.
+func (s *Store) ExpireActivations(ctx context.Context, before int64, limit int) (int, error) {
+	res, err := s.wdb.ExecContext(ctx,
+		`DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations WHERE start < ? ORDER BY start LIMIT ?)`,
+		before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("expire activations: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("expire activations: %w", err)
+	}
+	return int(n), nil
+}

@@ -58,6 +58,8 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (key, value) VALUES ('activation_seq', 0);
 `,
+	// 2: expiry finds the oldest records by start, whatever their namespace.
+	`CREATE INDEX activations_expiry ON activations (start);`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -35,6 +35,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ActivationVisibleAtOnce", testActivationVisibleAtOnce},
 		{"ActivationDurable", testActivationDurable},
 		{"ActivationConcurrentPut", testActivationConcurrentPut},
+		{"ActivationExpire", testActivationExpire},
 		{"PendingAcrossRestart", testPendingAcrossRestart},
 		{"PendingCompletedByPut", testPendingCompletedByPut},
 		{"Namespaces", testNamespaces},
