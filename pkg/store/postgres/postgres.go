@@ -28,6 +28,9 @@ type Options struct {
 	// QueueSize bounds the writes queued but not yet committed;
 	// PutActivation blocks while it is reached. 0 means 10000.
 	QueueSize int
+	// MaxConns is the pool size when the URL sets no pool_max_conns;
+	// 0 means 16. The writer holds one connection while it commits.
+	MaxConns int32
 	// ConnectTimeout bounds each connection attempt when the URL sets no
 	// connect_timeout; 0 means 5s.
 	ConnectTimeout time.Duration
@@ -49,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 10000
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 16
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 5 * time.Second
@@ -92,6 +98,9 @@ func Open(ctx context.Context, url string, opts Options) (_ *Store, err error) {
 	if err != nil {
 		// pgconn's parse errors can quote the URL, password included.
 		return nil, fmt.Errorf("open store: %w", ErrURL)
+	}
+	if !strings.Contains(url, "pool_max_conns") { // pgx's own default is 4
+		cfg.MaxConns = opts.MaxConns
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
