@@ -84,8 +84,11 @@ func (s *Store) ListActivations(ctx context.Context, q store.ActivationQuery) ([
 		return nil, 0, fmt.Errorf("list activations %s: %w", q.Namespace, err)
 	}
 	defer rollback(ctx, tx)
+	// No row (lapsed, not yet put back: see setSeq) reads as 0: every
+	// queued record counts as unseen, and a page takes a record found in
+	// both from the queue.
 	var seq uint64
-	if err := tx.QueryRow(ctx, `SELECT seq FROM writers WHERE id = $1`, s.id).Scan(&seq); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT seq FROM writers WHERE id = $1`, s.id).Scan(&seq); err != nil && !isNoRows(err) {
 		return nil, 0, fmt.Errorf("list activations %s: read writer seq: %w", q.Namespace, err)
 	}
 	extra := commitq.Unseen(queued, seq)

@@ -185,7 +185,11 @@ func (s *Store) heartbeat() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, heartbeatEvery)
-		_, _ = s.pool.Exec(ctx, `UPDATE writers SET heartbeat = now() WHERE id = $1`, s.id) // retried next tick
+		// Puts the row back should it be gone (see setSeq); its seq then
+		// reads 0 until the next commit, which only makes lists count a
+		// record committed in between twice.
+		_, _ = s.pool.Exec(ctx, `INSERT INTO writers (id, replica, seq, heartbeat) VALUES ($1, $2, 0, now())
+			ON CONFLICT (id) DO UPDATE SET heartbeat = now()`, s.id, s.opts.Replica) // retried next tick
 		cancel()
 	}
 }

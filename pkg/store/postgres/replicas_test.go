@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/store/postgres"
 	"github.com/kwhisk/kwhisk/pkg/store/postgres/pgtest"
@@ -144,5 +146,40 @@ func TestReplicaRestart(t *testing.T) {
 	got, err := again.TakePending(ctx)
 	if err != nil || len(got) != 1 || got[0].ActivationID != p.ActivationID {
 		t.Fatalf("the restarted replica's TakePending = %v, %v; want %s", got, err, p.ActivationID)
+	}
+}
+
+// TestLapsedWriterRowComesBack: a writer whose row was deleted (as another
+// store's Open deletes writers whose heartbeat lapsed, after a long cut
+// from the database) keeps listing and committing, and puts its row back.
+func TestLapsedWriterRowComesBack(t *testing.T) {
+	url := pgtest.Shared(t).SchemaURL("writer_lapsed")
+	ctx := t.Context()
+	s := openStore(t, url, postgres.Options{})
+	defer s.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DELETE FROM writers`); err != nil {
+		t.Fatal(err)
+	}
+	a := &whisk.Activation{Namespace: "ns", Name: "act", ActivationID: whisk.NewActivationID(), Start: 1}
+	if err := s.PutActivation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := s.ListActivations(ctx, store.ActivationQuery{Namespace: "ns"}); err != nil || total != 1 {
+		t.Fatalf("ListActivations without a writer row = %d, %v; want 1", total, err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if as, total, err := s.ListActivations(ctx, store.ActivationQuery{Namespace: "ns"}); err != nil || total != 1 || len(as) != 1 {
+		t.Fatalf("ListActivations after the commit = %d of %d, %v; want 1", len(as), total, err)
+	}
+	var rows int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM writers`).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("writer rows after a commit = %d, %v; want 1", rows, err)
 	}
 }

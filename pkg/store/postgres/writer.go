@@ -30,7 +30,11 @@ const (
 	upsertPending = `INSERT INTO pending (activation_id, owner, body)
 		SELECT id, $3, body FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(id, body, n) ORDER BY n
 		ON CONFLICT (activation_id) DO UPDATE SET owner = excluded.owner, body = excluded.body`
-	setSeq = `UPDATE writers SET seq = $2, heartbeat = now() WHERE id = $1`
+	// An upsert: a writer cut off from the database for longer than the
+	// lease may find its row gone (another store's Open deletes lapsed
+	// writers) and puts it back.
+	setSeq = `INSERT INTO writers (id, replica, seq, heartbeat) VALUES ($1, $3, $2, now())
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, heartbeat = now()`
 )
 
 // commit writes batch in one transaction, pipelined, with the seq of its
@@ -87,7 +91,7 @@ func (s *Store) commit(batch []*commitq.Item) error {
 	if len(added) > 0 {
 		b.Queue(upsertPending, added, addedBodies, s.id)
 	}
-	b.Queue(setSeq, s.id, int64(batch[len(batch)-1].Seq))
+	b.Queue(setSeq, s.id, int64(batch[len(batch)-1].Seq), s.opts.Replica)
 	if err := pgx.BeginFunc(s.ctx, s.pool, func(tx pgx.Tx) error {
 		return tx.SendBatch(s.ctx, b).Close()
 	}); err != nil {
