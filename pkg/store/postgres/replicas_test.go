@@ -183,3 +183,58 @@ func TestLapsedWriterRowComesBack(t *testing.T) {
 		t.Errorf("writer rows after a commit = %d, %v; want 1", rows, err)
 	}
 }
+
+// TestDatabaseOutage: records put while the database is down stay readable
+// from the queue, the writer retries, and once the database is back they
+// are committed: nothing put is lost, and the store serves again without
+// being reopened.
+func TestDatabaseOutage(t *testing.T) {
+	srv := pgtest.Private(t)
+	ctx := t.Context()
+	s := openStore(t, srv.SchemaURL("outage"), postgres.Options{})
+	defer s.Close()
+	put := func(n int, start int64) []whisk.ActivationID {
+		var ids []whisk.ActivationID
+		for i := range n {
+			a := &whisk.Activation{Namespace: "ns", Name: "act", ActivationID: whisk.NewActivationID(), Start: start + int64(i)}
+			if err := s.PutActivation(ctx, a); err != nil {
+				t.Fatalf("PutActivation: %v", err)
+			}
+			ids = append(ids, a.ActivationID)
+		}
+		return ids
+	}
+	ids := put(100, 1)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if err := srv.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, put(100, 1000)...)
+	for _, id := range ids[100:] {
+		if _, err := s.GetActivation(ctx, "ns", id); err != nil {
+			t.Fatalf("GetActivation of a record put during the outage: %v", err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := s.Flush(short); err == nil {
+		t.Fatal("Flush succeeded while the database was down")
+	}
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	back, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := s.Flush(back); err != nil {
+		t.Fatalf("Flush after the database came back: %v", err)
+	}
+	_, total, err := s.ListActivations(ctx, store.ActivationQuery{Namespace: "ns"})
+	if err != nil || total != len(ids) {
+		t.Fatalf("ListActivations after the outage = %d, %v; want %d", total, err, len(ids))
+	}
+	if err := s.PutEntity(ctx, &store.Document{Collection: store.Actions, Namespace: "ns", Name: "after", Body: []byte("{}")}); err != nil {
+		t.Errorf("PutEntity after the outage: %v", err)
+	}
+}

@@ -39,9 +39,10 @@ type Server struct {
 	URL  string
 	Port int
 
-	dir string // removed by Stop
-	bin string
-	run []string // the command prefix running a binary as the server's user
+	dir  string // removed by Stop
+	bin  string
+	run  []string // the command prefix running a binary as the server's user
+	opts string   // the server options pg_ctl start passes
 }
 
 // ErrNoBinaries is returned by Start when no PostgreSQL server binaries
@@ -123,11 +124,10 @@ func Start(ctx context.Context) (_ *Server, err error) {
 	if s.Port, err = freePort(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s "+
+	s.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s "+
 		"-c fsync=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=32MB", s.Port, dir)
-	if out, err := s.cmd(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts).CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+	if err := s.Restart(ctx); err != nil {
+		return nil, err
 	}
 	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
 	return s, nil
@@ -138,6 +138,26 @@ func (s *Server) cmd(ctx context.Context, name string, args ...string) *exec.Cmd
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	c.Dir = s.dir
 	return c
+}
+
+// Restart starts the server (again, after Kill) on its port and waits
+// until it accepts connections.
+func (s *Server) Restart(ctx context.Context) error {
+	if out, err := s.cmd(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", filepath.Join(s.dir, "data"),
+		"-l", filepath.Join(s.dir, "log"), "-o", s.opts).CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Kill stops the server at once and keeps its files, as an outage would:
+// open connections break, committed data stays. Restart brings it back.
+func (s *Server) Kill(ctx context.Context) error {
+	if out, err := s.cmd(ctx, "pg_ctl", "stop", "-w", "-m", "immediate", "-D", filepath.Join(s.dir, "data")).CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl stop: %w\n%s", err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // Stop stops the server at once (in-flight transactions are rolled back)
@@ -185,6 +205,26 @@ func Shared(t testing.TB) *Server {
 		t.Fatalf("start PostgreSQL: %v", shared.err)
 	}
 	return shared.srv
+}
+
+// Private starts a server of t's own, stopped when t ends: for tests that
+// stop and restart it. Without server binaries it skips t, or fails it
+// under CI.
+func Private(t testing.TB) *Server {
+	t.Helper()
+	srv, err := Start(context.Background())
+	if errors.Is(err, ErrNoBinaries) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
+	})
+	return srv
 }
 
 // Main runs the tests and stops the server Shared started, if any. Call it
