@@ -10,8 +10,8 @@ CONSOLE_DIR := web/console
 FUZZ_EXECS     ?= 3000
 FUZZ_EXECS_PARSE ?= 20000
 
-.PHONY: build run test unit e2e e2e-deps node-client fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq test-kube test-kube-fake test-serving \
-	console console-deps console-check chromium
+.PHONY: build run test unit e2e e2e-postgres e2e-deps node-client fuzz bench vet kube-bin knative-bin eventing-bin kube-tools dnsmasq postgresql \
+	test-kube test-kube-fake test-serving console console-deps console-check chromium
 
 # The packages the Node.js runtime offers every action, as OpenWhisk's
 # Node.js runtime images do (the openwhisk client), installed by npm from
@@ -36,7 +36,8 @@ run: build
 vet: node-client
 	$(GO) vet ./...
 
-unit: node-client
+# The PostgreSQL store's tests start throwaway servers (pkg/store/postgres/pgtest).
+unit: node-client postgresql
 	$(GO) test -count=1 ./...
 
 # Brief fuzzing of the input parsers: never a panic, never a 500.
@@ -78,6 +79,13 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The e2e suite again with every gateway on PostgreSQL: test/pgserve runs
+# it beside a throwaway server, and each gateway gets a schema of its own
+# (KWHISK_E2E_STORE_URL, lib/gateway.mjs).
+e2e-postgres: build e2e-deps postgresql
+	$(GO) build -o bin/pgserve ./test/pgserve
+	cd $(E2E_DIR) && KWHISK_BIN=$(CURDIR)/$(BIN) $(CURDIR)/bin/pgserve -- node --test --test-concurrency=1
+
 # The knative suite: a real kube-apiserver, kube-controller-manager and etcd
 # (built once from third_party/ into ~/.cache/kwhisk-kube), Knative Serving's
 # components (from third_party/knative/, the same cache) and Knative
@@ -102,6 +110,13 @@ dnsmasq:
 	@command -v dnsmasq >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dnsmasq-base; }
 
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres), which the tests
+# run as throwaway servers: Debian's postgresql package if they are missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; } || \
+		{ echo "make: PostgreSQL server binaries missing and Debian's postgresql package could not be installed" >&2; exit 1; }
+
 # Each build runs before the test and a failed one stops make (a failed
 # $$(...) in an assignment prefix would not), so the suite never runs with an
 # empty binary directory.
@@ -123,12 +138,16 @@ test-serving: node-client e2e-deps dnsmasq chromium
 
 test: console-check vet unit fuzz e2e test-kube
 
-# test/bench, then the knative path through the test/kube harness (its
+test: vet unit fuzz e2e e2e-postgres test-kube
+
+# test/bench, the stores' durable activation records/s (SQLite and
+# PostgreSQL in the same run), then the knative path through the test/kube harness (its
 # API server and runtime mains, as test-kube; docs/benchmarks.md): on the
 # fake tier (BenchmarkKnative), then on the real one, Knative Serving's own
 # components, as test-serving (BenchmarkKnativeServing).
-bench: build dnsmasq
+bench: build dnsmasq postgresql
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
+	$(GO) test -run='^$$' -bench='^BenchmarkPutActivation$$' -benchtime=50000x ./pkg/store/sqlite ./pkg/store/postgres
 	$(GO) test -run='^$$' -bench='^BenchmarkSignCheck$$' -benchtime=200000x ./pkg/runtime/runauth
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \

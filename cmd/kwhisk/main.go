@@ -14,7 +14,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/gateway"
 )
 
-const usage = "usage: kwhisk serve [--listen ADDR] [--data-dir DIR] [--platform local] | kwhisk admin namespace create|list|delete|limits"
+const usage = "usage: kwhisk serve [--listen ADDR] [--data-dir DIR] [--platform local] [--store-url URL] | kwhisk admin namespace create|list|delete|limits"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -38,10 +38,12 @@ var allowed = map[string][]string{
 	// The console's embedded build and its file server (stdlib only).
 	"pkg/console": {},
 
-	"pkg/store":           {"pkg/whisk"},
-	"pkg/store/sqlite":    {"pkg/store", "pkg/whisk"},
-	"pkg/store/storetest": {"pkg/store", "pkg/whisk"},
-	"pkg/store/retention": {},
+	"pkg/store":                 {"pkg/whisk"},
+	"pkg/store/sqlite":          {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
+	"pkg/store/postgres":        {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
+	"pkg/store/postgres/pgtest": {},
+	"pkg/store/retention":       {},
+	"pkg/store/storetest":       {"pkg/store", "pkg/whisk"},
 
 	"pkg/platform":              {"pkg/whisk"},
 	"pkg/platform/platformtest": {"pkg/platform", "pkg/whisk", "runtimes/go/launcher"},
@@ -62,7 +64,7 @@ var allowed = map[string][]string{
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/console", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/retention", "pkg/store/sqlite", "pkg/whisk"},
+		"pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},
@@ -79,8 +81,9 @@ var allowed = map[string][]string{
 	"runtimes/python/312":      {"runtimes/imagemain", "runtimes/python/launcher"},
 
 	// Test-only packages: their non-test files import nothing of ours
-	// but each other.
+	// but each other and pgtest.
 	"test/bench":          {},
+	"test/pgserve":        {"pkg/store/postgres/pgtest"},
 	"test/kube":           {},
 	"test/kube/apiserver": {},
 	"test/kube/ingress":   {},

@@ -28,7 +28,15 @@ type Config struct {
 	// serves it. Unset, the API serves /metrics.
 	MetricsAddr string
 	DataDir     string // database and runtime work dirs
-	Platform    string // "local" or "knative"
+	// StoreURL selects the store: "" is SQLite in DataDir, a postgres://
+	// (or postgresql://) URL a PostgreSQL database that several gateway
+	// replicas may share.
+	StoreURL string
+	// ActivationRetention is how long activation records are kept after
+	// their start (default 7 days, as OpenWhisk deployments expire them);
+	// 0 keeps every record.
+	ActivationRetention time.Duration
+	Platform            string // "local" or "knative"
 	// APIHost is what actions see as __OW_API_HOST; defaults to
 	// http://<listen>.
 	APIHost string
@@ -37,9 +45,6 @@ type Config struct {
 	BlockingWait time.Duration
 	// DrainTimeout bounds how long shutdown waits for in-flight work.
 	DrainTimeout time.Duration
-	// ActivationRetention is how long activation records are kept
-	// (default 7 days); 0 keeps them all.
-	ActivationRetention time.Duration
 	// EventsSink, if set, receives a CloudEvent per completed activation;
 	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
 	EventsSink string
@@ -83,15 +88,14 @@ type Config struct {
 func Default() Config {
 	home, _ := os.UserHomeDir() // "" falls back to the working directory below
 	return Config{
-		Listen:       "127.0.0.1:3233",
-		DataDir:      filepath.Join(home, ".kwhisk"),
-		Platform:     "local",
-		BlockingWait: 60 * time.Second,
-		DrainTimeout: 30 * time.Second,
-		IdleTimeout:  10 * time.Minute,
-		StemCells:    1,
-
+		Listen:              "127.0.0.1:3233",
+		DataDir:             filepath.Join(home, ".kwhisk"),
+		Platform:            "local",
+		BlockingWait:        60 * time.Second,
+		DrainTimeout:        30 * time.Second,
 		ActivationRetention: 7 * 24 * time.Hour,
+		IdleTimeout:         10 * time.Minute,
+		StemCells:           1,
 
 		MaxActionConcurrency: whisk.DefaultMaxConcurrency,
 
@@ -113,11 +117,12 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "host:port the API listens on")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "host:port of a listener serving only GET /metrics (default: /metrics on the API's port)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and runtime work dirs")
+	fs.StringVar(&c.StoreURL, "store-url", c.StoreURL, "store: empty for SQLite in --data-dir, or a postgres:// URL")
+	fs.DurationVar(&c.ActivationRetention, "activation-retention", c.ActivationRetention, "how long activation records are kept (168h: 7 days; 0 keeps all)")
 	fs.StringVar(&c.Platform, "platform", c.Platform, "data plane: local")
 	fs.StringVar(&c.APIHost, "api-host", c.APIHost, "API host actions see as __OW_API_HOST (default http://<listen>)")
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
-	fs.DurationVar(&c.ActivationRetention, "activation-retention", c.ActivationRetention, "how long activation records are kept (0: forever)")
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
 	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
 	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
@@ -175,6 +180,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return &UsageError{"invalid value for flag --data-dir: must not be empty"}
 	}
+	if err := validStoreURL(c.StoreURL); err != nil {
+		return err
+	}
 	switch c.Platform {
 	case "local":
 	case "knative":
@@ -227,6 +235,22 @@ func (c *Config) Validate() error {
 			host = "127.0.0.1"
 		}
 		c.APIHost = "http://" + net.JoinHostPort(host, port)
+	}
+	return nil
+}
+
+// validStoreURL accepts "" or a postgres:// URL with a host. The message
+// never echoes the URL: it may hold a password.
+func validStoreURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return &UsageError{"invalid value for flag --store-url: want empty (SQLite in --data-dir) or a postgres://user:password@host:port/database URL"}
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return &UsageError{"invalid value for flag --store-url: the postgres:// URL names no host"}
 	}
 	return nil
 }

@@ -45,6 +45,12 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{env: map[string]string{"KWHISK_ACTIVATION_RETENTION": "week"}, want: "KWHISK_ACTIVATION_RETENTION"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},
+		{args: []string{"--store-url", "mysql://db/kwhisk"}, want: "--store-url"},
+		{args: []string{"--activation-retention", "-1h"}, want: "--activation-retention"},
+		{args: []string{"--activation-retention", "7d"}, want: "activation-retention"},
+		{args: []string{"--store-url", "postgres://u:p@:5432/x%zz"}, want: "--store-url"},
+		{args: []string{"--store-url", "postgres:///kwhisk"}, want: "--store-url"},
+		{env: map[string]string{"KWHISK_STORE_URL": "sqlite:///tmp/x"}, want: "--store-url"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.args, env(tt.env))
@@ -108,5 +114,37 @@ func TestMaxActionConcurrency(t *testing.T) {
 	}
 	if _, err := Parse([]string{"--max-action-concurrency", "0"}, env(nil)); !IsUsage(err) || !strings.Contains(err.Error(), "max-action-concurrency") {
 		t.Errorf("0 = %v, want a usage error naming the flag", err)
+	}
+}
+
+func TestStoreURL(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.StoreURL != "" {
+		t.Fatalf("default store URL = %q, %v; want empty (SQLite)", c.StoreURL, err)
+	}
+	for _, u := range []string{"postgres://kwhisk:secret@db:5432/kwhisk?sslmode=require", "postgresql://db/kwhisk", "postgres:///kwhisk?host=/run/postgresql"} {
+		c, err := Parse(nil, env(map[string]string{"KWHISK_STORE_URL": u}))
+		if err != nil || c.StoreURL != u {
+			t.Errorf("KWHISK_STORE_URL=%s: got %q, %v", u, c.StoreURL, err)
+		}
+	}
+	_, err = Parse([]string{"--store-url", "mysql://kwhisk:secret@db/kwhisk"}, env(nil))
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad store URL: %v, want an error that does not show the password", err)
+	}
+}
+
+func TestActivationRetention(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.ActivationRetention != 7*24*time.Hour {
+		t.Fatalf("default retention = %v, %v; want 7 days", c.ActivationRetention, err)
+	}
+	c, err = Parse(nil, env(map[string]string{"KWHISK_ACTIVATION_RETENTION": "0"}))
+	if err != nil || c.ActivationRetention != 0 {
+		t.Errorf("KWHISK_ACTIVATION_RETENTION=0: %v, %v; want 0 (keep all)", c.ActivationRetention, err)
+	}
+	c, err = Parse([]string{"--activation-retention", "36h"}, env(nil))
+	if err != nil || c.ActivationRetention != 36*time.Hour {
+		t.Errorf("--activation-retention 36h: %v, %v", c.ActivationRetention, err)
 	}
 }

@@ -14,12 +14,13 @@ import (
 
 // AdminUsage describes the admin commands.
 const AdminUsage = `usage: kwhisk admin namespace create NAME | list | delete NAME | ` +
-	`limits NAME [--invocations-per-minute N] [--concurrent-invocations N] [--fires-per-minute N] [--reset]  [--data-dir DIR]`
+	`limits NAME [--invocations-per-minute N] [--concurrent-invocations N] [--fires-per-minute N] [--reset]  [--data-dir DIR] [--store-url URL]`
 
 // adminHelp is what `kwhisk admin --help` prints: the commands and the
 // flags admin reads.
 const adminHelp = AdminUsage + `
   --data-dir DIR                 the gateway's data directory (KWHISK_DATA_DIR; default ~/.kwhisk)
+  --store-url URL                the gateway's PostgreSQL store, if it has one (KWHISK_STORE_URL)
   namespace create NAME          make a namespace and print its new uuid:key
   namespace list                 print each namespace and its uuid
   namespace delete NAME          delete a namespace and its key
@@ -30,7 +31,8 @@ const adminHelp = AdminUsage + `
     --reset                      clear the namespace's own limits (the gateway's apply)
 `
 
-// Admin runs `kwhisk admin ...` against the store in the data dir.
+// Admin runs `kwhisk admin ...` against the gateway's store: the one
+// --store-url names, else SQLite in the data dir.
 func Admin(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
 	for _, a := range args {
 		switch a {
@@ -63,7 +65,7 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 	if len(pos) < 2 || pos[0] != "namespace" {
 		return &config.UsageError{Msg: AdminUsage}
 	}
-	st, err := openStore(ctx, cfg.DataDir, nil)
+	st, err := openStore(ctx, cfg, "", nil)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func TestAdminNamespaceLimits(t *testing.T) {
 			t.Errorf("admin %v (-want +got):\n%s", s.args, diff)
 		}
 	}
-	st, err := openStore(ctx, dir, nil)
+	st, err := openStore(ctx, config.Config{DataDir: dir}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -18,18 +19,44 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/run"
+	"github.com/kwhisk/kwhisk/pkg/store"
+	"github.com/kwhisk/kwhisk/pkg/store/postgres"
 	"github.com/kwhisk/kwhisk/pkg/store/retention"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// openStore opens the SQLite store in the data dir; commits, if set,
-// hears of its group commits.
-func openStore(ctx context.Context, dataDir string, commits sqlite.CommitRecorder) (*sqlite.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+// openStore opens the store cfg.StoreURL selects: SQLite in the data dir
+// when it is empty, else PostgreSQL. Failing to reach or migrate the
+// database is a start-up problem of --store-url: a one-line usage error
+// (exit 2) naming the flag. replica names the gateway replica the store
+// serves (see postgres.Options.Replica), "" for tools; commits, if set,
+// hears of the SQLite store's group commits.
+func openStore(ctx context.Context, cfg config.Config, replica string, commits sqlite.CommitRecorder) (store.Store, error) {
+	if cfg.StoreURL != "" {
+		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{Replica: replica})
+		if err != nil {
+			// pgx spreads a connect error's causes over several lines.
+			msg := strings.Join(strings.Fields(err.Error()), " ")
+			return nil, &config.UsageError{Msg: "flag --store-url: cannot use the PostgreSQL store: " + msg}
+		}
+		return st, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "kwhisk.db"), sqlite.Options{Commits: commits})
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "kwhisk.db"), sqlite.Options{Commits: commits})
+}
+
+// replicaName is what stays the same when this gateway restarts: its host
+// (the pod, on Kubernetes) and its data dir.
+func replicaName(cfg config.Config) string {
+	host, _ := os.Hostname() // "" still leaves the data dir
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	return host + ":" + dir
 }
 
 // Serve runs the gateway until ctx ends, then drains. It prints the
@@ -39,7 +66,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	// One registry per gateway, so gateways in one process (tests) keep
 	// their series apart.
 	met := metrics.New(metrics.Options{})
-	st, err := openStore(ctx, cfg.DataDir, met)
+	st, err := openStore(ctx, cfg, replicaName(cfg), met)
 	if err != nil {
 		return err
 	}
@@ -48,6 +75,14 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
+	// Retention stops before the store closes (defers run last first).
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		retention.Run(retentionCtx, st, retention.Options{Retention: cfg.ActivationRetention, Logf: logger.Printf})
+	}()
+	defer func() { stopRetention(); <-retained }()
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
@@ -101,7 +136,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 
 	// The long-running parts, in stop order: the background (alarm
-	// scheduler, emitter, activation retention, knative's watch, reconcile and Service writes);
+	// scheduler, emitter, knative's watch, reconcile and Service writes);
 	// then the API closes (503 to new requests but /ping and the
 	// runtimes' fetches, which a revision starting for an activation in
 	// flight needs); then in-flight activations drain; then the HTTP
@@ -117,12 +152,6 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}, nil)
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
-	}
-	if cfg.ActivationRetention > 0 {
-		g.Add("retention", func(ctx context.Context) error {
-			retention.Run(ctx, st, cfg.ActivationRetention, logger.Printf)
-			return nil
-		}, nil)
 	}
 	m.start(g)
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })

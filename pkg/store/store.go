@@ -103,11 +103,12 @@ type Activations interface {
 	ListActivations(ctx context.Context, q ActivationQuery) ([]*whisk.Activation, int, error)
 	// Flush returns once every record put before the call is durable.
 	Flush(ctx context.Context) error
-	// ExpireActivations deletes up to max durable records, of any
-	// namespace, whose Start is before the epoch ms before, oldest first,
-	// and returns how many it deleted: the retention of activations
-	// (--activation-retention) calls it in small batches.
-	ExpireActivations(ctx context.Context, before int64, max int) (int, error)
+	// ExpireActivations deletes up to limit durable records (logs and
+	// result with them) whose Start is before the epoch ms before, oldest
+	// first, and returns how many it deleted. Records not yet durable wait
+	// for a later call. Callers delete in small batches, so that writers
+	// are never held up for long.
+	ExpireActivations(ctx context.Context, before int64, limit int) (int, error)
 }
 
 // Pending keeps activations that were acknowledged (202) before they

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
-  GUEST_AUTH, HEX32, MSG, assertErrorBody, createAction, kvObject, kwhiskBin, nextMillisecond, pollActivation,
+  GUEST_AUTH, HEX32, MSG, assertErrorBody, createAction, gatewayEnv, kvObject, kwhiskBin, nextMillisecond, pollActivation,
   rejectsWith, startGateway, uniqueName, waitFor, waitForActivations,
 } from './lib/gateway.mjs';
 
@@ -440,7 +440,7 @@ describe('triggers and rules', { timeout: 120000 }, () => {
     const key = await gw.createNamespace('throttled');
     await new Promise((resolve, reject) => {
       execFile(kwhiskBin(), ['admin', 'namespace', 'limits', 'throttled', '--invocations-per-minute', '2', '--data-dir', gw.dataDir],
-        { timeout: 20000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+        { timeout: 20000, env: gatewayEnv(gw.dataDir) }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
     });
     const tow = gw.client(key);
     await createAction(tow, 'counted', 'echo.js');

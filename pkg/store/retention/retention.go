@@ -1,8 +1,10 @@
-// Package retention expires activation records: OpenWhisk deployments keep
-// activations for a limited time, and a busy gateway would otherwise fill
-// its volume (about 1 KB a record). It deletes in small batches with a
-// pause between them, so the writer, which shares the database, and the
-// invoke path in front of it barely notice.
+// Package retention expires activation records older than a retention
+// period, as OpenWhisk deployments do, so a busy gateway's store stops
+// growing. It deletes continuously in small batches with pauses between
+// them, so the writers it shares the store with are never held up for
+// long.
+//
+// It may import the standard library.
 package retention
 
 import (
@@ -10,63 +12,73 @@ import (
 	"time"
 )
 
-// Expirer deletes records started before a time, a batch at a time.
+// Expirer deletes old activation records; store.Store is one.
 type Expirer interface {
-	ExpireActivations(ctx context.Context, before int64, max int) (int, error)
+	ExpireActivations(ctx context.Context, before int64, limit int) (int, error)
 }
 
-// Batch is the most records one call deletes; Pause separates the calls
-// of one pass.
-const (
-	Batch = 500
-	Pause = 10 * time.Millisecond
-)
-
-// Interval is how often a pass runs for a retention: a tenth of it,
-// between a second and a minute, so records outlive the retention by
-// at most that much.
-func Interval(retention time.Duration) time.Duration {
-	return min(max(retention/10, time.Second), time.Minute)
+// Options tune Run.
+type Options struct {
+	// Retention is how long a record is kept after its start; 0 keeps
+	// every record (Run returns at once).
+	Retention time.Duration
+	// Batch is the most records one delete removes; 0 means 500.
+	Batch int
+	// Pause separates two full batches; 0 means 20ms.
+	Pause time.Duration
+	// Idle is the wait after a batch that was not full (nothing more is
+	// due yet) or failed; 0 means a quarter of Retention, between 100ms
+	// and a minute.
+	Idle time.Duration
+	// Logf reports failures; nil discards them.
+	Logf func(format string, args ...any)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
-// Run deletes the records older than retention until ctx ends: a pass at
-// once and then every Interval, each pass deleting Batch records at a time
-// until none older is left. A failed pass is logged and retried at the
-// next one.
-func Run(ctx context.Context, st Expirer, retention time.Duration, logf func(string, ...any)) {
+func (o Options) withDefaults() Options {
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.Pause <= 0 {
+		o.Pause = 20 * time.Millisecond
+	}
+	if o.Idle <= 0 {
+		o.Idle = min(max(o.Retention/4, 100*time.Millisecond), time.Minute)
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Run expires records older than o.Retention until ctx ends.
+func Run(ctx context.Context, e Expirer, o Options) {
+	if o.Retention <= 0 {
+		return
+	}
+	o = o.withDefaults()
 	for {
-		if n, err := Pass(ctx, st, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
-			logf("activation retention: %v (deleted %d)", err, n)
-		}
-		if !sleep(ctx, Interval(retention)) {
+		wait := o.Idle
+		before := o.Now().Add(-o.Retention).UnixMilli()
+		n, err := e.ExpireActivations(ctx, before, o.Batch)
+		switch {
+		case ctx.Err() != nil:
 			return
+		case err != nil:
+			o.Logf("activation retention: %v", err)
+		case n == o.Batch:
+			wait = o.Pause // more is due
 		}
-	}
-}
-
-// Pass deletes every record started before cut and returns how many.
-func Pass(ctx context.Context, st Expirer, cut time.Time) (int, error) {
-	total := 0
-	for {
-		n, err := st.ExpireActivations(ctx, cut.UnixMilli(), Batch)
-		total += n
-		if err != nil || n < Batch {
-			return total, err
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
-		if !sleep(ctx, Pause) {
-			return total, ctx.Err()
-		}
-	}
-}
-
-// sleep waits d or until ctx ends, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

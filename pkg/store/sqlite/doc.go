@@ -7,5 +7,6 @@
 // readable from memory until its batch commits, and Flush waits for the
 // commit. Entities and namespaces are written synchronously.
 //
-// It may import the standard library, store, whisk and modernc.org/sqlite.
+// It may import the standard library, store, store/internal/commitq, whisk
+// and modernc.org/sqlite.
 package sqlite

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -21,11 +22,11 @@ func (s *Store) AddPending(ctx context.Context, a *whisk.Activation) error {
 	if err != nil {
 		return fmt.Errorf("add pending %s: %w", a.ActivationID, err)
 	}
-	seq, err := s.q.push(ctx, &item{kind: addPending, namespace: a.Namespace, id: a.ActivationID, body: body})
+	seq, err := s.q.Push(ctx, &commitq.Item{Kind: commitq.AddPending, Namespace: a.Namespace, ID: a.ActivationID, Body: body})
 	if err != nil {
 		return fmt.Errorf("add pending %s: %w", a.ActivationID, err)
 	}
-	if err := s.q.wait(ctx, seq); err != nil {
+	if err := s.q.Wait(ctx, seq); err != nil {
 		return fmt.Errorf("add pending %s: %w", a.ActivationID, err)
 	}
 	return nil

@@ -4,10 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/kwhisk/kwhisk/pkg/store"
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -78,8 +83,8 @@ func TestClosedStoreRefusesPuts(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	a := &whisk.Activation{Namespace: "ns", ActivationID: whisk.NewActivationID()}
-	if err := s.PutActivation(t.Context(), a); !errors.Is(err, errClosed) {
-		t.Errorf("PutActivation after Close = %v, want %v", err, errClosed)
+	if err := s.PutActivation(t.Context(), a); !errors.Is(err, commitq.ErrClosed) {
+		t.Errorf("PutActivation after Close = %v, want %v", err, commitq.ErrClosed)
 	}
 	if err := s.Flush(t.Context()); err != nil {
 		t.Errorf("Flush after Close = %v, want nil: nothing is queued", err)
@@ -138,5 +143,77 @@ func TestMigrateFromFirstVersion(t *testing.T) {
 	}
 	if err := s.PutAPI(t.Context(), &store.API{Namespace: "ns", BasePath: "/b", Body: []byte(`{}`)}); err != nil {
 		t.Errorf("PutAPI after migration: %v", err)
+	}
+}
+
+// TestListWhileWriterBlocked holds the writer connection so that some
+// records are surely committed and the rest surely queued, and checks every
+// page against the same listing once all are durable.
+func TestListWhileWriterBlocked(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db"), Options{BatchSize: 4})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(3, 4))
+	put := func(n int) {
+		for range n {
+			a := &whisk.Activation{Namespace: "ns", Name: []string{"a", "b"}[rng.IntN(2)], ActivationID: whisk.NewActivationID(), Start: int64(1 + rng.IntN(20))}
+			if err := s.PutActivation(ctx, a); err != nil {
+				t.Fatalf("PutActivation: %v", err)
+			}
+		}
+	}
+	put(30)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	conn, err := s.wdb.Conn(ctx) // the only write connection: the writer waits
+	if err != nil {
+		t.Fatalf("Conn: %v", err)
+	}
+	put(30)
+
+	var queries []store.ActivationQuery
+	for skip := 0; skip <= 62; skip += 3 {
+		for _, limit := range []int{0, 1, 5, 200} {
+			for _, name := range []string{"", "a"} {
+				queries = append(queries, store.ActivationQuery{Namespace: "ns", Name: name, Skip: skip, Limit: limit})
+			}
+		}
+	}
+	queries = append(queries, store.ActivationQuery{Namespace: "ns", Since: 5, Upto: 15, Skip: 4, Limit: 7})
+	list := func() []string {
+		var out []string
+		for _, q := range queries {
+			as, total, err := s.ListActivations(ctx, q)
+			if err != nil {
+				t.Fatalf("ListActivations: %v", err)
+			}
+			page := fmt.Sprintf("%+v total %d:", q, total)
+			for _, a := range as {
+				page += fmt.Sprintf(" %s@%d", a.ActivationID, a.Start)
+			}
+			out = append(out, page)
+		}
+		return out
+	}
+	queued := list()
+	if n := len(s.q.Matching(func(*commitq.Item) bool { return true })); n != 30 {
+		t.Fatalf("%d records queued while the writer is blocked, want 30", n)
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatalf("release writer connection: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if d := cmp.Diff(list(), queued); d != "" {
+		t.Errorf("listing with queued records differs from durable listing (-durable +queued):\n%s", d)
 	}
 }

@@ -201,7 +201,7 @@ func (s *Store) watchSpace() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.q.stop:
+		case <-s.q.Stopped():
 			return
 		case <-t.C:
 			s.space.check()
@@ -212,4 +212,4 @@ func (s *Store) watchSpace() {
 // Writable returns store.ErrFull while the database or its disk is full:
 // the activation service asks before it starts an activation, whose record
 // must have room.
-func (s *Store) Writable() error { return s.space.room(s.q.queuedBytes()) }
+func (s *Store) Writable() error { return s.space.room(s.q.QueuedBytes()) }

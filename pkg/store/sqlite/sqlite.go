@@ -14,6 +14,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -76,7 +77,7 @@ type Store struct {
 	rdb  *sql.DB // read-only pool
 	cdb  *sql.DB // one connection for WAL checkpoints
 
-	q       *queue
+	q       *commitq.Queue
 	ctx     context.Context // for the writer goroutine; outlives Open's caller
 	written chan struct{}   // closed when the writer goroutine returns
 	stmts   writeStmts
@@ -186,7 +187,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	if err := s.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.q = newQueue(opts.QueueSize, seq)
+	s.q = commitq.New(opts.QueueSize, seq)
 	go s.write()
 	go s.checkpoint()
 	go s.watchSpace()
@@ -257,7 +258,7 @@ func (s *Store) prepare(ctx context.Context) error {
 // database. Calls after the first return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.q.close()
+		s.q.Close()
 		<-s.written
 		<-s.checkpointed
 		<-s.watched

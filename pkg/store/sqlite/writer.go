@@ -5,19 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/store/internal/commitq"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
-)
-
-// Retry delays after a failed group commit.
-const (
-	retryMin = 10 * time.Millisecond
-	retryMax = 5 * time.Second
 )
 
 // Checkpoints copy the WAL back into the database file. The checkpointer
 // goroutine does it on its own connection after every checkpointEvery
-// committed items or checkpointBytes of committed records, so the writer does not pay for it; the writer's own
-// automatic checkpoint at walAutoCheckpoint pages only bounds the WAL if
+// committed items or checkpointBytes of committed records, so the writer
+// does not pay for it; the writer's own automatic checkpoint at walAutoCheckpoint pages only bounds the WAL if
 // the checkpointer falls behind.
 const (
 	checkpointEvery   = 1024
@@ -26,96 +21,44 @@ const (
 	walAutoCheckpoint = 16384
 )
 
-// write is the writer goroutine: it commits queued items in batches until
-// the queue is closed and drained. A failed batch is retried with backoff,
-// one item at a time while the disk is full so that what fits commits;
-// after Close it is retried for closeRetry, then abandoned and the error
-// returned by Close.
+// write is the writer goroutine: see commitq.Queue.Write. While the disk
+// is short of room it commits one record at a time, so what fits commits;
+// the first SQLITE_FULL frees the reserve and retries at once; on Close a
+// failed batch is retried for closeRetry (see space.go).
 func (s *Store) write() {
 	defer close(s.written)
-	var batch []*item
-	for {
-		batch = s.q.take(batch[:0], s.opts.BatchSize)
-		if len(batch) == 0 {
-			return
-		}
-		// Linger briefly for more: at low rates this turns one commit
-		// (and its WAL write) per record into one per burst, which is
-		// what keeps the writer off the invoke path's CPU.
-		if len(batch) < s.opts.BatchSize && s.opts.Linger > 0 && !s.q.isClosed() {
-			t := time.NewTimer(s.opts.Linger)
-			select {
-			case <-t.C:
-			case <-s.q.stop:
-				t.Stop()
-			}
-			batch = s.q.takeReady(batch, s.opts.BatchSize)
-		}
-		if err := s.commitAll(batch); err != nil {
-			s.writeErr = err
-			return
-		}
-		clear(batch)
+	var observe func(int, time.Duration, error)
+	if s.opts.Commits != nil {
+		observe = s.opts.Commits.Commit
 	}
-}
-
-// commitAll commits batch, retrying until it is committed, or until the
-// store has been closed for closeRetry, when it abandons what is left.
-func (s *Store) commitAll(batch []*item) error {
-	var giveUp time.Time
-	for delay := retryMin; len(batch) > 0; {
-		part := batch
-		if s.space.full.Load() {
-			part = batch[:1]
-		}
-		began := time.Now()
-		err := s.commit(part)
-		if s.opts.Commits != nil {
-			s.opts.Commits.Commit(len(part), time.Since(began), err)
-		}
-		if err != nil && isFull(err) && s.space.releaseReserve() {
-			continue // room was just made: retry before reporting a failure
-		}
-		err = s.space.noteWrite(err)
-		if err == nil {
+	s.writeErr = s.q.Write(commitq.WriterOptions{
+		BatchSize: s.opts.BatchSize,
+		Linger:    s.opts.Linger,
+		Commit: func(batch []*commitq.Item) error {
+			err := s.commit(batch)
+			if err != nil && isFull(err) && s.space.releaseReserve() {
+				err = s.commit(batch) // room was just made: retry before reporting a failure
+			}
+			return s.space.noteWrite(err)
+		},
+		Committed: func(part []*commitq.Item) {
 			// Look at the free space and count these bytes as not yet
 			// checkpointed before the queue forgets them, so Writable
 			// never counts them on neither side.
 			s.space.refresh()
-			s.space.unckpt.Add(size(part))
-			s.q.committed(part)
+			s.space.unckpt.Add(commitq.Size(part))
 			s.requestCheckpoint(part)
 			s.boundWAL(part)
-			batch = batch[len(part):]
-			delay = retryMin
-			continue
-		}
-		s.q.failed(err)
-		if s.q.isClosed() {
-			if giveUp.IsZero() {
-				giveUp = time.Now().Add(closeRetry)
-			} else if time.Now().After(giveUp) {
-				s.q.abandon(batch, err)
-				return err
-			}
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-s.q.stop: // closing: retry at once
-			t.Stop()
-		}
-		delay = min(2*delay, retryMax)
-		if s.q.isClosed() {
-			delay = min(delay, 100*time.Millisecond)
-		}
-	}
-	return nil
+		},
+		Observe:    observe,
+		OneByOne:   s.space.full.Load,
+		CloseRetry: closeRetry,
+	})
 }
 
 // commit writes batch in one transaction, with the seq of its last item.
 // A record's pending row is deleted only if the writer knows of one.
-func (s *Store) commit(batch []*item) (err error) {
+func (s *Store) commit(batch []*commitq.Item) (err error) {
 	ctx := s.ctx
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -131,30 +74,30 @@ func (s *Store) commit(batch []*item) (err error) {
 	insertPending := tx.StmtContext(ctx, s.stmts.insertPending)
 	changed := map[whisk.ActivationID]bool{} // pending ids added (true) or dropped in this batch
 	for _, it := range batch {
-		switch it.kind {
-		case putActivation:
-			if _, err := insertActivation.ExecContext(ctx, it.namespace, string(it.id), it.entityName, it.start, it.body); err != nil {
-				return fmt.Errorf("commit activation %s/%s: %w", it.namespace, it.id, err)
+		switch it.Kind {
+		case commitq.PutActivation:
+			if _, err := insertActivation.ExecContext(ctx, it.Namespace, string(it.ID), it.EntityName, it.Start, it.Body); err != nil {
+				return fmt.Errorf("commit activation %s/%s: %w", it.Namespace, it.ID, err)
 			}
-			pending, ok := changed[it.id]
+			pending, ok := changed[it.ID]
 			if !ok {
-				_, pending = s.pendingIDs[it.id]
+				_, pending = s.pendingIDs[it.ID]
 			}
 			if !pending {
 				continue
 			}
-			if _, err := deletePending.ExecContext(ctx, string(it.id)); err != nil {
-				return fmt.Errorf("commit activation %s/%s: drop pending: %w", it.namespace, it.id, err)
+			if _, err := deletePending.ExecContext(ctx, string(it.ID)); err != nil {
+				return fmt.Errorf("commit activation %s/%s: drop pending: %w", it.Namespace, it.ID, err)
 			}
-			changed[it.id] = false
-		case addPending:
-			if _, err := insertPending.ExecContext(ctx, string(it.id), it.body); err != nil {
-				return fmt.Errorf("commit pending %s: %w", it.id, err)
+			changed[it.ID] = false
+		case commitq.AddPending:
+			if _, err := insertPending.ExecContext(ctx, string(it.ID), it.Body); err != nil {
+				return fmt.Errorf("commit pending %s: %w", it.ID, err)
 			}
-			changed[it.id] = true
+			changed[it.ID] = true
 		}
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts.setSeq).ExecContext(ctx, batch[len(batch)-1].seq); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.setSeq).ExecContext(ctx, batch[len(batch)-1].Seq); err != nil {
 		return fmt.Errorf("commit activations: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -173,11 +116,9 @@ func (s *Store) commit(batch []*item) (err error) {
 // requestCheckpoint counts the committed items and their bytes and nudges
 // the checkpointer when enough of either have been committed since its
 // last nudge. Counting bytes keeps the WAL bounded when records are large.
-func (s *Store) requestCheckpoint(part []*item) {
+func (s *Store) requestCheckpoint(part []*commitq.Item) {
 	s.sinceCkpt += len(part)
-	for _, it := range part {
-		s.bytesSinceCkpt += len(it.body)
-	}
+	s.bytesSinceCkpt += int(commitq.Size(part))
 	if s.sinceCkpt < checkpointEvery && s.bytesSinceCkpt < checkpointBytes {
 		return
 	}
@@ -197,8 +138,8 @@ func (s *Store) requestCheckpoint(part []*item) {
 // file. The checkpointer runs every checkpoint, so none is refused for
 // another one under way; one held up by a reader is tried again on the
 // next nudge.
-func (s *Store) boundWAL(part []*item) {
-	if s.walBytes.Add(size(part)) < walBound {
+func (s *Store) boundWAL(part []*commitq.Item) {
+	if s.walBytes.Add(commitq.Size(part)) < walBound {
 		return
 	}
 	select {
@@ -233,7 +174,7 @@ func (s *Store) checkpoint() {
 	defer close(s.checkpointed)
 	for {
 		select {
-		case <-s.q.stop:
+		case <-s.q.Stopped():
 			return
 		case <-s.ckpt:
 		}

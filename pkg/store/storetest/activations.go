@@ -297,45 +297,72 @@ func testActivationConcurrentPut(t *testing.T, h *harness) {
 	t.Run("reopened", func(t *testing.T) { check(t, h.reopen()) })
 }
 
-// testActivationExpire: expiry deletes durable records started before the
-// cut, oldest first across namespaces, at most max at a time; later ones,
-// and reads of what is left, are untouched; a deleted record is gone after
-// a restart too.
 func testActivationExpire(t *testing.T, h *harness) {
-	old1 := activation("ns", "ns/act", 1000)
-	old2 := activation("ns2", "ns2/act", 2000)
-	old3 := activation("ns", "ns/pkg/act", 3000)
-	keep := activation("ns", "ns/act", 5000)
-	mustPutActivations(t, h.s, keep, old3, old1, old2)
+	var as []*whisk.Activation
+	for i := range 10 {
+		as = append(as, activation([]string{"ns1", "ns2"}[i%2], []string{"ns1", "ns2"}[i%2]+"/act", int64(100*(i+1))))
+	}
+	mustPutActivations(t, h.s, as...)
 	mustFlush(t, h.s)
-	expire := func(want int) {
+	expire := func(s store.Store, before int64, limit, want int) {
 		t.Helper()
-		n, err := h.s.ExpireActivations(t.Context(), 4000, 2)
+		n, err := s.ExpireActivations(t.Context(), before, limit)
 		if err != nil {
-			t.Fatalf("ExpireActivations: %v", err)
+			t.Fatalf("ExpireActivations(%d, %d): %v", before, limit, err)
 		}
 		if n != want {
-			t.Fatalf("ExpireActivations(before 4000, max 2) = %d, want %d", n, want)
+			t.Fatalf("ExpireActivations(%d, %d) = %d, want %d", before, limit, n, want)
 		}
 	}
-	expire(2) // the two oldest, in two namespaces
-	for _, a := range []*whisk.Activation{old1, old2} {
-		if _, err := h.s.GetActivation(t.Context(), a.Namespace, a.ActivationID); !store.IsNotFound(err) {
-			t.Fatalf("GetActivation of expired %d = %v, want NotFound", a.Start, err)
+	left := func(s store.Store, want ...*whisk.Activation) {
+		t.Helper()
+		kept := map[whisk.ActivationID]bool{}
+		for _, a := range want {
+			kept[a.ActivationID] = true
+		}
+		for _, a := range as {
+			_, err := s.GetActivation(t.Context(), a.Namespace, a.ActivationID)
+			switch {
+			case kept[a.ActivationID] && err != nil:
+				t.Errorf("GetActivation(kept record @%d): %v", a.Start, err)
+			case !kept[a.ActivationID]:
+				wantKind(t, fmt.Sprintf("GetActivation(expired record @%d)", a.Start), err, whisk.KindNotFound)
+			}
+		}
+		total := 0
+		for _, ns := range []string{"ns1", "ns2"} {
+			_, n, err := s.ListActivations(t.Context(), store.ActivationQuery{Namespace: ns})
+			if err != nil {
+				t.Fatalf("ListActivations: %v", err)
+			}
+			total += n
+		}
+		if total != len(want) {
+			t.Errorf("ListActivations totals = %d, want %d", total, len(want))
 		}
 	}
-	if _, err := h.s.GetActivation(t.Context(), "ns", old3.ActivationID); err != nil {
-		t.Fatalf("GetActivation of the third oldest after a batch of 2: %v", err)
+
+	expire(h.s, 100, 5, 0) // strictly before
+	left(h.s, as...)
+	expire(h.s, 650, 2, 2) // oldest first, at most limit
+	left(h.s, as[2:]...)
+	expire(h.s, 650, 100, 4)
+	left(h.s, as[6:]...)
+	expire(h.s, 650, 100, 0)
+
+	// A record that may still be queued when an expiry runs is expired by
+	// the first one after it is durable.
+	late := activation("ns1", "ns1/act", 50)
+	mustPutActivations(t, h.s, late)
+	if _, err := h.s.ExpireActivations(t.Context(), 650, 100); err != nil {
+		t.Fatalf("ExpireActivations: %v", err)
 	}
-	expire(1)
-	expire(0)
+	mustFlush(t, h.s)
+	if _, err := h.s.ExpireActivations(t.Context(), 650, 100); err != nil {
+		t.Fatalf("ExpireActivations: %v", err)
+	}
 	s := h.reopen()
-	got, total, err := s.ListActivations(t.Context(), store.ActivationQuery{Namespace: "ns"})
-	if err != nil {
-		t.Fatalf("ListActivations: %v", err)
-	}
-	if total != 1 {
-		t.Errorf("ListActivations total after expiry = %d, want 1", total)
-	}
-	diff(t, "records left after expiry", []*whisk.Activation{keep}, got)
+	left(s, as[6:]...)
+	_, err := s.GetActivation(t.Context(), "ns1", late.ActivationID)
+	wantKind(t, "GetActivation(record expired once durable)", err, whisk.KindNotFound)
 }

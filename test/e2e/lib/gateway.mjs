@@ -3,6 +3,7 @@
 // or plain fetch, and poll (with a deadline) instead of sleeping.
 
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -55,6 +56,22 @@ export function kwhiskBin() {
     throw new Error('KWHISK_BIN is not set: run `make e2e`, or set it to the absolute path of bin/kwhisk');
   }
   return bin;
+}
+
+/**
+ * gatewayEnv is the environment of a `kwhisk serve` or `kwhisk admin` on
+ * dataDir. With KWHISK_E2E_STORE_URL (a PostgreSQL server's URL, set by
+ * `make e2e-postgres`) it adds a KWHISK_STORE_URL whose search_path is a
+ * schema named after the data dir: each fresh gateway gets a fresh store,
+ * a restart and admin commands on the same dir find the same one.
+ */
+export function gatewayEnv(dataDir) {
+  const base = process.env.KWHISK_E2E_STORE_URL;
+  if (!base) return process.env;
+  const url = new URL(base);
+  const dir = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  url.searchParams.set('search_path', `e2e_${dir}`);
+  return { ...process.env, KWHISK_STORE_URL: url.toString() };
 }
 
 /** freePort asks the kernel for a port nobody listens on right now. */
@@ -135,7 +152,7 @@ export class Gateway {
       '--blocking-wait', this.blockingWait, ...limits, ...this.extraArgs];
     // detached: its own process group, so kill() can take the action
     // runtimes down with it and leave nothing behind.
-    const proc = spawn(kwhiskBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const proc = spawn(kwhiskBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: gatewayEnv(this.dataDir) });
     this.proc = proc;
     running.add(this);
     const collect = chunk => {
@@ -251,7 +268,7 @@ export class Gateway {
   async createNamespace(name) {
     const out = await new Promise((resolve, reject) => {
       execFile(kwhiskBin(), ['admin', 'namespace', 'create', name, '--data-dir', this.dataDir],
-        { timeout: 20000 }, (err, stdout, stderr) => {
+        { timeout: 20000, env: gatewayEnv(this.dataDir) }, (err, stdout, stderr) => {
           if (err) reject(new Error(`kwhisk admin namespace create ${name} failed: ${err.message}\n${stderr}`));
           else resolve(stdout.trim());
         });
