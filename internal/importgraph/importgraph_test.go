@@ -27,11 +27,12 @@ const module = "github.com/kwhisk/kwhisk/"
 var allowed = map[string][]string{
 	"cmd/kwhisk": {"pkg/config", "pkg/gateway"},
 
-	"pkg/whisk":  {},
-	"pkg/run":    {},
-	"pkg/config": {"pkg/whisk"},
-	"pkg/auth":   {"pkg/whisk"},
-	"pkg/kube":   {"pkg/whisk"},
+	"pkg/whisk":   {},
+	"pkg/run":     {},
+	"pkg/logging": {},
+	"pkg/config":  {"pkg/logging", "pkg/whisk"},
+	"pkg/auth":    {"pkg/whisk"},
+	"pkg/kube":    {"pkg/whisk"},
 
 	"pkg/store":           {"pkg/whisk"},
 	"pkg/store/sqlite":    {"pkg/store", "pkg/whisk"},
@@ -39,8 +40,8 @@ var allowed = map[string][]string{
 
 	"pkg/platform":              {"pkg/whisk"},
 	"pkg/platform/platformtest": {"pkg/platform", "pkg/whisk", "runtimes/go/launcher"},
-	"pkg/platform/local":        {"pkg/actionloop", "pkg/platform", "pkg/whisk", "runtimes", "runtimes/family"},
-	"pkg/platform/knative":      {"pkg/kube", "pkg/platform", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
+	"pkg/platform/local":        {"pkg/actionloop", "pkg/logging", "pkg/platform", "pkg/whisk", "runtimes", "runtimes/family"},
+	"pkg/platform/knative":      {"pkg/kube", "pkg/logging", "pkg/platform", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/actionloop":          {"pkg/whisk"},
 	"pkg/runtime/wire":        {"pkg/whisk"},
@@ -48,14 +49,14 @@ var allowed = map[string][]string{
 	"pkg/runtime/imageserver": {"pkg/actionloop", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/entity":     {"pkg/platform", "pkg/store", "pkg/whisk"},
-	"pkg/activation": {"pkg/platform", "pkg/whisk"},
-	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/platform", "pkg/store", "pkg/whisk"},
+	"pkg/activation": {"pkg/logging", "pkg/platform", "pkg/whisk"},
+	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/logging", "pkg/platform", "pkg/store", "pkg/whisk"},
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
-	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
+	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/logging", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/sqlite", "pkg/whisk"},
+		"pkg/logging", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/sqlite", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},

@@ -96,7 +96,7 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 			crec = s.execute(rc, cst)
 		}
 		if err := s.records.PutActivation(rc.ctx, crec); err != nil {
-			s.log("record activation %s: %v", cst.id, err)
+			s.logError("record activation", rc.tid, rc.caller.Namespace, cst.id, err)
 		}
 		rec.Logs = append(rec.Logs, string(cst.id))
 		duration += crec.Duration

@@ -79,7 +79,7 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 	}
 	ann := annotations{action: a, cause: st.cause, limits: a.Limits}
 	if err != nil {
-		s.log("run activation %s: %v", st.id, err)
+		s.logError("run activation", rc.tid, rc.caller.Namespace, st.id, err)
 		if whisk.IsKind(err, whisk.KindUnavailable) && rc.unavailable == nil {
 			rc.unavailable = err
 		}
@@ -149,7 +149,7 @@ func (s *Service) runSequence(rc *runContext, st step) *whisk.Activation {
 		}
 		crec := s.execute(rc, cst)
 		if err := s.records.PutActivation(rc.ctx, crec); err != nil {
-			s.log("record activation %s: %v", cst.id, err)
+			s.logError("record activation", rc.tid, rc.caller.Namespace, cst.id, err)
 		}
 		rec.Logs = append(rec.Logs, string(cst.id))
 		duration += crec.Duration

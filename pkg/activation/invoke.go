@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -76,7 +78,7 @@ type Service struct {
 	records     Records
 	wait        time.Duration
 	maxSequence int
-	log         func(format string, args ...any)
+	log         *slog.Logger
 	onRecord    func(*whisk.Activation)
 	inflight    sync.WaitGroup
 	running     sync.Map // activation id → *running, while in flight
@@ -85,13 +87,15 @@ type Service struct {
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
-// MaxSequence 50, Logf discards, OpenWhisk's throttles.
+// MaxSequence 50, a nil Log discards, OpenWhisk's throttles.
 type Options struct {
 	// Triggers lets Fire read triggers; nil disables Fire.
 	Triggers     Triggers
 	BlockingWait time.Duration
 	MaxSequence  int
-	Logf         func(format string, args ...any)
+	// Log receives the failures of work that outlives its request (runs,
+	// record writes), with the request id, namespace and activation id.
+	Log *slog.Logger
 	// OnRecord, if set, sees every top-level record once it is stored.
 	// It must not block.
 	OnRecord func(*whisk.Activation)
@@ -113,15 +117,12 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.MaxSequence <= 0 {
 		opts.MaxSequence = 50
 	}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
-	}
 	base := context.Background()
 	if opts.Context != nil {
 		base = context.WithoutCancel(opts.Context)
 	}
 	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
-		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
+		maxSequence: opts.MaxSequence, log: logging.OrDiscard(opts.Log), onRecord: opts.OnRecord, now: time.Now,
 		throttles: newThrottles(opts.Throttles, time.Now)}
 }
 
@@ -207,7 +208,7 @@ func (s *Service) await(ctx context.Context, r *running, blocking bool, wait tim
 	err := s.records.AddPending(context.WithoutCancel(ctx), r.pendingRecord())
 	close(r.acked)
 	if err != nil {
-		s.log("record pending activation %s: %v", r.id, err)
+		s.logError("record pending activation", r.tid, r.caller.Namespace, r.id, err)
 	}
 	return &Outcome{ID: r.id}, nil
 }
@@ -343,13 +344,20 @@ func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 		}
 		r.record = rec
 		if err := s.records.PutActivation(s.base, rec); err != nil {
-			s.log("record activation %s: %v", r.id, err)
+			s.logError("record activation", r.tid, r.caller.Namespace, r.id, err)
 		}
 		close(r.done)
 		if s.onRecord != nil {
 			s.onRecord(rec)
 		}
 	}()
+}
+
+// logError logs a failure of the activation id of namespace, started by
+// the request tid.
+func (s *Service) logError(msg, tid, namespace string, id whisk.ActivationID, err error) {
+	s.log.LogAttrs(s.base, slog.LevelError, msg, slog.String(logging.KeyRequestID, tid),
+		slog.String(logging.KeyNamespace, namespace), slog.String(logging.KeyActivationID, string(id)), logging.Err(err))
 }
 
 // Await returns the record of a top-level activation started by this

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -160,6 +161,8 @@ type harnessOptions struct {
 	// maxConcurrency is the gateway's --max-action-concurrency (0: the
 	// control plane's default).
 	maxConcurrency int
+	// log is the gateway's log (nil: discarded).
+	log *slog.Logger
 }
 
 func newHarnessWith(t testing.TB, o harnessOptions) *harness {
@@ -175,7 +178,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
-		MaxActionConcurrency: o.maxConcurrency,
+		MaxActionConcurrency: o.maxConcurrency, Log: o.log,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)

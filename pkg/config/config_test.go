@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--platform", "docker"}, want: "--platform"},
 		{args: []string{"--listen", "nowhere"}, want: "--listen"},
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
+		{args: []string{"--log-level", "loud"}, want: "log-level"},
+		{env: map[string]string{"KWHISK_LOG_LEVEL": "verbose"}, want: "KWHISK_LOG_LEVEL"},
+		{args: []string{"--otlp-endpoint", "collector:4318"}, want: "--otlp-endpoint"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},
 	}
@@ -100,5 +104,17 @@ func TestMaxActionConcurrency(t *testing.T) {
 	}
 	if _, err := Parse([]string{"--max-action-concurrency", "0"}, env(nil)); !IsUsage(err) || !strings.Contains(err.Error(), "max-action-concurrency") {
 		t.Errorf("0 = %v, want a usage error naming the flag", err)
+	}
+}
+
+// --log-level (KWHISK_LOG_LEVEL) defaults to info; --otlp-endpoint to none.
+func TestLogLevelAndOTLPEndpoint(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.LogLevel != slog.LevelInfo || c.OTLPEndpoint != "" {
+		t.Errorf("defaults = %v, %q, %v; want info, none", c.LogLevel, c.OTLPEndpoint, err)
+	}
+	c, err = Parse([]string{"--otlp-endpoint", "http://127.0.0.1:4318"}, env(map[string]string{"KWHISK_LOG_LEVEL": "debug"}))
+	if err != nil || c.LogLevel != slog.LevelDebug || c.OTLPEndpoint != "http://127.0.0.1:4318" {
+		t.Errorf("set = %v, %q, %v; want debug, http://127.0.0.1:4318", c.LogLevel, c.OTLPEndpoint, err)
 	}
 }

@@ -7,6 +7,7 @@ package controlplane
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
@@ -60,7 +61,8 @@ type Options struct {
 	Clock        events.Clock
 	// OnRecord sees every top-level activation record (events out).
 	OnRecord func(*whisk.Activation)
-	Logf     func(string, ...any)
+	// Log is the gateway's log; nil discards.
+	Log *slog.Logger
 	// Throttles are the limits of namespaces that set none of their own;
 	// nil fields mean activation.DefaultThrottles (60 invokes and 60 fires
 	// a minute, 30 invokes in flight).
@@ -98,11 +100,11 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	// The cycle built-in feeds → scheduler → activation → built-in feeds
 	// is broken at the scheduler: it learns the activation service only
 	// when it starts (RunAlarms).
-	sched := events.NewScheduler(feeds, opts.Clock, opts.Logf)
+	sched := events.NewScheduler(feeds, opts.Clock, opts.Log)
 	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	activations := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context,
+		OnRecord: opts.OnRecord, Log: opts.Log, Throttles: opts.Throttles, Context: opts.Context,
 	})
 	authn := auth.New(st)
 	ingress := events.NewIngress(activations, authn, reader{triggers, st, st}, opts.Tokens,
@@ -110,7 +112,7 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, Runtimes: plat,
-		Code: opts.Code, Throttles: activations.Throttles(), Logf: opts.Logf,
+		Code: opts.Code, Throttles: activations.Throttles(), Log: opts.Log,
 	})
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -32,7 +32,7 @@ func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
 // Serve runs the gateway until ctx ends, then drains. It prints the
 // `wsk property set` line for the guest namespace on out once listening.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
-	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
+	logger := logging.New(os.Stderr, cfg.LogLevel)
 	st, err := openStore(ctx, cfg.DataDir)
 	if err != nil {
 		return err
@@ -45,7 +45,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
-	m, err := newMode(cfg, st, logger.Printf)
+	m, err := newMode(cfg, st, logger)
 	if err != nil {
 		return err
 	}
@@ -58,11 +58,11 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	var emitter *events.Emitter
 	var onRecord func(*whisk.Activation)
 	if cfg.EventsSink != "" {
-		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
+		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger)
 		onRecord = emitter.Emit
 	}
 	opts := controlplane.Options{
-		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
+		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Log: logger,
 		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency,
 	}
 	m.options(&opts)
@@ -74,7 +74,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if n, err := activations.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
-		logger.Printf("recorded %d activations interrupted by the last stop", n)
+		logger.Warn("recorded the activations the last stop interrupted", "count", n)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -94,7 +94,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	g := run.New(cfg.DrainTimeout)
 	g.Add("alarms", func(ctx context.Context) error {
 		if err := m.runAlarms(ctx, ctrl.RunAlarms); err != nil {
-			logger.Printf("alarms: %v", err)
+			logger.Error("alarm scheduler stopped", logging.Err(err))
 		}
 		return nil
 	}, nil)
@@ -105,7 +105,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })
 	g.Add("activations", nil, func(ctx context.Context) error {
 		if err := activations.Drain(ctx); err != nil {
-			logger.Printf("activations still running at shutdown were left pending: %v", err)
+			logger.Warn("activations still running at shutdown were left pending", logging.Err(err))
 		}
 		return nil
 	})
@@ -116,7 +116,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return nil
 	}, func(ctx context.Context) error {
 		if err := httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			logger.Printf("shut down http: %v", err)
+			logger.Error("shut down http", logging.Err(err))
 		}
 		return nil
 	})
