@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"pkg/whisk":   {},
 	"pkg/run":     {},
 	"pkg/logging": {},
+	"pkg/tracing": {},
 	"pkg/config":  {"pkg/logging", "pkg/whisk"},
 	"pkg/auth":    {"pkg/whisk"},
 	"pkg/kube":    {"pkg/whisk"},
@@ -49,14 +50,14 @@ var allowed = map[string][]string{
 	"pkg/runtime/imageserver": {"pkg/actionloop", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/entity":     {"pkg/platform", "pkg/store", "pkg/whisk"},
-	"pkg/activation": {"pkg/logging", "pkg/platform", "pkg/whisk"},
-	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/logging", "pkg/platform", "pkg/store", "pkg/whisk"},
+	"pkg/activation": {"pkg/logging", "pkg/platform", "pkg/tracing", "pkg/whisk"},
+	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/logging", "pkg/platform", "pkg/store", "pkg/tracing", "pkg/whisk"},
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
-	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/logging", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
+	"pkg/api":        {"pkg/activation", "pkg/auth", "pkg/entity", "pkg/events", "pkg/logging", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/tracing", "pkg/whisk"},
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/logging", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/sqlite", "pkg/whisk"},
+		"pkg/logging", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/sqlite", "pkg/tracing", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},

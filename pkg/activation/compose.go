@@ -91,7 +91,7 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 		rc.atomic = 0
 		var crec *whisk.Activation
 		if conductor {
-			crec = s.runPrimitive(rc, cst)
+			crec = s.span(rc, cst, s.runPrimitive)
 		} else {
 			crec = s.execute(rc, cst)
 		}
@@ -176,7 +176,7 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 	limits := a.Limits
 	limits.Memory = memory
 	rec.Annotations = annotations{
-		action: a, cause: st.cause, sequence: true, composition: true, limits: limits,
+		action: a, cause: st.cause, sequence: true, composition: true, limits: limits, trace: rc.trace,
 		waitTime: jsonInt(max(0, start.Sub(rc.received).Milliseconds())),
 	}.build()
 	return rec

@@ -10,7 +10,10 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Actions resolves the action a caller addresses: entitlements checked,
@@ -54,6 +57,10 @@ type Request struct {
 	Blocking      bool
 	Wait          time.Duration // blocking wait; 0 means the service default
 	TransactionID string
+	// TraceParent is the caller's W3C traceparent (the invoke request's
+	// header, or the trigger activation's for a rule): the activation's
+	// parent. "" or an invalid one: none.
+	TraceParent string
 }
 
 // Outcome is what the caller gets: the id always, the record when the
@@ -84,6 +91,7 @@ type Service struct {
 	running     sync.Map // activation id → *running, while in flight
 	now         func() time.Time
 	throttles   *throttles
+	tracer      trace.Tracer // nil: tracing off
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
@@ -102,6 +110,10 @@ type Options struct {
 	// Throttles are the per-namespace limits of namespaces that set none;
 	// nil fields mean OpenWhisk's (DefaultThrottles).
 	Throttles whisk.Throttles
+	// Tracer, if set, starts a span per activation (docs/design.md, "Logs
+	// and traces"); nil turns tracing off, and a caller's traceparent is
+	// then passed on unchanged.
+	Tracer trace.Tracer
 	// Context is the parent of the work that outlives the request that
 	// started it (runs, record writes, the invokes of a trigger's rules):
 	// its values pass on; its cancellation is ignored, since an activation
@@ -123,7 +135,7 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	}
 	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
 		maxSequence: opts.MaxSequence, log: logging.OrDiscard(opts.Log), onRecord: opts.OnRecord, now: time.Now,
-		throttles: newThrottles(opts.Throttles, time.Now)}
+		throttles: newThrottles(opts.Throttles, time.Now), tracer: opts.Tracer}
 }
 
 // Throttles are the limits of namespaces that set none of their own, every
@@ -167,11 +179,11 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Ou
 	}
 	r := &running{
 		id: whisk.NewActivationID(), caller: caller, tid: req.TransactionID, action: a, input: input,
-		received: received, acked: make(chan struct{}), done: make(chan struct{}),
+		received: received, acked: make(chan struct{}), done: make(chan struct{}), trace: tracing.Normalize(req.TraceParent),
 	}
 	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
 		defer done()
-		return s.execute(r.context(s.base), step{action: a, input: input, keys: req.Payload, id: r.id})
+		return s.execute(s.runContext(r), step{action: a, input: input, keys: req.Payload, id: r.id})
 	})
 }
 
@@ -268,8 +280,9 @@ type running struct {
 	trigger  *whisk.Trigger
 	input    json.RawMessage
 	received time.Time
+	trace    string // the caller's traceparent, normalized; "" if none
 
-	rc     *runContext // shared by the activation's runs; set by context()
+	rc     *runContext // shared by the activation's runs; set by runContext()
 	mu     sync.Mutex
 	state  int
 	acked  chan struct{} // closed once the pending entry is durable
@@ -277,11 +290,16 @@ type running struct {
 	record *whisk.Activation
 }
 
-// context returns the run context of r's activation, made over base on
-// first use.
-func (r *running) context(base context.Context) *runContext {
+// runContext returns the run context of r's activation, made over the
+// service's base context on first use; with tracing on, the caller's
+// traceparent is the parent of its spans.
+func (s *Service) runContext(r *running) *runContext {
 	if r.rc == nil {
-		r.rc = &runContext{ctx: base, caller: r.caller, tid: r.tid, received: r.received}
+		ctx := s.base
+		if s.tracer != nil && r.trace != "" {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.Parse(r.trace))
+		}
+		r.rc = &runContext{ctx: ctx, caller: r.caller, tid: r.tid, received: r.received, trace: r.trace}
 	}
 	return r.rc
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -115,7 +116,8 @@ func (s *Server) web(c echo.Context) error {
 		}
 	}
 	out, err := s.Activations.Invoke(req.Context(), runAs,
-		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c)})
+		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c),
+			TraceParent: tracing.FromHeader(req.Header)})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Platform is what the controller needs of a data plane.
@@ -63,6 +65,8 @@ type Options struct {
 	OnRecord func(*whisk.Activation)
 	// Log is the gateway's log; nil discards.
 	Log *slog.Logger
+	// Tracer starts the activations' spans; nil: tracing off.
+	Tracer trace.Tracer
 	// Throttles are the limits of namespaces that set none of their own;
 	// nil fields mean activation.DefaultThrottles (60 invokes and 60 fires
 	// a minute, 30 invokes in flight).
@@ -104,7 +108,7 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	activations := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Log: opts.Log, Throttles: opts.Throttles, Context: opts.Context,
+		OnRecord: opts.OnRecord, Log: opts.Log, Tracer: opts.Tracer, Throttles: opts.Throttles, Context: opts.Context,
 	})
 	authn := auth.New(st)
 	ingress := events.NewIngress(activations, authn, reader{triggers, st, st}, opts.Tokens,

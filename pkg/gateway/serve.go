@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
@@ -18,6 +19,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -61,9 +63,18 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger)
 		onRecord = emitter.Emit
 	}
+	var exporter *tracing.Exporter
+	if cfg.OTLPEndpoint != "" {
+		if exporter, err = tracing.NewExporter(ctx, cfg.OTLPEndpoint, api.BuildNo); err != nil {
+			return err
+		}
+	}
 	opts := controlplane.Options{
 		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Log: logger,
 		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency,
+	}
+	if exporter != nil {
+		opts.Tracer = exporter.Tracer()
 	}
 	m.options(&opts)
 	ctrl := controlplane.New(st, m.platform(), opts)
@@ -120,6 +131,14 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		}
 		return nil
 	})
+	if exporter != nil { // the spans of the drained activations go out
+		g.Add("traces", nil, func(ctx context.Context) error {
+			if err := exporter.Shutdown(ctx); err != nil {
+				logger.Warn("export the last trace spans", logging.Err(err))
+			}
+			return nil
+		})
+	}
 	// The flush is not bounded by the drain timeout: what is recorded
 	// must reach the disk.
 	g.Add("store", nil, func(ctx context.Context) error { return st.Flush(context.WithoutCancel(ctx)) })

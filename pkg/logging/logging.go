@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,10 +60,6 @@ func ParseLevel(s string) (slog.Level, error) {
 	}
 	return 0, fmt.Errorf("want %s", Levels)
 }
-
-// Debug reports whether l writes debug events, so a caller can skip
-// building their attributes on a hot path.
-func Debug(ctx context.Context, l *slog.Logger) bool { return l.Enabled(ctx, slog.LevelDebug) }
 
 // isTerminal reports whether w is a character device (a terminal), by the
 // standard library alone.

@@ -313,6 +313,7 @@ func (p *Platform) runOn(ctx context.Context, g grant, a *platform.Action, req *
 		ActivationID:  req.ActivationID,
 		TransactionID: req.TransactionID,
 		APIKey:        req.APIKey,
+		TraceParent:   req.TraceParent,
 	})
 	if err == nil && exhausted(out.Response, out.Logs, inst.limit) {
 		out.Response = whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(MsgMemoryExhausted)}
