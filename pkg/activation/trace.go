@@ -32,9 +32,9 @@ func (s *Service) span(rc *runContext, st step, run func(*runContext, step) *whi
 	if st.cause == "" {
 		kind = trace.SpanKindServer
 	}
-	ctx, sp := s.tracer.Start(parent, st.action.Path().String(), trace.WithSpanKind(kind), trace.WithAttributes(
+	ctx, sp := s.tracer.Start(parent, st.action.Path().FullyQualified(), trace.WithSpanKind(kind), trace.WithAttributes(
 		attribute.String("faas.invocation_id", string(st.id)),
-		attribute.String("faas.name", st.action.Path().String()),
+		attribute.String("faas.name", st.action.Path().FullyQualified()),
 		attribute.String("faas.version", st.action.Version.String()),
 		attribute.String("openwhisk.namespace", rc.caller.Namespace),
 		attribute.String("openwhisk.kind", st.action.Exec.Kind),
@@ -70,10 +70,10 @@ func (s *Service) fireSpan(r *running) (string, func(*whisk.Activation)) {
 	if r.trace != "" {
 		ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.Parse(r.trace))
 	}
-	_, sp := s.tracer.Start(ctx, r.trigger.Path().String(), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+	_, sp := s.tracer.Start(ctx, r.trigger.Path().FullyQualified(), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 		attribute.String("faas.invocation_id", string(r.id)),
 		attribute.String("faas.trigger", "pubsub"),
-		attribute.String("openwhisk.trigger", r.trigger.Path().String()),
+		attribute.String("openwhisk.trigger", r.trigger.Path().FullyQualified()),
 		attribute.String("openwhisk.namespace", r.caller.Namespace),
 		attribute.String("openwhisk.transaction_id", r.tid),
 	))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -163,6 +164,8 @@ type harnessOptions struct {
 	maxConcurrency int
 	// log is the gateway's log (nil: discarded).
 	log *slog.Logger
+	// tracer starts the activations' spans (nil: tracing off).
+	tracer trace.Tracer
 }
 
 func newHarnessWith(t testing.TB, o harnessOptions) *harness {
@@ -178,7 +181,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctrl := controlplane.New(st, fakePlatform{&fakeRunner{run: o.run}}, controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
-		MaxActionConcurrency: o.maxConcurrency, Log: o.log,
+		MaxActionConcurrency: o.maxConcurrency, Log: o.log, Tracer: o.tracer,
 	})
 	if err := ctrl.Install(ctx); err != nil {
 		t.Fatal(err)
