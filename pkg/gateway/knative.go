@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -42,6 +43,9 @@ type knativeMode struct {
 // newKnativeMode connects to the cluster and builds the platform over the
 // actions in st.
 func newKnativeMode(cfg config.Config, st store.Store, log *slog.Logger) (*knativeMode, error) {
+	// client-go logs through klog: its events join the gateway's log,
+	// in the same JSON lines, instead of klog's own text format.
+	klog.SetSlogLogger(log)
 	rc, err := kube.Config(cfg.Kubeconfig)
 	if err != nil {
 		return nil, err
