@@ -28,6 +28,9 @@ type traceRunner struct{ seen sync.Map } // activation id → traceparent
 
 func (r *traceRunner) run(a *platform.Action, req *platform.RunRequest) *platform.Result {
 	r.seen.Store(string(req.ActivationID), req.TraceParent)
+	if a.Path.Name == "conductor" || a.Path.Name == "step" {
+		return conductorRun(a, req)
+	}
 	return echoRun(a, req)
 }
 
@@ -202,7 +205,8 @@ func (c *collector) spanOf(t *testing.T, rec map[string]any) span {
 // With --otlp-endpoint, every activation is a span exported over
 // OTLP/HTTP: an invoke's is the child of the caller's traceparent, a
 // sequence's components are children of the sequence's span, a rule's
-// activation the child of its trigger's; each record's traceparent
+// activation the child of its trigger's, a conductor's runs children of
+// its composition's; each record's traceparent
 // annotation, and the runtime's, name the activation's own span.
 func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	col, url := newCollector(t)
@@ -215,6 +219,8 @@ func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{throttles: unthrottled, run: runner.run, blockingWait: testBlockingWait, tracer: exp.Tracer()})
 	mustStatus(t, do(t, h, "PUT", ns+"/actions/hello", guestAuth, `{"exec":{"kind":"nodejs:default","code":"x"}}`), 200)
 	mustStatus(t, do(t, h, "PUT", ns+"/actions/twice", guestAuth, `{"exec":{"kind":"sequence","components":["/_/hello","/_/hello"]}}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/conductor", guestAuth, `{"exec":{"kind":"nodejs:default","code":"x"},"annotations":[{"key":"conductor","value":true}]}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/step", guestAuth, `{"exec":{"kind":"nodejs:default","code":"x"}}`), 200)
 	mustStatus(t, do(t, h, "PUT", ns+"/triggers/tick", guestAuth, `{}`), 200)
 	mustStatus(t, do(t, h, "PUT", ns+"/rules/tickHello", guestAuth, `{"trigger":"/_/tick","action":"/_/hello"}`), 200)
 
@@ -226,7 +232,22 @@ func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	}
 	plain := invokeTraced(t, h, "hello", "")
 
-	req, _ := newRequest("POST", h.url+ns+"/triggers/tick", `{}`)
+	req, _ := newRequest("POST", h.url+ns+"/actions/conductor?blocking=true", `{"action":"/_/step","params":{"n":1}}`)
+	req.Header.Set("Authorization", guestAuth)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", incoming)
+	composed := send(t, req)
+	mustStatus(t, composed, 200)
+	comp := composed.json(t)
+	var runs []map[string]any // conductor, step, conductor
+	for _, id := range componentIDs(comp) {
+		runs = append(runs, record(t, h, id))
+	}
+	if len(runs) != 3 {
+		t.Fatalf("composition runs = %d, want 3 (conductor, step, conductor)", len(runs))
+	}
+
+	req, _ = newRequest("POST", h.url+ns+"/triggers/tick", `{}`)
 	req.Header.Set("Authorization", guestAuth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("traceparent", incoming)
@@ -262,6 +283,15 @@ func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	root := col.spanOf(t, plain)
 	if root.traceID == traceID || root.parentID != "" {
 		t.Errorf("span of an invoke without traceparent = %+v, want the root of a new trace", root)
+	}
+	compSpan := col.spanOf(t, comp)
+	if compSpan.traceID != traceID || compSpan.parentID != callerSpan {
+		t.Errorf("composition span = %+v, want a child of the caller's span", compSpan)
+	}
+	for i, run := range runs {
+		if sp := col.spanOf(t, run); sp.traceID != traceID || sp.parentID != compSpan.spanID {
+			t.Errorf("composition run %d span = %+v, want a child of the composition's span %s", i, sp, compSpan.spanID)
+		}
 	}
 	trigSpan := col.spanOf(t, trig)
 	if trigSpan.traceID != traceID || trigSpan.parentID != callerSpan || trigSpan.name != "/guest/tick" {
