@@ -26,7 +26,7 @@ func (s *Server) logRequest(next echo.HandlerFunc) echo.HandlerFunc {
 		r, w := c.Request(), c.Response()
 		attrs := append(s.requestAttrs(c),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", w.Status), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", w.Status), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
 		if id := w.Header().Get(headerActivationID); id != "" {
 			attrs = append(attrs, slog.String(logging.KeyActivationID, id))
 		}
