@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -302,5 +305,38 @@ func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	}
 	if got := whisk.ActivationID(ruled["activationId"].(string)); runner.traceParent(string(got)) != traceParentOf(ruled) {
 		t.Errorf("the rule's activation ran with traceparent %q, its record says %q", runner.traceParent(string(got)), traceParentOf(ruled))
+	}
+}
+
+// A CloudEvent's Distributed Tracing extension (ce-traceparent in binary
+// mode, the traceparent attribute in structured mode) is its trigger
+// activation's parent, as a traceparent header would be.
+func TestCloudEventTraceParentExtension(t *testing.T) {
+	h := newHarness(t)
+	mustStatus(t, do(t, h, "PUT", ns+"/triggers/orders", guestAuth, `{}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/actions/a", guestAuth, `{"exec":{"kind":"nodejs:20","code":"x"}}`), 200)
+	mustStatus(t, do(t, h, "PUT", ns+"/rules/r", guestAuth, `{"trigger":"/_/orders","action":"/_/a"}`), 200)
+	target := h.url + "/api/v1/events/guest/orders?token=" + testTokens.Token("guest", "orders")
+	for _, structured := range []bool{false, true} {
+		ev := newEvent(fmt.Sprintf("tp-%v", structured), map[string]any{"item": "book"})
+		ev.SetExtension("traceparent", incoming)
+		req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), target, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if structured {
+			b, _ := json.Marshal(ev)
+			req, _ = http.NewRequest("POST", target, bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+		}
+		r := send(t, req)
+		mustStatus(t, r, 202)
+		id := r.header.Get("X-Openwhisk-Activation-Id")
+		if id == "" {
+			t.Fatalf("structured=%v: no trigger activation id", structured)
+		}
+		if got := traceParentOf(record(t, h, id)); got != incoming {
+			t.Errorf("structured=%v: trigger activation traceparent %q, want %q", structured, got, incoming)
+		}
 	}
 }
