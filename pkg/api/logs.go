@@ -9,30 +9,24 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/logging"
 )
 
-// logRequest logs every request at debug level once it is answered: its
-// method, path, status and duration, with the request id, the caller's
-// namespace once authenticated and the activation it started, if any.
-// With debug off it costs one level check.
-func (s *Server) logRequest(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		if !s.Log.Enabled(ctx, slog.LevelDebug) {
-			return next(c)
-		}
-		start := time.Now()
-		if err := next(c); err != nil {
-			c.Error(err) // answer now, so the status is known
-		}
-		r, w := c.Request(), c.Response()
-		attrs := append(s.requestAttrs(c),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", w.Status), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
-		if id := w.Header().Get(headerActivationID); id != "" {
-			attrs = append(attrs, slog.String(logging.KeyActivationID, id))
-		}
-		s.Log.LogAttrs(ctx, slog.LevelDebug, "request", attrs...)
-		return nil
+// logRequest serves c with next and logs the request at debug level once
+// it is answered: its method, path, status and duration, with the request
+// id, the caller's namespace once authenticated and the activation it
+// started, if any. withTransaction calls it only with debug on.
+func (s *Server) logRequest(c echo.Context, next echo.HandlerFunc) error {
+	start := time.Now()
+	if err := next(c); err != nil {
+		c.Error(err) // answer now, so the status is known
 	}
+	r, w := c.Request(), c.Response()
+	attrs := append(s.requestAttrs(c),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", w.Status), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
+	if id := w.Header().Get(headerActivationID); id != "" {
+		attrs = append(attrs, slog.String(logging.KeyActivationID, id))
+	}
+	s.Log.LogAttrs(r.Context(), slog.LevelDebug, "request", attrs...)
+	return nil
 }
 
 // logInternal logs an internal error, whose details the caller does not

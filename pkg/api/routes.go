@@ -12,7 +12,7 @@ import (
 // routes is the whole API, in one table.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(withTransaction, s.logRequest, s.gate, validQuery, preflight)
+	e.Pre(s.withTransaction, s.gate, validQuery, preflight)
 
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)
