@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"pkg/whisk":   {},
 	"pkg/run":     {},
 	"pkg/logging": {},
-	"pkg/tracing": {},
+	"pkg/tracing": {"pkg/logging"},
 	"pkg/config":  {"pkg/logging", "pkg/whisk"},
 	"pkg/auth":    {"pkg/whisk"},
 	"pkg/kube":    {"pkg/whisk"},

@@ -214,7 +214,7 @@ func (c *collector) spanOf(t *testing.T, rec map[string]any) span {
 func TestSpansAreExportedOverOTLPWithParentLinks(t *testing.T) {
 	col, url := newCollector(t)
 	ctx := context.Background()
-	exp, err := tracing.NewExporter(ctx, url, "test")
+	exp, err := tracing.NewExporter(ctx, url, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

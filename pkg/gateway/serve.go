@@ -65,7 +65,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}
 	var exporter *tracing.Exporter
 	if cfg.OTLPEndpoint != "" {
-		if exporter, err = tracing.NewExporter(ctx, cfg.OTLPEndpoint, api.BuildNo); err != nil {
+		if exporter, err = tracing.NewExporter(ctx, cfg.OTLPEndpoint, api.BuildNo, logger); err != nil {
 			return err
 		}
 	}

@@ -3,14 +3,18 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kwhisk/kwhisk/pkg/logging"
 )
 
 // ServiceName is the service.name of the gateway's spans.
@@ -30,8 +34,14 @@ type Exporter struct {
 // (http(s)://host:port[/path]), in batches. Every span is recorded unless
 // its incoming parent says it is not sampled. Nothing is sent until the
 // first span ends; a collector that does not answer loses spans, never
-// activations.
-func NewExporter(ctx context.Context, endpoint, version string) (*Exporter, error) {
+// activations, and its failures go to log (OpenTelemetry's global error
+// handler, which would otherwise print free-form lines).
+func NewExporter(ctx context.Context, endpoint, version string, log *slog.Logger) (*Exporter, error) {
+	if log != nil {
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn("export trace spans", logging.Err(err))
+		}))
+	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("otlp endpoint: %w", err)
