@@ -27,11 +27,13 @@ const module = "github.com/kwhisk/kwhisk/"
 var allowed = map[string][]string{
 	"cmd/kwhisk": {"pkg/config", "pkg/gateway"},
 
-	"pkg/whisk":  {},
-	"pkg/run":    {},
-	"pkg/config": {"pkg/whisk"},
-	"pkg/auth":   {"pkg/whisk"},
-	"pkg/kube":   {"pkg/whisk"},
+	"pkg/whisk":   {},
+	"pkg/run":     {},
+	"pkg/logging": {},
+	"pkg/tracing": {"pkg/logging"},
+	"pkg/config":  {"pkg/logging", "pkg/whisk"},
+	"pkg/auth":    {"pkg/whisk"},
+	"pkg/kube":    {"pkg/whisk"},
 	// metrics owns the collectors; the parts that record declare their
 	// own recorder interfaces, so only the gateway imports it.
 	"pkg/metrics": {"pkg/whisk"},
@@ -47,8 +49,8 @@ var allowed = map[string][]string{
 
 	"pkg/platform":              {"pkg/whisk"},
 	"pkg/platform/platformtest": {"pkg/platform", "pkg/whisk", "runtimes/go/launcher"},
-	"pkg/platform/local":        {"pkg/actionloop", "pkg/platform", "pkg/whisk", "runtimes", "runtimes/family"},
-	"pkg/platform/knative":      {"pkg/kube", "pkg/platform", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
+	"pkg/platform/local":        {"pkg/actionloop", "pkg/logging", "pkg/platform", "pkg/whisk", "runtimes", "runtimes/family"},
+	"pkg/platform/knative":      {"pkg/kube", "pkg/logging", "pkg/platform", "pkg/runtime/runauth", "pkg/runtime/wire", "pkg/whisk"},
 
 	"pkg/actionloop":          {"pkg/whisk"},
 	"pkg/runtime/wire":        {"pkg/whisk"},
@@ -57,14 +59,14 @@ var allowed = map[string][]string{
 
 	"pkg/entity":     {"pkg/platform", "pkg/store", "pkg/whisk"},
 	"pkg/apigw":      {},
-	"pkg/activation": {"pkg/platform", "pkg/whisk"},
-	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/platform", "pkg/store", "pkg/whisk"},
+	"pkg/activation": {"pkg/logging", "pkg/platform", "pkg/tracing", "pkg/whisk"},
+	"pkg/events":     {"pkg/activation", "pkg/auth", "pkg/logging", "pkg/platform", "pkg/store", "pkg/tracing", "pkg/whisk"},
 	"pkg/brokers":    {"pkg/events", "pkg/kube", "pkg/platform/knative", "pkg/whisk"},
-	"pkg/api":        {"pkg/activation", "pkg/apigw", "pkg/auth", "pkg/entity", "pkg/events", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/whisk"},
+	"pkg/api":        {"pkg/activation", "pkg/apigw", "pkg/auth", "pkg/entity", "pkg/events", "pkg/logging", "pkg/platform", "pkg/runtime/wire", "pkg/store", "pkg/tracing", "pkg/whisk"},
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/console", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/whisk"},
+		"pkg/logging", "pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/tracing", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},

@@ -39,9 +39,11 @@
 //
 //	{"value":<input>,"namespace":"<invoking ns>","action_name":"/ns/pkg/a",
 //	 "action_version":"0.0.1","activation_id":"<32 hex>",
-//	 "transaction_id":"<tid>","deadline":"<epoch ms>","api_key":"<key>"}
+//	 "transaction_id":"<tid>","deadline":"<epoch ms>","api_key":"<key>",
+//	 "trace_parent":"<W3C traceparent>"}
 //
-// (api_key only when the action may see it). The launcher sets the
+// (api_key only when the action may see it, trace_parent only when the
+// activation is traced). The launcher sets the
 // environment variable __OW_<KEY UPPERCASED> for every key but value,
 // removes those a previous request set and this one lacks, calls the entry
 // point with value, awaits a returned promise or coroutine, writes the line

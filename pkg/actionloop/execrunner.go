@@ -256,7 +256,7 @@ func (e *execRunner) stop() error {
 
 // requestEnv is the __OW_* environment of one activation.
 func requestEnv(r *Request, deadline time.Time) []string {
-	env := make([]string, 0, 7)
+	env := make([]string, 0, 8)
 	add := func(k, v string) {
 		if strings.IndexByte(v, 0) < 0 {
 			env = append(env, k+"="+v)
@@ -272,6 +272,9 @@ func requestEnv(r *Request, deadline time.Time) []string {
 	}
 	if r.APIKey != "" {
 		add("__OW_API_KEY", r.APIKey)
+	}
+	if r.TraceParent != "" {
+		add("__OW_TRACE_PARENT", r.TraceParent)
 	}
 	return env
 }

@@ -87,10 +87,12 @@ func TestAppendRequest(t *testing.T) {
 	r := &Request{
 		Value: []byte("{\n  \"a\": \"x\"\r\n}"), Namespace: "guest", ActionName: "/guest/pkg/a", ActionVersion: "0.0.1",
 		ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", APIKey: "uuid:key",
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 	got := string(appendRequest(nil, r, time.UnixMilli(1700000000123)))
 	want := `{"value":{   "a": "x"  },"namespace":"guest","action_name":"/guest/pkg/a","action_version":"0.0.1",` +
-		`"activation_id":"0123456789abcdef0123456789abcdef","transaction_id":"tid","deadline":"1700000000123","api_key":"uuid:key"}` + "\n"
+		`"activation_id":"0123456789abcdef0123456789abcdef","transaction_id":"tid","deadline":"1700000000123","api_key":"uuid:key",` +
+		`"trace_parent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}` + "\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("appendRequest (-want +got):\n%s", diff)
 	}

@@ -122,5 +122,9 @@ func appendRequest(b []byte, r *Request, deadline time.Time) []byte {
 		b = append(b, `,"api_key":`...)
 		b = appendString(b, r.APIKey)
 	}
+	if r.TraceParent != "" {
+		b = append(b, `,"trace_parent":`...)
+		b = appendString(b, r.TraceParent)
+	}
 	return append(b, '}', '\n')
 }

@@ -69,6 +69,9 @@ type Request struct {
 	ActivationID  whisk.ActivationID
 	TransactionID string
 	APIKey        string // sent only when not empty
+	// TraceParent is the W3C traceparent the activation runs in, sent
+	// as trace_parent (so __OW_TRACE_PARENT) only when not empty.
+	TraceParent string
 	// Deadline is sent as __OW_DEADLINE; zero means run start + timeout.
 	// The instance enforces its own Config.Timeout from the run's start.
 	Deadline time.Time

@@ -92,12 +92,12 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 		rc.atomic = 0
 		var crec *whisk.Activation
 		if conductor {
-			crec = s.runPrimitive(rc, cst)
+			crec = s.span(rc, cst, s.runPrimitive)
 		} else {
 			crec = s.execute(rc, cst)
 		}
 		if err := s.records.PutActivation(rc.ctx, crec); err != nil {
-			s.log("record activation %s: %v", cst.id, err)
+			s.logError("record activation", rc.tid, rc.caller.Namespace, cst.id, err)
 		}
 		rec.Logs = append(rec.Logs, string(cst.id))
 		duration += crec.Duration
@@ -178,7 +178,7 @@ func (s *Service) runComposition(rc *runContext, st step) *whisk.Activation {
 	limits.Memory = memory
 	wait := max(0, start.Sub(rc.received))
 	rec.Annotations = annotations{
-		action: a, cause: st.cause, sequence: true, composition: true, limits: limits,
+		action: a, cause: st.cause, sequence: true, composition: true, limits: limits, trace: rc.trace,
 		waitTime: jsonInt(wait.Milliseconds()),
 	}.build()
 	s.metrics.Activation(rc.caller.Namespace, a, whisk.KindSequence, rec.Response.StatusCode, time.Duration(duration)*time.Millisecond, wait, false, 0)

@@ -16,7 +16,11 @@ import (
 type runContext struct {
 	// ctx is the parent of every run and record write: the service's base
 	// context, since the activation outlives the request that started it.
-	ctx      context.Context
+	// With tracing on it carries the span of the activation running.
+	ctx context.Context
+	// trace is the traceparent of the activation running: its own span's
+	// with tracing on, else the caller's; "" if none.
+	trace    string
 	caller   Caller
 	tid      string
 	received time.Time
@@ -45,9 +49,14 @@ type step struct {
 	acct *accounting
 }
 
-// execute runs st's action (primitive, sequence or conductor) and returns
-// its record, not yet stored.
+// execute runs st's action (primitive, sequence or conductor) in its own
+// span and returns its record, not yet stored.
 func (s *Service) execute(rc *runContext, st step) *whisk.Activation {
+	return s.span(rc, st, s.dispatch)
+}
+
+// dispatch runs st's action by its kind.
+func (s *Service) dispatch(rc *runContext, st step) *whisk.Activation {
 	if st.action.Exec.Kind == whisk.KindSequence {
 		return s.runSequence(rc, st)
 	}
@@ -63,7 +72,7 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 	a := st.action
 	req := &platform.RunRequest{
 		Value: mergeInput(a.Parameters, st.input, st.keys), Namespace: rc.caller.Namespace, ActivationID: st.id,
-		TransactionID: rc.tid,
+		TransactionID: rc.tid, TraceParent: rc.trace,
 	}
 	if a.Annotations.Truthy("provide-api-key") {
 		req.APIKey = rc.caller.Key
@@ -77,9 +86,9 @@ func (s *Service) runPrimitive(rc *runContext, st step) *whisk.Activation {
 		Namespace: rc.caller.Namespace, Name: a.Name, Version: a.Version, Subject: rc.caller.Subject,
 		ActivationID: st.id, Cause: st.cause, Logs: []string{},
 	}
-	ann := annotations{action: a, cause: st.cause, limits: a.Limits}
+	ann := annotations{action: a, cause: st.cause, limits: a.Limits, trace: rc.trace}
 	if err != nil {
-		s.log("run activation %s: %v", st.id, err)
+		s.logError("run activation", rc.tid, rc.caller.Namespace, st.id, err)
 		if whisk.IsKind(err, whisk.KindUnavailable) && rc.unavailable == nil {
 			rc.unavailable = err
 		}
@@ -153,7 +162,7 @@ func (s *Service) runSequence(rc *runContext, st step) *whisk.Activation {
 		}
 		crec := s.execute(rc, cst)
 		if err := s.records.PutActivation(rc.ctx, crec); err != nil {
-			s.log("record activation %s: %v", cst.id, err)
+			s.logError("record activation", rc.tid, rc.caller.Namespace, cst.id, err)
 		}
 		rec.Logs = append(rec.Logs, string(cst.id))
 		duration += crec.Duration
@@ -185,7 +194,7 @@ func (s *Service) runSequence(rc *runContext, st step) *whisk.Activation {
 	}
 	wait := max(0, start.Sub(rc.received))
 	rec.Annotations = annotations{
-		action: a, cause: st.cause, sequence: true, limits: limits,
+		action: a, cause: st.cause, sequence: true, limits: limits, trace: rc.trace,
 		waitTime: jsonInt(wait.Milliseconds()),
 	}.build()
 	s.metrics.Activation(rc.caller.Namespace, a, whisk.KindSequence, rec.Response.StatusCode, time.Duration(duration)*time.Millisecond, wait, false, 0)
@@ -284,6 +293,8 @@ type annotations struct {
 	cause whisk.ActivationID
 	// The measurements, nil until known (a pending record has none).
 	waitTime, timeout, initTime json.RawMessage
+	// trace is the traceparent the activation ran in; "" leaves it out.
+	trace string
 }
 
 func (n annotations) build() whisk.KeyValues {
@@ -312,6 +323,9 @@ func (n annotations) build() whisk.KeyValues {
 	}
 	if n.cause != "" {
 		add("causedBy", json.RawMessage(`"sequence"`))
+	}
+	if n.trace != "" {
+		add(AnnotationTraceParent, whisk.JSONString(n.trace))
 	}
 	return kv
 }

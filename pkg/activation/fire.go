@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -31,6 +32,8 @@ type ruleLog struct {
 // through the normal, throttled invoke path) and the trigger activation is
 // recorded with one log entry per rule. A fire over the caller's
 // namespace fire rate fails as throttled (429), before the trigger is read.
+// The traceparent among headers, if any, is the trigger activation's
+// parent, and that activation the parent of its rules' activations.
 func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath, payload map[string]json.RawMessage, headers http.Header, tid string) (*Outcome, error) {
 	if s.triggers == nil {
 		return nil, whisk.NotFound()
@@ -61,7 +64,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 	}
 	r := &running{
 		id: whisk.NewActivationID(), caller: caller, tid: tid, trigger: t, input: result,
-		received: s.now(), acked: make(chan struct{}), done: make(chan struct{}),
+		received: s.now(), acked: make(chan struct{}), done: make(chan struct{}), trace: tracing.Normalize(tracing.FromHeader(headers)),
 	}
 	args := t.Parameters.Object()
 	for k, v := range payload {
@@ -78,6 +81,11 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 	return s.await(ctx, r, false, 0, func() *whisk.Activation {
 		rec := r.pendingRecord()
 		rec.Response = whisk.Response{Result: result}
+		tp, end := s.fireSpan(r)
+		defer end(rec)
+		if tp != "" {
+			rec.Annotations = append(rec.Annotations, whisk.KeyValue{Key: AnnotationTraceParent, Value: whisk.JSONString(tp)})
+		}
 		ids := make([]string, 0, len(t.Rules))
 		for id := range t.Rules {
 			ids = append(ids, id)
@@ -91,7 +99,7 @@ func (s *Service) Fire(ctx context.Context, caller Caller, path whisk.EntityPath
 				entry.Error = "Rule '" + id + "' is inactive, action '" + entry.Action + "' was not activated."
 				s.metrics.RuleActivation(caller.Namespace, RuleInactive)
 			} else {
-				out, err := s.Invoke(s.base, caller, Request{Path: rule.Action.EntityPath(), Payload: args, TransactionID: tid})
+				out, err := s.Invoke(s.base, caller, Request{Path: rule.Action.EntityPath(), Payload: args, TransactionID: tid, TraceParent: tp})
 				outcome := RuleFailed
 				switch {
 				case err == nil:

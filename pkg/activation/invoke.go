@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -91,6 +96,10 @@ type Request struct {
 	Blocking      bool
 	Wait          time.Duration // blocking wait; 0 means the service default
 	TransactionID string
+	// TraceParent is the caller's W3C traceparent (the invoke request's
+	// header, or the trigger activation's for a rule): the activation's
+	// parent. "" or an invalid one: none.
+	TraceParent string
 }
 
 // Outcome is what the caller gets: the id always, the record when the
@@ -115,7 +124,7 @@ type Service struct {
 	records     Records
 	wait        time.Duration
 	maxSequence int
-	log         func(format string, args ...any)
+	log         *slog.Logger
 	onRecord    func(*whisk.Activation)
 	inflight    sync.WaitGroup
 	running     sync.Map // activation id → *running, while in flight
@@ -124,22 +133,29 @@ type Service struct {
 	// writable says whether records can be stored now (see New).
 	writable func() error
 	metrics  Recorder
+	tracer   trace.Tracer // nil: tracing off
 }
 
 // Options configure a Service. Zero values mean: BlockingWait 60 s,
-// MaxSequence 50, Logf discards, OpenWhisk's throttles.
+// MaxSequence 50, a nil Log discards, OpenWhisk's throttles.
 type Options struct {
 	// Triggers lets Fire read triggers; nil disables Fire.
 	Triggers     Triggers
 	BlockingWait time.Duration
 	MaxSequence  int
-	Logf         func(format string, args ...any)
+	// Log receives the failures of work that outlives its request (runs,
+	// record writes), with the request id, namespace and activation id.
+	Log *slog.Logger
 	// OnRecord, if set, sees every top-level record once it is stored.
 	// It must not block.
 	OnRecord func(*whisk.Activation)
 	// Throttles are the per-namespace limits of namespaces that set none;
 	// nil fields mean OpenWhisk's (DefaultThrottles).
 	Throttles whisk.Throttles
+	// Tracer, if set, starts a span per activation (docs/design.md, "Logs
+	// and traces"); nil turns tracing off, and a caller's traceparent is
+	// then passed on unchanged.
+	Tracer trace.Tracer
 	// Context is the parent of the work that outlives the request that
 	// started it (runs, record writes, the invokes of a trigger's rules):
 	// its values pass on; its cancellation is ignored, since an activation
@@ -158,9 +174,6 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	if opts.MaxSequence <= 0 {
 		opts.MaxSequence = 50
 	}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
-	}
 	if opts.Metrics == nil {
 		opts.Metrics = noRecorder{}
 	}
@@ -178,8 +191,8 @@ func New(actions Actions, runner Runner, records Records, opts Options) *Service
 	th := newThrottles(opts.Throttles, time.Now)
 	th.refused = opts.Metrics.Throttled
 	return &Service{base: base, actions: actions, triggers: opts.Triggers, runner: runner, records: records, wait: opts.BlockingWait,
-		maxSequence: opts.MaxSequence, log: opts.Logf, onRecord: opts.OnRecord, now: time.Now,
-		throttles: th, metrics: opts.Metrics, writable: writable}
+		maxSequence: opts.MaxSequence, log: logging.OrDiscard(opts.Log), onRecord: opts.OnRecord, now: time.Now,
+		throttles: th, metrics: opts.Metrics, writable: writable, tracer: opts.Tracer}
 }
 
 // Throttles are the limits of namespaces that set none of their own, every
@@ -227,11 +240,11 @@ func (s *Service) Invoke(ctx context.Context, caller Caller, req Request) (_ *Ou
 	}
 	r := &running{
 		id: whisk.NewActivationID(), caller: caller, tid: req.TransactionID, action: a, input: input,
-		received: received, acked: make(chan struct{}), done: make(chan struct{}),
+		received: received, acked: make(chan struct{}), done: make(chan struct{}), trace: tracing.Normalize(req.TraceParent),
 	}
 	return s.await(ctx, r, req.Blocking, req.Wait, func() *whisk.Activation {
 		defer done()
-		return s.execute(r.context(s.base), step{action: a, input: input, keys: req.Payload, id: r.id})
+		return s.execute(s.runContext(r), step{action: a, input: input, keys: req.Payload, id: r.id})
 	})
 }
 
@@ -268,7 +281,7 @@ func (s *Service) await(ctx context.Context, r *running, blocking bool, wait tim
 	err := s.records.AddPending(context.WithoutCancel(ctx), r.pendingRecord())
 	close(r.acked)
 	if err != nil {
-		s.log("record pending activation %s: %v", r.id, err)
+		s.logError("record pending activation", r.tid, r.caller.Namespace, r.id, err)
 	}
 	s.metrics.BlockingAccepted(r.caller.Namespace)
 	return &Outcome{ID: r.id}, nil
@@ -329,8 +342,9 @@ type running struct {
 	trigger  *whisk.Trigger
 	input    json.RawMessage
 	received time.Time
+	trace    string // the caller's traceparent, normalized; "" if none
 
-	rc     *runContext // shared by the activation's runs; set by context()
+	rc     *runContext // shared by the activation's runs; set by runContext()
 	mu     sync.Mutex
 	state  int
 	acked  chan struct{} // closed once the pending entry is durable
@@ -338,11 +352,16 @@ type running struct {
 	record *whisk.Activation
 }
 
-// context returns the run context of r's activation, made over base on
-// first use.
-func (r *running) context(base context.Context) *runContext {
+// runContext returns the run context of r's activation, made over the
+// service's base context on first use; with tracing on, the caller's
+// traceparent is the parent of its spans.
+func (s *Service) runContext(r *running) *runContext {
 	if r.rc == nil {
-		r.rc = &runContext{ctx: base, caller: r.caller, tid: r.tid, received: r.received}
+		ctx := s.base
+		if s.tracer != nil && r.trace != "" {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.Parse(r.trace))
+		}
+		r.rc = &runContext{ctx: ctx, caller: r.caller, tid: r.tid, received: r.received, trace: r.trace}
 	}
 	return r.rc
 }
@@ -405,13 +424,20 @@ func (s *Service) launch(r *running, exec func() *whisk.Activation) {
 		}
 		r.record = rec
 		if err := s.records.PutActivation(s.base, rec); err != nil {
-			s.log("record activation %s: %v", r.id, err)
+			s.logError("record activation", r.tid, r.caller.Namespace, r.id, err)
 		}
 		close(r.done)
 		if s.onRecord != nil {
 			s.onRecord(rec)
 		}
 	}()
+}
+
+// logError logs a failure of the activation id of namespace, started by
+// the request tid.
+func (s *Service) logError(msg, tid, namespace string, id whisk.ActivationID, err error) {
+	s.log.LogAttrs(s.base, slog.LevelError, msg, slog.String(logging.KeyRequestID, tid),
+		slog.String(logging.KeyNamespace, namespace), slog.String(logging.KeyActivationID, string(id)), logging.Err(err))
 }
 
 // Await returns the record of a top-level activation started by this

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -144,7 +145,8 @@ func (s *Server) invokeAction(c echo.Context) error {
 		return err
 	}
 	out, err := s.Activations.Invoke(c.Request().Context(), caller(c),
-		activation.Request{Path: p, Payload: payload, Input: body, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c)})
+		activation.Request{Path: p, Payload: payload, Input: body, Blocking: boolParam(c, "blocking", false), Wait: wait, TransactionID: transactionID(c),
+			TraceParent: tracing.FromHeader(c.Request().Header)})
 	if err != nil {
 		return err
 	}

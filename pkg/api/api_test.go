@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
@@ -163,6 +165,10 @@ type harnessOptions struct {
 	maxConcurrency int
 	// metrics, if set, records and is served at /metrics.
 	metrics *metrics.Metrics
+	// log is the gateway's log (nil: discarded).
+	log *slog.Logger
+	// tracer starts the activations' spans (nil: tracing off).
+	tracer trace.Tracer
 }
 
 func newHarnessWith(t testing.TB, o harnessOptions) *harness {
@@ -182,7 +188,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	opts := controlplane.Options{
 		Tokens: testTokens, APIHost: "http://gateway.test", BlockingWait: o.blockingWait, Clock: clock, Throttles: o.throttles,
-		MaxActionConcurrency: o.maxConcurrency,
+		MaxActionConcurrency: o.maxConcurrency, Log: o.log, Tracer: o.tracer,
 	}
 	if o.metrics != nil {
 		opts.Metrics, opts.MetricsHandler = o.metrics, o.metrics.Handler()

@@ -55,7 +55,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case errors.As(err, &we):
 		status, msg = kindStatus[we.Kind], we.Message
 		if we.Kind == whisk.KindInternal {
-			s.logf("internal error %s %s: %v", c.Request().Method, c.Request().URL.Path, err)
+			s.logInternal(c, err)
 			msg = "Internal server error."
 		}
 	case errors.As(err, &he):
@@ -66,7 +66,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 			msg = "Request larger than allowed."
 		}
 	default:
-		s.logf("internal error %s %s: %v", c.Request().Method, c.Request().URL.Path, err)
+		s.logInternal(c, err)
 		msg = "Internal server error."
 	}
 	if status == 0 {

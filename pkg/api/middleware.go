@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -23,8 +24,11 @@ const (
 const tidAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // withTransaction sets the transaction id: the caller's X-Request-ID unless
-// it starts with "sid_", else 32 random alphanumerics.
-func withTransaction(next echo.HandlerFunc) echo.HandlerFunc {
+// it starts with "sid_", else 32 random alphanumerics. With debug logging
+// on it logs the request once answered (logRequest); it does both in one
+// middleware because echo allocates each Pre middleware's closure per
+// request.
+func (s *Server) withTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tid := c.Request().Header.Get(headerRequestID)
 		if tid == "" || strings.HasPrefix(tid, "sid_") {
@@ -36,6 +40,9 @@ func withTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(keyTransaction, tid)
 		c.Response().Header().Set(headerRequestID, tid)
+		if s.Log.Enabled(c.Request().Context(), slog.LevelDebug) {
+			return s.logRequest(c, next)
+		}
 		return next(c)
 	}
 }

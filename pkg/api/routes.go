@@ -12,7 +12,7 @@ import (
 // routes is the whole API, in one table.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(withTransaction, s.gate, validQuery, preflight, s.apiRoutes)
+	e.Pre(s.withTransaction, s.gate, validQuery, preflight, s.apiRoutes)
 
 	e.GET("/ping", s.ping)
 	e.GET("/", s.deploymentInfo)

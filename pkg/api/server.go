@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/entity"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
@@ -101,8 +103,9 @@ type Deps struct {
 	Code      CodeSource      // nil: no code route (local mode)
 	Console   ConsoleFiles    // nil: no /console/
 	Throttles whisk.Throttles // system defaults, shown by /limits
-	// Logf receives internal errors; nil discards.
-	Logf func(format string, args ...any)
+	// Log receives internal errors, and every request at debug level;
+	// nil discards.
+	Log *slog.Logger
 	// Metrics serves the Prometheus exposition at GET /metrics, without
 	// credentials; nil: no such route (the gateway serves it on
 	// --metrics-addr instead).
@@ -141,9 +144,7 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 
 // New builds the API and its routes.
 func New(d Deps) *Server {
-	if d.Logf == nil {
-		d.Logf = func(string, ...any) {}
-	}
+	d.Log = logging.OrDiscard(d.Log)
 	s := &Server{Deps: d, echo: echo.New()}
 	s.echo.HideBanner = true
 	s.echo.HidePort = true
@@ -155,8 +156,6 @@ func New(d Deps) *Server {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
-
-func (s *Server) logf(format string, args ...any) { s.Logf(format, args...) }
 
 // compactJSON renders without indentation and without HTML escaping, so
 // "&<>" pass through as they were sent.

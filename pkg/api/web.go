@@ -13,6 +13,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -129,7 +130,8 @@ func (s *Server) serveWeb(c echo.Context, t webTarget, pathParams map[string]str
 		}
 	}
 	out, err := s.Activations.Invoke(req.Context(), runAs,
-		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c)})
+		activation.Request{Path: t.path, Payload: payload, Blocking: true, TransactionID: transactionID(c),
+			TraceParent: tracing.FromHeader(req.Header)})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -48,6 +50,12 @@ type Config struct {
 	// EventsSink, if set, receives a CloudEvent per completed activation;
 	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
 	EventsSink string
+	// LogLevel is the least level of the gateway's log events (info).
+	LogLevel slog.Level
+	// OTLPEndpoint, if set, is the OTLP/HTTP collector the gateway's
+	// trace spans go to (http://host:4318; /v1/traces is added to a URL
+	// without a path); "" leaves tracing off.
+	OTLPEndpoint string
 
 	// Throttles are the per-namespace limits of namespaces that set none
 	// (serve), or the limits to set (admin namespace limits). A nil field
@@ -124,6 +132,8 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
+	fs.Var(logLevel{&c.LogLevel}, "log-level", "least level of the gateway's log events: "+logging.Levels)
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP/HTTP collector URL that receives trace spans (default: no tracing)")
 	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
 	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
 	fs.Var(optInt{&c.Throttles.FiresPerMinute}, "fires-per-minute", "trigger fires a namespace may make per calendar minute (default 60)")
@@ -212,6 +222,11 @@ func (c *Config) Validate() error {
 			return &UsageError{fmt.Sprintf("invalid value %q for flag --events-sink: want an http(s) URL", c.EventsSink)}
 		}
 	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &UsageError{fmt.Sprintf("invalid value %q for flag --otlp-endpoint: want an http(s) URL", c.OTLPEndpoint)}
+		}
+	}
 	for _, t := range []struct {
 		flag string
 		v    *int
@@ -287,6 +302,25 @@ func (o optInt) Set(s string) error {
 		return errors.New("not an integer")
 	}
 	*o.p = &n
+	return nil
+}
+
+// logLevel is a slog level flag, by name.
+type logLevel struct{ l *slog.Level }
+
+func (f logLevel) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return strings.ToLower(f.l.String())
+}
+
+func (f logLevel) Set(s string) error {
+	l, err := logging.ParseLevel(s)
+	if err != nil {
+		return err
+	}
+	*f.l = l
 	return nil
 }
 

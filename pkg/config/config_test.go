@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 		{args: []string{"--blocking-wait", "soon"}, want: "blocking-wait"},
 		{args: []string{"--activation-retention", "-1h"}, want: "--activation-retention"},
 		{env: map[string]string{"KWHISK_ACTIVATION_RETENTION": "week"}, want: "KWHISK_ACTIVATION_RETENTION"},
+		{args: []string{"--log-level", "loud"}, want: "log-level"},
+		{env: map[string]string{"KWHISK_LOG_LEVEL": "verbose"}, want: "KWHISK_LOG_LEVEL"},
+		{args: []string{"--otlp-endpoint", "collector:4318"}, want: "--otlp-endpoint"},
 		{env: map[string]string{"KWHISK_PLATFORM": "x"}, want: "--platform"},
 		{env: map[string]string{"KWHISK_BLOCKING_WAIT": "x"}, want: "KWHISK_BLOCKING_WAIT"},
 		{args: []string{"--store-url", "mysql://db/kwhisk"}, want: "--store-url"},
@@ -146,5 +150,17 @@ func TestActivationRetention(t *testing.T) {
 	c, err = Parse([]string{"--activation-retention", "36h"}, env(nil))
 	if err != nil || c.ActivationRetention != 36*time.Hour {
 		t.Errorf("--activation-retention 36h: %v, %v", c.ActivationRetention, err)
+	}
+}
+
+// --log-level (KWHISK_LOG_LEVEL) defaults to info; --otlp-endpoint to none.
+func TestLogLevelAndOTLPEndpoint(t *testing.T) {
+	c, err := Parse(nil, env(nil))
+	if err != nil || c.LogLevel != slog.LevelInfo || c.OTLPEndpoint != "" {
+		t.Errorf("defaults = %v, %q, %v; want info, none", c.LogLevel, c.OTLPEndpoint, err)
+	}
+	c, err = Parse([]string{"--otlp-endpoint", "http://127.0.0.1:4318"}, env(map[string]string{"KWHISK_LOG_LEVEL": "debug"}))
+	if err != nil || c.LogLevel != slog.LevelDebug || c.OTLPEndpoint != "http://127.0.0.1:4318" {
+		t.Errorf("set = %v, %q, %v; want debug, http://127.0.0.1:4318", c.LogLevel, c.OTLPEndpoint, err)
 	}
 }

@@ -7,8 +7,11 @@ package controlplane
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/api"
@@ -62,7 +65,10 @@ type Options struct {
 	Clock        events.Clock
 	// OnRecord sees every top-level activation record (events out).
 	OnRecord func(*whisk.Activation)
-	Logf     func(string, ...any)
+	// Log is the gateway's log; nil discards.
+	Log *slog.Logger
+	// Tracer starts the activations' spans; nil: tracing off.
+	Tracer trace.Tracer
 	// Throttles are the limits of namespaces that set none of their own;
 	// nil fields mean activation.DefaultThrottles (60 invokes and 60 fires
 	// a minute, 30 invokes in flight).
@@ -112,11 +118,11 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	// The cycle built-in feeds → scheduler → activation → built-in feeds
 	// is broken at the scheduler: it learns the activation service only
 	// when it starts (RunAlarms).
-	sched := events.NewScheduler(feeds, opts.Clock, opts.Logf)
+	sched := events.NewScheduler(feeds, opts.Clock, opts.Log)
 	builtins := events.NewBuiltins(plat, events.Handlers(feeds, opts.Subscriber, opts.Tokens, opts.APIHost, sched))
 	activations := activation.New(resolver, builtins, st, activation.Options{
 		Triggers: triggers, BlockingWait: opts.BlockingWait, MaxSequence: resolver.MaxSequence(),
-		OnRecord: opts.OnRecord, Logf: opts.Logf, Throttles: opts.Throttles, Context: opts.Context, Metrics: opts.Metrics,
+		OnRecord: opts.OnRecord, Log: opts.Log, Tracer: opts.Tracer, Throttles: opts.Throttles, Context: opts.Context, Metrics: opts.Metrics,
 	})
 	authn := auth.New(st)
 	ingress := events.NewIngress(activations, authn, reader{triggers, st, st}, opts.Tokens,
@@ -124,7 +130,7 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 	srv := api.New(api.Deps{
 		Auth: authn, Actions: actions, Resolver: resolver, Packages: packages, Triggers: triggers,
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, APIs: st, Runtimes: plat,
-		Code: opts.Code, Console: console.New(), Throttles: activations.Throttles(), Logf: opts.Logf, Metrics: opts.MetricsHandler,
+		Code: opts.Code, Console: console.New(), Throttles: activations.Throttles(), Log: opts.Log, Metrics: opts.MetricsHandler,
 	})
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
 }

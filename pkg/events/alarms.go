@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -142,7 +144,7 @@ func parseDate(v string) (time.Time, error) {
 type Scheduler struct {
 	feeds *Feeds
 	clock Clock
-	logf  func(string, ...any)
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	alarms map[string]*alarmState // by trigger path
@@ -166,11 +168,8 @@ type TriggerFirer interface {
 // fires nothing until Start, which names the firer: the activation service
 // runs the built-in feed actions that register alarms with the scheduler,
 // so the scheduler is built before it.
-func NewScheduler(feeds *Feeds, clock Clock, logf func(string, ...any)) *Scheduler {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	return &Scheduler{feeds: feeds, clock: clock, logf: logf, alarms: map[string]*alarmState{}, wake: make(chan struct{}, 1)}
+func NewScheduler(feeds *Feeds, clock Clock, log *slog.Logger) *Scheduler {
+	return &Scheduler{feeds: feeds, clock: clock, log: logging.OrDiscard(log), alarms: map[string]*alarmState{}, wake: make(chan struct{}, 1)}
 }
 
 // set installs, replaces (fd != nil) or removes (fd == nil) an alarm.
@@ -212,7 +211,7 @@ func (s *Scheduler) Load(ctx context.Context, fds []*Feed) {
 			continue
 		}
 		if err := s.set(p, fd); err != nil {
-			s.logf("alarm %s: %v", fd.Trigger, err)
+			s.log.Error("load alarm", logging.KeyTrigger, fd.Trigger, logging.Err(err))
 		}
 	}
 }
@@ -269,19 +268,19 @@ func (s *Scheduler) fire(ctx context.Context, firer TriggerFirer, a *alarmState,
 	}
 	fd, rev, err := s.feeds.Get(ctx, a.trigger)
 	if err != nil {
-		s.logf("alarm %s: %v", a.trigger, err)
+		s.log.Error("read alarm", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
 		return
 	}
 	// Record the fire first: a crash between the two skips this fire
 	// instead of repeating it.
 	fd.LastFired = at.UnixMilli()
 	if err := s.feeds.Put(ctx, a.trigger, fd, rev); err != nil {
-		s.logf("alarm %s: record fire: %v", a.trigger, err)
+		s.log.Error("record alarm fire", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
 		return
 	}
 	caller := activation.Caller{Namespace: a.trigger.Namespace, Subject: a.trigger.Namespace}
 	if _, err := firer.Fire(ctx, caller, a.trigger, payload, nil, ""); err != nil {
-		s.logf("alarm %s: fire: %v", a.trigger, err)
+		s.log.Warn("fire alarm", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
 	}
 }
 

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -29,18 +31,15 @@ type Emitter struct {
 	client  *http.Client
 	queue   chan *whisk.Activation
 	dropped atomic.Int64
-	logf    func(string, ...any)
+	log     *slog.Logger
 }
 
 // NewEmitter returns an emitter to sink with a queue of size events.
-func NewEmitter(sink string, size int, logf func(string, ...any)) *Emitter {
+func NewEmitter(sink string, size int, log *slog.Logger) *Emitter {
 	if size <= 0 {
 		size = 1024
 	}
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	return &Emitter{sink: sink, client: &http.Client{Timeout: 10 * time.Second}, queue: make(chan *whisk.Activation, size), logf: logf}
+	return &Emitter{sink: sink, client: &http.Client{Timeout: 10 * time.Second}, queue: make(chan *whisk.Activation, size), log: logging.OrDiscard(log)}
 }
 
 // Emit queues a record, or drops it when the queue is full.
@@ -63,7 +62,7 @@ func (e *Emitter) Start(ctx context.Context) error {
 			return nil
 		case a := <-e.queue:
 			if err := e.send(ctx, a); err != nil {
-				e.logf("emit activation %s: %v", a.ActivationID, err)
+				e.log.Warn("emit activation", logging.KeyNamespace, a.Namespace, logging.KeyActivationID, string(a.ActivationID), logging.Err(err))
 			}
 		}
 	}

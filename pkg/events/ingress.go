@@ -18,6 +18,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/auth"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -180,7 +181,7 @@ func (in *Ingress) receive(ctx context.Context, r *http.Request, namespace, trig
 	}
 	// An accepted event is fired even if the broker stops waiting for the
 	// answer: its retry will be acknowledged as a duplicate.
-	out, err := in.firer.Fire(context.WithoutCancel(ctx), caller, path, payload, r.Header, tid)
+	out, err := in.firer.Fire(context.WithoutCancel(ctx), caller, path, payload, traceHeaders(r.Header, ev), tid)
 	if err != nil {
 		in.seen.forget(key)
 		return nil, err
@@ -337,4 +338,21 @@ func WriteReply(ctx context.Context, w http.ResponseWriter, ev *cloudevents.Even
 		return errors.New("no reply event")
 	}
 	return cehttp.WriteResponseWriter(ctx, binding.ToMessage(ev), http.StatusOK, w)
+}
+
+// traceHeaders are the headers a trigger fire gets: the request's, with
+// the event's traceparent extension (Distributed Tracing, in a structured
+// event) as the traceparent header when the request has none. A binary
+// event carries it as the header already.
+func traceHeaders(h http.Header, ev *cloudevents.Event) http.Header {
+	if tracing.FromHeader(h) != "" {
+		return h
+	}
+	tp, ok := ev.Extensions()["traceparent"].(string)
+	if !ok || tp == "" {
+		return h
+	}
+	h = h.Clone()
+	h[tracing.Header] = []string{tp}
+	return h
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	eventingclient "knative.dev/eventing/pkg/client/clientset/versioned"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/platform/knative"
@@ -35,12 +38,15 @@ type knativeMode struct {
 	actions    storeActions
 	core       kubernetes.Interface
 	leaseNS    string // where the alarms Lease lives
-	logf       func(string, ...any)
+	log        *slog.Logger
 }
 
 // newKnativeMode connects to the cluster and builds the platform over the
 // actions in st.
-func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)) (*knativeMode, error) {
+func newKnativeMode(cfg config.Config, st store.Store, log *slog.Logger) (*knativeMode, error) {
+	// client-go logs through klog: its events join the gateway's log,
+	// in the same JSON lines, instead of klog's own text format.
+	klog.SetSlogLogger(log)
 	rc, err := kube.Config(cfg.Kubeconfig)
 	if err != nil {
 		return nil, err
@@ -75,20 +81,20 @@ func newKnativeMode(cfg config.Config, st store.Store, logf func(string, ...any)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), kube.RequestTimeout)
 	defer cancel()
-	runKeys, err := knative.LoadRunKeys(ctx, core, watchCore, cfg.KubeNamespace, logf)
+	runKeys, err := knative.LoadRunKeys(ctx, core, watchCore, cfg.KubeNamespace, log)
 	if err != nil {
 		return nil, err
 	}
 	namespaces := kube.Namespaces{Base: cfg.KubeNamespace, PerNamespace: cfg.NamespacePerOWNamespace}
 	p, err := knative.New(knative.Options{
 		Serving: serving, Watch: watch, Kube: core, Namespaces: namespaces, Images: images, APIHost: cfg.APIHost,
-		Annotations: cfg.Annotations, Actions: storeActions{st}, CodeKey: key, RunKeys: runKeys, Logf: logf,
+		Annotations: cfg.Annotations, Actions: storeActions{st}, CodeKey: key, RunKeys: runKeys, Log: log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &knativeMode{
-		p: p, subscriber: brokers.New(eventing, namespaces, cfg.BlockingWait), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, logf: logf,
+		p: p, subscriber: brokers.New(eventing, namespaces, cfg.BlockingWait), actions: storeActions{st}, core: core, leaseNS: cfg.KubeNamespace, log: log,
 	}, nil
 }
 
@@ -200,15 +206,15 @@ func (k *knativeMode) observe(m *metrics.Metrics) {
 func (k *knativeMode) start(g *run.Group) {
 	g.Add("knative", func(ctx context.Context) error {
 		if err := k.p.Start(ctx); err != nil {
-			k.logf("knative: %v", err)
+			k.log.Error("knative platform stopped", logging.Err(err))
 		}
 		return nil
 	}, nil)
 	g.Add("reconcile", func(ctx context.Context) error {
 		if err := k.reconcile(ctx); err != nil {
-			k.logf("reconcile Services with actions: %v", err)
+			k.log.Error("reconcile Services with actions", logging.Err(err))
 		} else {
-			k.logf("reconciled Services with actions")
+			k.log.Info("reconciled Services with actions")
 		}
 		return nil
 	}, nil)
@@ -232,7 +238,7 @@ func (k *knativeMode) runAlarms(ctx context.Context, run func(context.Context) e
 		Client: k.core, Namespace: k.leaseNS, Lease: "kwhisk-alarms", Identity: host + "-" + string(whisk.NewActivationID())[:8],
 	}, func(lctx context.Context) {
 		if err := run(lctx); err != nil {
-			k.logf("alarms: %v", err)
+			k.log.Error("alarm scheduler stopped", logging.Err(err))
 		}
 	})
 }

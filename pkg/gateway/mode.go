@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/kwhisk/kwhisk/pkg/config"
@@ -35,9 +36,9 @@ type mode interface {
 }
 
 // newMode builds the mode cfg.Platform names over the store.
-func newMode(cfg config.Config, st store.Store, logf func(string, ...any)) (mode, error) {
+func newMode(cfg config.Config, st store.Store, log *slog.Logger) (mode, error) {
 	if cfg.Platform == "knative" {
-		k, err := newKnativeMode(cfg, st, logf)
+		k, err := newKnativeMode(cfg, st, log)
 		if err != nil {
 			return nil, fmt.Errorf("start knative platform: %w", err)
 		}
@@ -50,7 +51,7 @@ func newMode(cfg config.Config, st store.Store, logf func(string, ...any)) (mode
 		MaxInstances:          cfg.MaxInstances,
 		MaxInstancesPerAction: cfg.MaxActionInstances,
 		StemCells:             cfg.StemCells,
-		Logf:                  logf,
+		Log:                   log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start local platform: %w", err)

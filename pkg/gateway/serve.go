@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -13,16 +12,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/api"
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
 	"github.com/kwhisk/kwhisk/pkg/events"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/metrics"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/store/postgres"
 	"github.com/kwhisk/kwhisk/pkg/store/retention"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
+	"github.com/kwhisk/kwhisk/pkg/tracing"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -62,7 +64,7 @@ func replicaName(cfg config.Config) string {
 // Serve runs the gateway until ctx ends, then drains. It prints the
 // `wsk property set` line for the guest namespace on out once listening.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
-	logger := log.New(os.Stderr, "kwhisk: ", log.LstdFlags|log.Lmicroseconds)
+	logger := logging.New(os.Stderr, cfg.LogLevel)
 	// One registry per gateway, so gateways in one process (tests) keep
 	// their series apart.
 	met := metrics.New(metrics.Options{})
@@ -80,13 +82,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	retained := make(chan struct{})
 	go func() {
 		defer close(retained)
-		retention.Run(retentionCtx, st, retention.Options{Retention: cfg.ActivationRetention, Logf: logger.Printf})
+		retention.Run(retentionCtx, st, retention.Options{Retention: cfg.ActivationRetention, Logf: func(format string, args ...any) { logger.Warn(fmt.Sprintf(format, args...)) }})
 	}()
 	defer func() { stopRetention(); <-retained }()
 	if err := auth.Bootstrap(ctx, st); err != nil {
 		return err
 	}
-	m, err := newMode(cfg, st, logger.Printf)
+	m, err := newMode(cfg, st, logger)
 	if err != nil {
 		return err
 	}
@@ -100,15 +102,24 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	var emitter *events.Emitter
 	var onRecord func(*whisk.Activation)
 	if cfg.EventsSink != "" {
-		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger.Printf)
+		emitter = events.NewEmitter(cfg.EventsSink, 4096, logger)
 		onRecord = emitter.Emit
 	}
+	var exporter *tracing.Exporter
+	if cfg.OTLPEndpoint != "" {
+		if exporter, err = tracing.NewExporter(ctx, cfg.OTLPEndpoint, api.BuildNo, logger); err != nil {
+			return err
+		}
+	}
 	opts := controlplane.Options{
-		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Logf: logger.Printf,
+		Tokens: tokens, APIHost: cfg.APIHost, BlockingWait: cfg.BlockingWait, OnRecord: onRecord, Log: logger,
 		Throttles: cfg.Throttles, Context: ctx, MaxActionConcurrency: cfg.MaxActionConcurrency, Metrics: met,
 	}
 	if cfg.MetricsAddr == "" {
 		opts.MetricsHandler = met.Handler()
+	}
+	if exporter != nil {
+		opts.Tracer = exporter.Tracer()
 	}
 	m.options(&opts)
 	ctrl := controlplane.New(st, m.platform(), opts)
@@ -119,7 +130,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	if n, err := activations.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
-		logger.Printf("recorded %d activations interrupted by the last stop", n)
+		logger.Warn("recorded the activations the last stop interrupted", "count", n)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -146,7 +157,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	g := run.New(cfg.DrainTimeout)
 	g.Add("alarms", func(ctx context.Context) error {
 		if err := m.runAlarms(ctx, ctrl.RunAlarms); err != nil {
-			logger.Printf("alarms: %v", err)
+			logger.Error("alarm scheduler stopped", logging.Err(err))
 		}
 		return nil
 	}, nil)
@@ -157,7 +168,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })
 	g.Add("activations", nil, func(ctx context.Context) error {
 		if err := activations.Drain(ctx); err != nil {
-			logger.Printf("activations still running at shutdown were left pending: %v", err)
+			logger.Warn("activations still running at shutdown were left pending", logging.Err(err))
 		}
 		return nil
 	})
@@ -168,7 +179,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return nil
 	}, func(ctx context.Context) error {
 		if err := httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			logger.Printf("shut down http: %v", err)
+			logger.Error("shut down http", logging.Err(err))
 		}
 		return nil
 	})
@@ -184,6 +195,14 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 			return nil
 		}, func(ctx context.Context) error {
 			_ = metricsSrv.Shutdown(ctx) // scrapes are short; a late one may be cut
+			return nil
+		})
+	}
+	if exporter != nil { // the spans of the drained activations go out
+		g.Add("traces", nil, func(ctx context.Context) error {
+			if err := exporter.Shutdown(ctx); err != nil {
+				logger.Warn("export the last trace spans", logging.Err(err))
+			}
 			return nil
 		})
 	}

@@ -67,6 +67,9 @@ type RunRequest struct {
 	ActivationID  whisk.ActivationID
 	TransactionID string
 	APIKey        string // "uuid:key" only when provide-api-key is truthy
+	// TraceParent is the W3C traceparent the activation runs in; "" if
+	// none. The action sees it as __OW_TRACE_PARENT.
+	TraceParent string
 }
 
 // Result is the outcome of one activation.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -123,7 +124,7 @@ func newPlatformWith(t *testing.T, h *harness, cfg *rest.Config, images map[stri
 	t.Cleanup(code.Close)
 	opts := knative.Options{
 		Serving: serving, Watch: watch, Namespaces: kube.Namespaces{Base: actionsNamespace}, Images: images, APIHost: code.URL,
-		CodeKey: key, RunKeys: knative.NewRunKeys(key), ReadyTimeout: time.Minute, Logf: t.Logf,
+		CodeKey: key, RunKeys: knative.NewRunKeys(key), ReadyTimeout: time.Minute, Log: slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	if actions != nil {
 		opts.Actions = actions

@@ -56,7 +56,7 @@ func (p *Platform) invoke(ctx context.Context, url string, a *platform.Action, r
 	body, err := json.Marshal(wire.RunRequest{
 		Value: value(req.Value), Namespace: req.Namespace, ActionName: a.Path.FullyQualified(),
 		ActionVersion: a.Version, ActivationID: string(req.ActivationID), TransactionID: req.TransactionID,
-		APIKey: req.APIKey,
+		APIKey: req.APIKey, TraceParent: req.TraceParent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode run request: %w", err)
@@ -129,6 +129,9 @@ func (p *Platform) post(ctx context.Context, url string, a *platform.Action, req
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("X-Request-Id", req.TransactionID)
+	if req.TraceParent != "" {
+		hreq.Header[wire.HeaderTraceParent] = []string{req.TraceParent}
+	}
 	hreq.Header.Set(runauth.Header, p.o.RunKeys.sign(a.Path.FullyQualified(), body, expiry))
 	resp, err := p.client.Do(hreq)
 	if err != nil {

@@ -27,6 +27,10 @@ func testPlatform(t *testing.T) *Platform {
 // testMaster is the master run key of the unit tests' platforms.
 var testMaster = []byte(strings.Repeat("m", 32))
 
+// testTraceParent is the trace context of TestInvoke's activation: in the
+// body for the runtime and as the header for Knative's own tracing.
+const testTraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 func TestInvoke(t *testing.T) {
 	a := baseAction()
 	a.Limits.Timeout = 1000
@@ -114,6 +118,9 @@ func TestInvoke(t *testing.T) {
 				} else if d := time.Until(exp); d <= 0 || d > 300*time.Millisecond {
 					t.Errorf("run request expires in %s, want within the wait of 300ms", d)
 				}
+				if got := r.Header.Get("traceparent"); got != testTraceParent {
+					t.Errorf("run request traceparent header %q, want %q", got, testTraceParent)
+				}
 				gotc <- got
 				r.Body = io.NopCloser(strings.NewReader(""))
 				tc.handler(w, r)
@@ -121,7 +128,7 @@ func TestInvoke(t *testing.T) {
 			defer srv.Close()
 			req := &platform.RunRequest{
 				Value: json.RawMessage(`{"x":1}`), Namespace: "guest", ActivationID: "0123456789abcdef0123456789abcdef",
-				TransactionID: "tid", APIKey: "u:k",
+				TransactionID: "tid", APIKey: "u:k", TraceParent: testTraceParent,
 			}
 			res, err := testPlatform(t).invoke(context.Background(), srv.URL, a, req, 300*time.Millisecond)
 			if tc.wantErr != "" {
@@ -135,7 +142,7 @@ func TestInvoke(t *testing.T) {
 			}
 			wantReq := wire.RunRequest{
 				Value: json.RawMessage(`{"x":1}`), Namespace: "guest", ActionName: "/guest/hello", ActionVersion: "0.0.1",
-				ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", APIKey: "u:k",
+				ActivationID: "0123456789abcdef0123456789abcdef", TransactionID: "tid", APIKey: "u:k", TraceParent: testTraceParent,
 			}
 			if diff := cmp.Diff(wantReq, <-gotc); diff != "" {
 				t.Errorf("run request (-want, +got):\n%s", diff)

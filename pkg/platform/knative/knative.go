@@ -3,6 +3,7 @@ package knative
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -90,8 +92,8 @@ type Options struct {
 	// Transport carries the run requests; nil means a pooled transport
 	// without proxies.
 	Transport http.RoundTripper
-	// Logf receives what the platform does in the background; nil discards.
-	Logf func(format string, args ...any)
+	// Log receives what the platform does in the background; nil discards.
+	Log *slog.Logger
 }
 
 // Platform runs actions as Knative Services.
@@ -130,9 +132,7 @@ func New(o Options) (*Platform, error) {
 	if o.KeepTags <= 0 {
 		o.KeepTags = DefaultKeepTags
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
-	}
+	o.Log = logging.OrDiscard(o.Log)
 	if o.Transport == nil {
 		o.Transport = &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -18,7 +19,7 @@ const ChangeTimeout = time.Minute
 // let alone for a revision to become Ready. The Service (and, unless
 // initial-scale is 0, a first pod) is under way before the first invoke,
 // and a Run of the action waits for the write to be done first. A
-// failure is logged (Options.Logf): the store is the truth, the first
+// failure is logged (Options.Log): the store is the truth, the first
 // Run tries again and Reconcile at the next start repairs. Sequences and
 // kinds without an image have no Service: Deploy does nothing.
 func (p *Platform) Deploy(_ context.Context, a *platform.Action) {
@@ -43,7 +44,7 @@ func (p *Platform) apply(ctx context.Context, path whisk.EntityPath, ch change) 
 	defer cancel()
 	if ch.remove {
 		if err := p.Delete(ctx, path); err != nil {
-			p.o.Logf("remove Service of %s: %v", path, err)
+			p.o.Log.Error("remove Service", logging.KeyAction, path.String(), logging.Err(err))
 			return
 		}
 	}
@@ -58,7 +59,7 @@ func (p *Platform) apply(ctx context.Context, path whisk.EntityPath, ch change) 
 		err = whisk.Invalid("%s", string(res.Response.Result))
 	}
 	if err != nil {
-		p.o.Logf("deploy Service of %s: %v", path, err)
+		p.o.Log.Error("deploy Service", logging.KeyAction, path.String(), logging.Err(err))
 	}
 }
 

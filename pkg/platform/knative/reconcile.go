@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kwhisk/kwhisk/pkg/kube"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -75,7 +76,7 @@ func (p *Platform) Reconcile(ctx context.Context, actions []*platform.Action) er
 			errs = append(errs, kube.Error("delete service "+key, err))
 			continue
 		}
-		p.o.Logf("deleted Service %s of %s: the action is gone", key, gone.want.Annotations[AnnotationPath])
+		p.o.Log.Info("deleted Service: its action is gone", "service", key, logging.KeyAction, gone.want.Annotations[AnnotationPath])
 	}
 	return errors.Join(errs...)
 }

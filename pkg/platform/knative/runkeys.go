@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/runtime/runauth"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -37,13 +39,13 @@ type RunKeys struct {
 	masters atomic.Pointer[[][]byte]
 	watch   kubernetes.Interface // nil: the keys never change
 	ns      string
-	logf    func(format string, args ...any)
+	log     *slog.Logger
 }
 
 // NewRunKeys returns fixed master keys (the first signs): for tests and
 // for a gateway that does not keep them in a Secret.
 func NewRunKeys(masters ...[]byte) *RunKeys {
-	k := &RunKeys{logf: func(string, ...any) {}}
+	k := &RunKeys{log: logging.OrDiscard(nil)}
 	k.masters.Store(&masters)
 	return k
 }
@@ -51,7 +53,7 @@ func NewRunKeys(masters ...[]byte) *RunKeys {
 // LoadRunKeys reads the RunKeysSecret of namespace through kube, creating
 // it with a random key when there is none; Watch then follows it through
 // watch, a clientset without a request timeout.
-func LoadRunKeys(ctx context.Context, kube, watch kubernetes.Interface, namespace string, logf func(string, ...any)) (*RunKeys, error) {
+func LoadRunKeys(ctx context.Context, kube, watch kubernetes.Interface, namespace string, log *slog.Logger) (*RunKeys, error) {
 	secrets := kube.CoreV1().Secrets(namespace)
 	s, err := secrets.Get(ctx, RunKeysSecret, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -74,10 +76,7 @@ func LoadRunKeys(ctx context.Context, kube, watch kubernetes.Interface, namespac
 	if err != nil {
 		return nil, fmt.Errorf("run keys: Secret %s/%s: %w", namespace, RunKeysSecret, err)
 	}
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	k := &RunKeys{watch: watch, ns: namespace, logf: logf}
+	k := &RunKeys{watch: watch, ns: namespace, log: logging.OrDiscard(log)}
 	k.masters.Store(&masters)
 	return k, nil
 }
@@ -117,7 +116,7 @@ func (k *RunKeys) Watch(ctx context.Context) {
 		}
 		masters, err := parseMasters(s.Data[RunKeysField])
 		if err != nil {
-			k.logf("run keys: Secret %s/%s ignored, the keys in force stay: %v", k.ns, RunKeysSecret, err)
+			k.log.Warn("run keys Secret ignored: the keys in force stay", "secret", k.ns+"/"+RunKeysSecret, logging.Err(err))
 			return
 		}
 		k.masters.Store(&masters)
@@ -126,7 +125,7 @@ func (k *RunKeys) Watch(ctx context.Context) {
 		AddFunc:    update,
 		UpdateFunc: func(_, obj any) { update(obj) },
 		DeleteFunc: func(any) {
-			k.logf("run keys: Secret %s/%s deleted; the keys in force stay until it is made again", k.ns, RunKeysSecret)
+			k.log.Warn("run keys Secret deleted: the keys in force stay until it is made again", "secret", k.ns+"/"+RunKeysSecret)
 		},
 	}) // an informer that has not started accepts handlers
 	f.Start(ctx.Done())

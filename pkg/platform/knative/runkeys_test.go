@@ -3,6 +3,7 @@ package knative
 import (
 	"context"
 	"encoding/hex"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestLoadRunKeysRefusesABadSecret(t *testing.T) {
 func TestRunKeysFollowTheSecret(t *testing.T) {
 	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
 	kube := kubefake.NewSimpleClientset(runKeysSecret(a + "\n"))
-	k, err := LoadRunKeys(context.Background(), kube, kube, "kwhisk", t.Logf)
+	k, err := LoadRunKeys(context.Background(), kube, kube, "kwhisk", slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -54,8 +56,8 @@ type Options struct {
 	// NoMemoryLimits turns memory limits off; by default they are enforced
 	// with cgroup v2 where the host delegates it, else with rlimits.
 	NoMemoryLimits bool
-	// Logf reports background failures (stem cells); nil discards them.
-	Logf func(format string, args ...any)
+	// Log reports background failures (stem cells); nil discards them.
+	Log *slog.Logger
 	// Interpreters are the language runtimes to offer, the first of each
 	// family being its default; nil means what Detect finds.
 	Interpreters []Interpreter
@@ -72,7 +74,7 @@ type Platform struct {
 	interps  []Interpreter
 	problems map[string]string // family → why its interpreter is unusable
 	seq      atomic.Uint64
-	logf     func(format string, args ...any)
+	log      *slog.Logger
 
 	pools   *pools
 	stems   *stems
@@ -106,15 +108,12 @@ func New(opts Options) (*Platform, error) {
 		idle:     orDefault(opts.IdleTimeout, DefaultIdleTimeout),
 		kinds:    map[string]*actionloop.Launcher{},
 		problems: map[string]string{},
-		logf:     opts.Logf,
+		log:      logging.OrDiscard(opts.Log),
 		pools: newPools(orDefault(opts.MaxInstances, DefaultMaxInstances), orDefault(opts.MaxInstancesPerAction, DefaultMaxInstancesPerAction),
 			orDefault(opts.MaxQueue, DefaultMaxQueue)),
 		stems:  newStems(opts.StemCells),
 		quit:   make(chan struct{}),
 		reaped: make(chan struct{}),
-	}
-	if p.logf == nil {
-		p.logf = func(string, ...any) {}
 	}
 	p.interps = opts.Interpreters
 	if p.interps == nil {
@@ -314,6 +313,7 @@ func (p *Platform) runOn(ctx context.Context, g grant, a *platform.Action, req *
 		ActivationID:  req.ActivationID,
 		TransactionID: req.TransactionID,
 		APIKey:        req.APIKey,
+		TraceParent:   req.TraceParent,
 	})
 	if err == nil && exhausted(out.Response, out.Logs, inst.limit) {
 		out.Response = whisk.Response{StatusCode: whisk.StatusDeveloperError, Result: whisk.ErrorResult(MsgMemoryExhausted)}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kwhisk/kwhisk/pkg/actionloop"
+	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/platform"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
@@ -198,7 +199,7 @@ func (p *Platform) startStem(spec *stemSpec) {
 	ll, lim, err := p.limiter.limit(&sl, memoryOf(spec.kind), spec.limits.Memory)
 	if err != nil {
 		p.stems.add(spec, nil, false)
-		p.logf("local: stem cell for %s: %v", spec.kind, err)
+		p.log.Warn("no stem cell", "kind", spec.kind, logging.Err(err))
 		return
 	}
 	c := p.instanceConfig(spec.limits)
@@ -209,13 +210,13 @@ func (p *Platform) startStem(spec *stemSpec) {
 		_ = lim.release() // the start error is what matters
 		p.stems.add(spec, nil, false)
 		if p.ctx.Err() == nil {
-			p.logf("local: stem cell for %s: %v", spec.kind, err)
+			p.log.Warn("no stem cell", "kind", spec.kind, logging.Err(err))
 		}
 		return
 	case failed != nil:
 		_ = lim.release() // the launcher is gone; the cgroup is empty
 		p.stems.add(spec, nil, true)
-		p.logf("local: no stem cells for %s: its launcher did not start without code: %s", spec.kind, failed.Response.Result)
+		p.log.Warn("no stem cells: the launcher did not start without code", "kind", spec.kind, "result", string(failed.Response.Result))
 		return
 	}
 	st := &stem{inst: inst, dir: c.Dir, limit: lim}

@@ -365,7 +365,7 @@ func request(b *wire.RunRequest) *actionloop.Request {
 	return &actionloop.Request{
 		Value: b.Value, Namespace: b.Namespace, ActionName: b.ActionName, ActionVersion: b.ActionVersion,
 		ActivationID: whisk.ActivationID(b.ActivationID), TransactionID: b.TransactionID, APIKey: b.APIKey,
-		Deadline: wire.ParseDeadline(b.Deadline),
+		Deadline: wire.ParseDeadline(b.Deadline), TraceParent: b.TraceParent,
 	}
 }
 

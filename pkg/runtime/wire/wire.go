@@ -80,7 +80,15 @@ type RunRequest struct {
 	// request may have waited for the pod in Knative's activator.
 	Deadline json.RawMessage `json:"deadline,omitempty"`
 	APIKey   string          `json:"api_key,omitempty"`
+	// TraceParent is the W3C traceparent the activation runs in, also
+	// sent as the request's traceparent header (HeaderTraceParent) for
+	// Knative's own tracing; the action sees it as __OW_TRACE_PARENT.
+	TraceParent string `json:"trace_parent,omitempty"`
 }
+
+// HeaderTraceParent is the W3C Trace Context header of a /run request, in
+// Go's canonical form.
+const HeaderTraceParent = "Traceparent"
 
 // FormatDeadline renders t as a RunRequest's deadline; the zero time is
 // no deadline (the field is left out).
