@@ -36,6 +36,10 @@ type Config struct {
 	// EventsSink, if set, receives a CloudEvent per completed activation;
 	// defaults to K_SINK (set when the gateway is a SinkBinding subject).
 	EventsSink string
+	// DebugAddr, if set, is a loopback host:port serving net/http/pprof
+	// (profiles of a running gateway); never a public address, since
+	// profiles expose the process's internals to whoever connects.
+	DebugAddr string
 
 	// Throttles are the per-namespace limits of namespaces that set none
 	// (serve), or the limits to set (admin namespace limits). A nil field
@@ -108,6 +112,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.BlockingWait, "blocking-wait", c.BlockingWait, "how long a blocking invoke waits before answering 202")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long shutdown waits for in-flight activations")
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "loopback host:port serving net/http/pprof (off when empty)")
 	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
 	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
 	fs.Var(optInt{&c.Throttles.FiresPerMinute}, "fires-per-minute", "trigger fires a namespace may make per calendar minute (default 60)")
@@ -185,6 +190,9 @@ func (c *Config) Validate() error {
 			return &UsageError{fmt.Sprintf("invalid value %q for flag --events-sink: want an http(s) URL", c.EventsSink)}
 		}
 	}
+	if c.DebugAddr != "" && !loopback(c.DebugAddr) {
+		return &UsageError{fmt.Sprintf("invalid value %q for flag --debug-addr: want a loopback host:port (127.0.0.1, ::1 or localhost); profiles are never served on other addresses", c.DebugAddr)}
+	}
 	for _, t := range []struct {
 		flag string
 		v    *int
@@ -210,6 +218,19 @@ func (c *Config) Validate() error {
 		c.APIHost = "http://" + net.JoinHostPort(host, port)
 	}
 	return nil
+}
+
+// loopback reports whether addr is host:port with a loopback host.
+func loopback(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // HelpRequested is returned for -h/--help; main prints Usage and exits 0.

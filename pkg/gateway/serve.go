@@ -15,6 +15,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
+	"github.com/kwhisk/kwhisk/pkg/debugserver"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/run"
 	"github.com/kwhisk/kwhisk/pkg/store/sqlite"
@@ -82,6 +83,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	httpSrv := &http.Server{Handler: ctrl.API, ReadHeaderTimeout: 10 * time.Second}
+	var debugLn net.Listener
+	if cfg.DebugAddr != "" {
+		if debugLn, err = debugserver.Listen(cfg.DebugAddr); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 
 	// The long-running parts, in stop order: the background (alarm
 	// scheduler, emitter, knative's watch, reconcile and Service writes);
@@ -100,6 +108,9 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}, nil)
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
+	}
+	if debugLn != nil {
+		g.Add("debug", func(ctx context.Context) error { return debugserver.Serve(ctx, debugLn) }, nil)
 	}
 	m.start(g)
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })
