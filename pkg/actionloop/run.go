@@ -67,7 +67,11 @@ func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 			l.line = nil
 		}
 		devErr := resp.StatusCode == whisk.StatusDeveloperError
-		if !l.logs.wait(false, l.timer, sentinelWait) || devErr {
+		// Everything the activation wrote before its result is in the
+		// pipes or already read: settling takes it, without a wait.
+		l.pipes[stdout].settle()
+		l.pipes[stderr].settle()
+		if devErr {
 			l.ok.Store(false)
 		}
 		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(devErr)}, nil
@@ -84,7 +88,7 @@ func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 	}
 	l.ok.Store(false)
 	l.kill()
-	l.logs.wait(true, l.timer, drainWait)
+	l.logs.waitEOF(l.timer, drainWait)
 	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(true), Timeout: timedOut}, nil
 }
 
