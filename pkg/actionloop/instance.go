@@ -68,7 +68,7 @@ type process struct {
 	maxLine int    // bytes of a result line kept
 	out     output // where its stdout and stderr lines go
 
-	exited  chan struct{} // closed once the process has been waited for
+	exited  chan struct{}  // closed once the process has been waited for
 	pipes   [2]*pipeReader // stdout, stderr
 	readers sync.WaitGroup
 
