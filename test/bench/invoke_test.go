@@ -73,7 +73,7 @@ func BenchmarkInvokeCPU(b *testing.B) {
 		fmt.Fprintf(w, "\nkwhisk invoke CPU benchmark (%s; load average %s → %s; %s per phase)\n", machine(), load0, load1, phase)
 		fmt.Fprintf(w, "%-46s %12s %12s\n", "per warm invoke (blocking, result=true)", "kwhisk", "floor")
 		for _, r := range rows {
-			fmt.Fprintf(w, "%s\n", r.kind)
+			fmt.Fprintf(w, "%s (%d runtime processes)\n", r.kind, r.procs)
 			fmt.Fprintf(w, "  %-44s %10.1fµs %12s\n", "gateway process CPU (16 conns)", r.gatewayCPU, "–")
 			fmt.Fprintf(w, "  %-44s %10.1fµs %10.1fµs\n", "runtime CPU (floor: the whole bare server)", r.runtimeCPU, r.floorCPU)
 			fmt.Fprintf(w, "  %-44s %10.0fµs %10.0fµs\n", "c=1 latency p50", r.p50, r.floorP50)
@@ -90,6 +90,7 @@ func BenchmarkInvokeCPU(b *testing.B) {
 
 type cpuRow struct {
 	kind                   string
+	procs                  int     // the gateway's runtime processes
 	gatewayCPU, runtimeCPU float64 // µs per invoke
 	floorCPU               float64
 	p50, floorP50          float64 // µs
@@ -100,13 +101,24 @@ func measureKind(b *testing.B, gw *serveProc, fl *floorProc, kind string, phase 
 	name := strings.Split(kind, ":")[0]
 	gwTarget := newTarget(gw.url+"/actions/"+name+"?blocking=true&result=true", gw.authz)
 	flTarget := newTarget(fl.url, "")
-	// Warm up both, at the phases' concurrency: instances started, connections open.
-	for _, t := range []*target{gwTarget, flTarget} {
-		if _, _, err := t.load(32, time.Second, false); err != nil {
+	// Warm up both at the phases' top concurrency, the gateway until its
+	// number of runtime processes stays put: a cold start inside a
+	// measured phase would count its CPU as the warm invokes'.
+	if _, _, err := flTarget.load(32, time.Second, false); err != nil {
+		b.Fatalf("%s floor warm-up: %v", kind, err)
+	}
+	procs := -1
+	for range 20 {
+		if _, _, err := gwTarget.load(32, time.Second, false); err != nil {
 			b.Fatalf("%s warm-up: %v", kind, err)
 		}
+		n := len(descendants(gw.cmd.Process.Pid))
+		if n == procs {
+			break
+		}
+		procs = n
 	}
-	r := cpuRow{kind: kind}
+	r := cpuRow{kind: kind, procs: procs}
 
 	var prof sync.WaitGroup
 	if dir := os.Getenv("KWHISK_BENCH_PROFILE"); dir != "" {
@@ -199,9 +211,8 @@ func procCPU(pid int) time.Duration {
 	return self
 }
 
-// descendantsCPU is the CPU of every live descendant of root, plus what
-// root reaped (its children's that exited, and theirs).
-func descendantsCPU(root int) time.Duration {
+// descendants maps every live descendant of root to its CPU.
+func descendants(root int) map[int]time.Duration {
 	ents, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
 	cpu := map[int]time.Duration{}
@@ -214,14 +225,24 @@ func descendantsCPU(root int) time.Duration {
 			parent[pid], cpu[pid] = pp, self
 		}
 	}
-	var total time.Duration
+	out := map[int]time.Duration{}
 	for pid, self := range cpu {
 		for p := parent[pid]; p > 1; p = parent[p] {
 			if p == root {
-				total += self
+				out[pid] = self
 				break
 			}
 		}
+	}
+	return out
+}
+
+// descendantsCPU is the CPU of every live descendant of root, plus what
+// root reaped (its children's that exited, and theirs).
+func descendantsCPU(root int) time.Duration {
+	var total time.Duration
+	for _, c := range descendants(root) {
+		total += c
 	}
 	_, reaped, _, _ := procStat(root)
 	return total + reaped

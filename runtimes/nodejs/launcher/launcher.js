@@ -152,15 +152,25 @@ function loadStem(req) {
 const concurrent = process.env.__OW_ALLOW_CONCURRENT === 'true';
 let owKeys = [];
 
+const envNames = new Map(); // request key -> __OW_<KEY>
+
 // setEnv exposes every non-value key of the request as __OW_<KEY> and
-// removes those the previous request had and this one lacks.
+// removes those the previous request had and this one lacks. Writing the
+// environment costs twice what reading it does, and most keys (namespace,
+// action name and version) keep their value from one run to the next.
 function setEnv(req) {
+  const env = process.env;
   const keys = [];
   for (const k in req) {
     if (k === 'value') continue;
     const v = req[k];
-    const ek = '__OW_' + k.toUpperCase();
-    process.env[ek] = typeof v === 'string' ? v : JSON.stringify(v);
+    let ek = envNames.get(k);
+    if (ek === undefined) {
+      ek = '__OW_' + k.toUpperCase();
+      envNames.set(k, ek);
+    }
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    if (env[ek] !== s) env[ek] = s;
     keys.push(ek);
   }
   for (const k of owKeys) if (!keys.includes(k)) delete process.env[k];

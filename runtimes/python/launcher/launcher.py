@@ -141,7 +141,9 @@ def main():
                 if k == "value":
                     continue
                 ek = "__OW_" + k.upper()
-                env[ek] = v if isinstance(v, str) else json.dumps(v)
+                v = v if isinstance(v, str) else json.dumps(v)
+                if env.get(ek) != v:  # putenv only for what changed
+                    env[ek] = v
                 new.append(ek)
             for k in keys:
                 if k not in new:
