@@ -82,12 +82,13 @@ test-serving: e2e-deps dnsmasq
 
 test: vet unit fuzz e2e test-kube
 
-# test/bench, then the knative path through the test/kube harness (its
+# test/bench (BenchmarkInvokeCPU drives bin/kwhisk as its own process),
+# then the knative path through the test/kube harness (its
 # API server and runtime mains, as test-kube; docs/benchmarks.md): on the
 # fake tier (BenchmarkKnative), then on the real one, Knative Serving's own
 # components, as test-serving (BenchmarkKnativeServing).
 bench: build dnsmasq
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
+	KWHISK_BIN=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
 	$(GO) test -run='^$$' -bench='^BenchmarkSignCheck$$' -benchtime=200000x ./pkg/runtime/runauth
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KO_BIN="$$ko" \
