@@ -17,7 +17,7 @@ import (
 // Without sentinels an activation's logs end where its result came: every
 // line it wrote, through the language's streams or straight to fd 1 and 2,
 // a last one without its newline and a burst larger than a pipe holds
-// included, and none of the next run's.
+// included, and none of the next run's. Requests large and small alternate.
 func TestLogsEndAtTheResult(t *testing.T) {
 	codes := map[string]string{
 		"nodejs": `const fs = require('fs');
@@ -54,7 +54,11 @@ def main(p):
 			defer inst.Stop()
 			for i := range 30 {
 				big := i%10 == 5
-				value, _ := json.Marshal(map[string]any{"i": i, "big": big})
+				input := map[string]any{"i": i, "big": big}
+				if i%7 == 3 { // a request over a page: written with a deadline, which the next run clears
+					input["pad"] = strings.Repeat("p", 100<<10)
+				}
+				value, _ := json.Marshal(input)
 				out, err := inst.Run(ctx, &actionloop.Request{Value: value, ActivationID: whisk.NewActivationID(), ActionName: "/guest/lines", ActionVersion: "0.0.1"})
 				if err != nil {
 					t.Fatalf("run %d: %v", i, err)
