@@ -136,17 +136,16 @@ test-serving: node-client e2e-deps dnsmasq chromium
 		KWHISK_KUBE_BIN="$$kube" KWHISK_KNATIVE_BIN="$$knative" KWHISK_EVENTING_BIN="$$eventing" KWHISK_KO_BIN="$$ko" \
 		$(GO) test -count=1 -timeout 30m ./test/kube
 
-test: console-check vet unit fuzz e2e test-kube
+test: console-check vet unit fuzz e2e e2e-postgres test-kube
 
-test: vet unit fuzz e2e e2e-postgres test-kube
-
-# test/bench, the stores' durable activation records/s (SQLite and
-# PostgreSQL in the same run), then the knative path through the test/kube harness (its
-# API server and runtime mains, as test-kube; docs/benchmarks.md): on the
-# fake tier (BenchmarkKnative), then on the real one, Knative Serving's own
+# test/bench (BenchmarkInvokeCPU drives bin/kwhisk as its own process), the
+# stores' durable activation records/s (SQLite and PostgreSQL in the same
+# run), then the knative path through the test/kube harness (its API server
+# and runtime mains, as test-kube; docs/benchmarks.md): on the fake tier
+# (BenchmarkKnative), then on the real one, Knative Serving's own
 # components, as test-serving (BenchmarkKnativeServing).
 bench: build dnsmasq postgresql
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
+	KWHISK_BIN=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchtime=1x ./test/bench
 	$(GO) test -run='^$$' -bench='^BenchmarkPutActivation$$' -benchtime=50000x ./pkg/store/sqlite ./pkg/store/postgres
 	$(GO) test -run='^$$' -bench='^BenchmarkSignCheck$$' -benchtime=200000x ./pkg/runtime/runauth
 	kube=$$(third_party/build.sh) && ko=$$(third_party/tools.sh) && \

@@ -39,6 +39,8 @@ var allowed = map[string][]string{
 	"pkg/metrics": {"pkg/whisk"},
 	// The console's embedded build and its file server (stdlib only).
 	"pkg/console": {},
+	// net/http/pprof on a loopback listener (--debug-addr).
+	"pkg/debugserver": {},
 
 	"pkg/store":                 {"pkg/whisk"},
 	"pkg/store/sqlite":          {"pkg/store", "pkg/store/internal/commitq", "pkg/whisk"},
@@ -66,7 +68,7 @@ var allowed = map[string][]string{
 
 	"pkg/controlplane": {"pkg/activation", "pkg/api", "pkg/auth", "pkg/console", "pkg/entity", "pkg/events", "pkg/store", "pkg/whisk"},
 	"pkg/gateway": {"pkg/api", "pkg/auth", "pkg/brokers", "pkg/config", "pkg/controlplane", "pkg/events", "pkg/kube",
-		"pkg/logging", "pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/tracing", "pkg/whisk"},
+		"pkg/debugserver", "pkg/logging", "pkg/metrics", "pkg/platform", "pkg/platform/knative", "pkg/platform/local", "pkg/run", "pkg/store", "pkg/store/postgres", "pkg/store/retention", "pkg/store/sqlite", "pkg/tracing", "pkg/whisk"},
 
 	"runtimes":                 {"runtimes/family", "runtimes/go/launcher", "runtimes/native/launcher", "runtimes/nodejs/launcher", "runtimes/python/launcher"},
 	"runtimes/family":          {"pkg/actionloop"},

@@ -30,7 +30,7 @@ func requireInterpreter(tb testing.TB, name string) {
 }
 
 // BenchmarkWarmRun measures one warm activation of a no-op Node.js action
-// through Instance.Run: request line, result line, sentinels, logs.
+// through Instance.Run: request line, result line, logs.
 func BenchmarkWarmRun(b *testing.B) {
 	requireInterpreter(b, "node")
 	benchmarkWarmRun(b, "nodejs", "testdata/noop.js")

@@ -112,6 +112,13 @@ func (b *tagLogs) broadcast() {
 	b.wake = make(chan struct{})
 }
 
+func (b *tagLogs) streamLimit() int64 {
+	if b.limit < 0 {
+		return b.limit
+	}
+	return b.limit + tagLen
+}
+
 // readStream is readStream for a tagged stream: the drop limit leaves room
 // for the tag.
 func (b *tagLogs) readStream(s stream, f *os.File) {

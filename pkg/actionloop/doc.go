@@ -46,12 +46,12 @@
 // activation is traced). The launcher sets the
 // environment variable __OW_<KEY UPPERCASED> for every key but value,
 // removes those a previous request set and this one lacks, calls the entry
-// point with value, awaits a returned promise or coroutine, writes the line
-// XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX on stdout and on stderr, and then
-// the result as one JSON line on fd 3. Sentinels go first so the gateway's
-// log readers meet them while the result is on its way, which takes a
-// goroutine hand-off off every warm run; all of the activation's output
-// still precedes them. A failure the launcher itself detects (a thrown
+// point with value, awaits a returned promise or coroutine, and writes the
+// result as one JSON line on fd 3 once everything the activation wrote on
+// stdout and stderr is in their pipes (unbuffered streams; Node.js waits
+// for writes it queued on a full pipe). No end-of-activation sentinel
+// follows the output: the result itself marks the end (see Logs). A
+// failure the launcher itself detects (a thrown
 // exception, an unserializable result, an invalid request) is written as
 // {"error":"<message>","__ow_developer_error":true}; the reserved key makes
 // it a developer error and never reaches the activation record.
@@ -67,15 +67,21 @@
 //
 // One goroutine per stream stamps each line with the time it was read and
 // stores it as "<RFC 3339 UTC time, 9 fractional digits> <stream>: <text>".
-// An activation owns the lines read before its sentinels; after the result
-// the run waits for both sentinels, for as long as lines keep coming (up to
-// 2 s), so no line leaks into the next activation. Text beyond the log limit is dropped and a truncation notice
-// appended; after a developer error a warning line is appended. Both follow
-// OpenWhisk's wording.
+// It holds a lock from the moment a read takes bytes out of the pipe until
+// they are cut into lines. On the result, the run takes that lock and reads
+// whatever the pipe still holds without waiting (pipeReader.settle): every
+// byte written before the result is then a line of the activation, a last
+// one without its newline included, with no wait and no sentinel round trip
+// per activation. Output written after the result (by code left running)
+// belongs to the next activation, as it did with sentinels. A line that is
+// exactly a sentinel, or ends with one, has it cut out (launchers older
+// than this protocol wrote them). Text beyond the log limit is dropped and a
+// truncation notice appended; after a developer error a warning line is
+// appended. Both follow OpenWhisk's wording.
 //
-// An instance runs one activation at a time. After a developer error, a
-// timeout or a lost sentinel it reports itself unusable, and its owner stops
-// it and starts another, as OpenWhisk replaces such containers.
+// An instance runs one activation at a time. After a developer error or a
+// timeout it reports itself unusable, and its owner stops it and starts
+// another, as OpenWhisk replaces such containers.
 //
 // # Kinds without a script
 //

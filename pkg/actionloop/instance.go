@@ -15,12 +15,13 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
-// How long to wait for output after a result or a kill: for as long as
-// lines keep coming, until the streams are quiet for sentinelWait or
-// drainWait, and never more than maxWait. The launcher writes its sentinels
-// before the result and at most two pipe buffers of output can be pending,
-// so these bounds only matter on a loaded host or when something
-// misbehaves.
+// How long to wait for output after a result of the concurrent protocol
+// (its sentinels) or a kill: for as long as lines keep coming, until the
+// streams are quiet for sentinelWait or drainWait, and never more than
+// maxWait. The launcher writes its sentinels before the result and at most
+// two pipe buffers of output can be pending, so these bounds only matter on
+// a loaded host or when something misbehaves. The line protocol has no
+// sentinels to wait for.
 const (
 	sentinelWait = 100 * time.Millisecond
 	drainWait    = 200 * time.Millisecond
@@ -67,13 +68,14 @@ type process struct {
 	maxLine int    // bytes of a result line kept
 	out     output // where its stdout and stderr lines go
 
-	exited  chan struct{} // closed once the process has been waited for
+	exited  chan struct{}  // closed once the process has been waited for
+	pipes   [2]*pipeReader // stdout, stderr
 	readers sync.WaitGroup
 
 	// Used by one goroutine at a time: the run in flight of a line
 	// runner, the result reader of a concurrent one, or Start.
 	line  []byte      // result line buffer for lines longer than rr's
-	timer *time.Timer // for waiting on sentinels
+	timer *time.Timer // for waiting on output
 
 	ok       atomic.Bool // usable, as far as the protocol tells
 	stopping atomic.Bool
@@ -84,7 +86,10 @@ type process struct {
 // output is where a launcher's stdout and stderr lines go: to the one
 // activation in flight (logBuffer) or by tag (tagLogs).
 type output interface {
+	lineSink
 	readStream(s stream, f *os.File)
+	// streamLimit is the length past which a line is dropped.
+	streamLimit() int64
 	// drainAll waits for both streams to end, for as long as lines keep
 	// coming; t is a stopped timer it may use.
 	drainAll(t *time.Timer)
@@ -312,9 +317,11 @@ func spawn(l *Launcher, c *Config, argv []string, tagged bool, out output) (p *p
 		_ = cmd.Wait() // how it ended is read from the protocol, not the exit status
 		close(p.exited)
 	}()
-	p.readers.Add(2)
-	go func() { defer p.readers.Done(); out.readStream(stdout, outR) }()
-	go func() { defer p.readers.Done(); out.readStream(stderr, errR) }()
+	limit := out.streamLimit()
+	p.pipes = [2]*pipeReader{newPipeReader(out, limit, stdout, outR), newPipeReader(out, limit, stderr, errR)}
+	for _, r := range p.pipes {
+		p.readers.Go(r.run)
+	}
 	return p, nil
 }
 

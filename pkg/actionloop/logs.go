@@ -1,9 +1,7 @@
 package actionloop
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -24,15 +22,14 @@ var streamTags = [2]string{" stdout: ", " stderr: "}
 const timestampWidth = 30
 
 // logBuffer holds the log lines of an instance's current activation. Two
-// reader goroutines add to it; the running activation collects from it.
+// reader goroutines add to it; the running activation collects from it,
+// once the readers have settled (pipeReader.settle): every line read by
+// then is the activation's.
 type logBuffer struct {
 	mu    sync.Mutex
-	limit int64     // text bytes kept per activation; negative: all
-	done  uint64    // activations collected so far
-	sent  [2]uint64 // sentinels seen per stream
+	limit int64 // text bytes kept per activation; negative: all
 	eof   [2]bool
-	cur   logBucket // lines of activation done+1
-	next  logBucket // lines of a stream that already passed that sentinel
+	cur   logBucket // lines of the activation in flight
 	lines uint64    // lines read so far, to tell a slow stream from a stuck one
 	wake  chan struct{}
 }
@@ -47,19 +44,12 @@ func newLogBuffer(limit int64) *logBuffer {
 	return &logBuffer{limit: limit, wake: make(chan struct{}, 1)}
 }
 
-func (b *logBuffer) bucket(s stream) *logBucket {
-	if b.sent[s] > b.done {
-		return &b.next
-	}
-	return &b.cur
-}
-
 // add stores a line of text read at t, unless the activation's logs are
 // already over the limit.
 func (b *logBuffer) add(s stream, t time.Time, text []byte) {
 	b.mu.Lock()
 	b.lines++
-	b.bucket(s).keep(b.limit, s, t, text)
+	b.cur.keep(b.limit, s, t, text)
 	b.mu.Unlock()
 }
 
@@ -98,15 +88,8 @@ func (k *logBucket) finish(limit int64, devErr bool) []string {
 func (b *logBuffer) drop(s stream) {
 	b.mu.Lock()
 	b.lines++
-	b.bucket(s).truncated = true
+	b.cur.truncated = true
 	b.mu.Unlock()
-}
-
-func (b *logBuffer) sentinel(s stream) {
-	b.mu.Lock()
-	b.sent[s]++
-	b.mu.Unlock()
-	b.notify()
 }
 
 func (b *logBuffer) closed(s stream) {
@@ -123,25 +106,19 @@ func (b *logBuffer) notify() {
 	}
 }
 
-// ended reports whether both streams passed the current activation's
-// sentinel (or, with eofOnly, reached end of file), and how many lines have
-// been read.
-func (b *logBuffer) ended(eofOnly bool) (bool, uint64) {
+// ended reports whether both streams reached end of file, and how many
+// lines have been read.
+func (b *logBuffer) ended() (bool, uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for s := range b.sent {
-		if !b.eof[s] && (eofOnly || b.sent[s] <= b.done) {
-			return false, b.lines
-		}
-	}
-	return true, b.lines
+	return b.eof[stdout] && b.eof[stderr], b.lines
 }
 
-// wait waits for ended(eofOnly) as long as lines keep coming, giving up
-// once the streams are quiet for idle or after maxWait in all. t is a
+// waitEOF waits for both streams to end as long as lines keep coming,
+// giving up once they are quiet for idle or after maxWait in all. t is a
 // stopped timer it may use.
-func (b *logBuffer) wait(eofOnly bool, t *time.Timer, idle time.Duration) bool {
-	ok, seen := b.ended(eofOnly)
+func (b *logBuffer) waitEOF(t *time.Timer, idle time.Duration) bool {
+	ok, seen := b.ended()
 	if ok {
 		return true
 	}
@@ -151,11 +128,11 @@ func (b *logBuffer) wait(eofOnly bool, t *time.Timer, idle time.Duration) bool {
 	for {
 		select {
 		case <-b.wake:
-			if ok, _ = b.ended(eofOnly); ok {
+			if ok, _ = b.ended(); ok {
 				return true
 			}
 		case now := <-t.C:
-			ok, n := b.ended(eofOnly)
+			ok, n := b.ended()
 			if ok || n == seen || now.After(giveUp) {
 				return ok
 			}
@@ -170,8 +147,7 @@ func (b *logBuffer) wait(eofOnly bool, t *time.Timer, idle time.Duration) bool {
 func (b *logBuffer) collect(devErr bool) []string {
 	b.mu.Lock()
 	k := b.cur
-	b.cur, b.next = b.next, logBucket{}
-	b.done++
+	b.cur = logBucket{}
 	b.mu.Unlock()
 	return k.finish(b.limit, devErr)
 }
@@ -290,54 +266,12 @@ type lineSink interface {
 // limit is dropped without being held in memory.
 func (b *logBuffer) readStream(s stream, f *os.File) { readStream(b, b.limit, s, f) }
 
-// readStream cuts f into lines for sink; a line longer than limit (when not
-// negative) is dropped, keeping only its head and tail.
-func readStream(sink lineSink, limit int64, s stream, f *os.File) {
-	r := bufio.NewReaderSize(f, 64<<10)
-	var (
-		long    []byte // a line longer than r's buffer
-		head    []byte // its first bytes, once it is dropped
-		n       int64  // its length so far
-		dropped bool   // long holds only its tail
-		t       time.Time
-	)
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if n == 0 {
-			t = time.Now()
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			n += int64(len(chunk))
-			long = append(long, chunk...)
-			if limit >= 0 && n > limit+int64(len(Sentinel)) {
-				if !dropped {
-					head = append(head[:0], long[:min(len(long), headLen)]...)
-				}
-				dropped = true
-				copy(long, long[len(long)-len(Sentinel):])
-				long = long[:len(Sentinel)]
-			}
-			continue
-		}
-		line := chunk
-		if n > 0 {
-			long = append(long, chunk...)
-			line = long
-		}
-		if len(line) > 0 {
-			sink.line(s, t, bytes.TrimSuffix(line, []byte{'\n'}), head, dropped)
-		}
-		if cap(long) > 1<<20 {
-			long = nil
-		}
-		long, n, dropped = long[:0], 0, false
-		if err != nil {
-			sink.closed(s)
-			return
-		}
-	}
-}
+func (b *logBuffer) streamLimit() int64 { return b.limit }
 
+// line keeps a line for the activation in flight. A launcher of the line
+// protocol writes no sentinels; one that still does (a Go action binary
+// cached by an older kwhisk) has them cut out, as they only ever came
+// before its result.
 func (b *logBuffer) line(s stream, t time.Time, text, _ []byte, dropped bool) {
 	sentinel := bytes.HasSuffix(text, sentinelBytes)
 	if sentinel {
@@ -349,11 +283,8 @@ func (b *logBuffer) line(s stream, t time.Time, text, _ []byte, dropped bool) {
 	case !sentinel || len(text) > 0:
 		b.add(s, t, text)
 	}
-	if sentinel {
-		b.sentinel(s)
-	}
 }
 
-func (b *logBuffer) drainAll(t *time.Timer) { b.wait(true, t, drainWait) }
+func (b *logBuffer) drainAll(t *time.Timer) { b.waitEOF(t, drainWait) }
 
 func (b *logBuffer) initLogs() []string { return b.collect(true) }

@@ -65,90 +65,126 @@ func text(t *testing.T, lines []string) []string {
 	return out
 }
 
-func TestReadStream(t *testing.T) {
-	long := strings.Repeat("x", 200<<10) // longer than the reader's buffer
+// activations feeds a pipe reader: each element of writes is one
+// activation's output, written in full, then settled and collected.
+func activations(t *testing.T, limit int64, writes [][]string) [][]string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newLogBuffer(limit)
+	p := newPipeReader(b, limit, stdout, r)
+	done := make(chan struct{})
+	go func() { defer close(done); p.run() }()
+	var got [][]string
+	for _, act := range writes {
+		for _, s := range act { // a write beyond the pipe's capacity waits for the reader
+			if _, err := w.WriteString(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.settle()
+		got = append(got, text(t, b.collect(false)))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	return got
+}
+
+func TestSettleCutsActivations(t *testing.T) {
+	long := strings.Repeat("x", 200<<10) // longer than a pipe and a read
 	tests := []struct {
 		name   string
 		limit  int64
-		writes []string
-		want   [][]string // per collected activation, after the sentinels
+		writes [][]string // per activation
+		want   [][]string
 	}{
 		{
-			name:   "activations split at sentinels",
+			name:   "activations split where their results came",
 			limit:  -1,
-			writes: []string{"a\n\nb ✓ \u2028 привет\n", Sentinel + "\nc\n", Sentinel + "\n"},
-			want:   [][]string{{"stdout: a", "stdout: ", "stdout: b ✓ \u2028 привет"}, {"stdout: c"}},
+			writes: [][]string{{"a\n\nb ✓ \u2028 привет\n"}, {"c\n"}, {}},
+			want:   [][]string{{"stdout: a", "stdout: ", "stdout: b ✓ \u2028 привет"}, {"stdout: c"}, {}},
 		},
 		{
-			name:   "sentinel after text without newline",
+			name:   "text without newline ends with its activation",
 			limit:  -1,
-			writes: []string{"partial", Sentinel + "\n", "last without newline"},
+			writes: [][]string{{"part", "ial"}, {"last without newline"}},
 			want:   [][]string{{"stdout: partial"}, {"stdout: last without newline"}},
 		},
 		{
 			name:   "long lines",
 			limit:  -1,
-			writes: []string{long[:100<<10], long[100<<10:] + "\n" + Sentinel + "\n"},
-			want:   [][]string{{"stdout: " + long}, nil},
+			writes: [][]string{{long[:100<<10], long[100<<10:] + "\n"}, {}},
+			want:   [][]string{{"stdout: " + long}, {}},
 		},
 		{
 			name:   "truncation",
 			limit:  10,
-			writes: []string{"12345\n123456\n1\n" + Sentinel + "\n", "ok\n"},
+			writes: [][]string{{"12345\n123456\n1\n"}, {"ok\n"}},
 			want: [][]string{
 				{"stdout: 12345", "stderr: Logs were truncated because the total bytes size exceeds the limit of 10 bytes."},
 				{"stdout: ok"},
 			},
 		},
 		{
-			name:   "line over the limit is not kept, its sentinel counts",
+			name:   "line over the limit is not kept",
 			limit:  1000,
-			writes: []string{long + Sentinel + "\n", "after\n"},
+			writes: [][]string{{long + "\n"}, {"after\n"}},
 			want: [][]string{
 				{"stderr: Logs were truncated because the total bytes size exceeds the limit of 1000 bytes."},
 				{"stdout: after"},
 			},
 		},
+		{
+			name:   "sentinels of an older launcher are cut out",
+			limit:  -1,
+			writes: [][]string{{"a\n" + Sentinel + "\n"}, {"b" + Sentinel + "\n"}},
+			want:   [][]string{{"stdout: a"}, {"stdout: b"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newLogBuffer(tt.limit)
-			feed(t, b, stdout, tt.writes...)
-			var got [][]string
-			for range tt.want {
-				got = append(got, text(t, b.collect(false)))
-			}
-			want := tt.want
-			for i := range want {
-				if want[i] == nil {
-					want[i] = []string{}
-				}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			got := activations(t, tt.limit, tt.writes)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("activations' logs (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestWaitForSentinels(t *testing.T) {
+// TestSettleRacesNoLine writes many activations' lines as fast as it can
+// while the reader runs: every line must land in its own activation.
+func TestSettleRacesNoLine(t *testing.T) {
+	var writes [][]string
+	var want [][]string
+	for i := range 2000 {
+		l := strings.Repeat("y", i%300)
+		writes = append(writes, []string{l + "\n", "z\n"})
+		want = append(want, []string{"stdout: " + l, "stdout: z"})
+	}
+	if diff := cmp.Diff(want, activations(t, -1, writes)); diff != "" {
+		t.Errorf("activations' logs (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadStreamToEOF(t *testing.T) {
 	b := newLogBuffer(-1)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	feed(t, b, stdout, "out\n"+Sentinel+"\nnext\n")
-	if b.wait(false, timer, time.Millisecond) {
-		t.Fatal("wait reported both sentinels with only stdout's seen")
+	feed(t, b, stdout, "out\nno newline")
+	if b.waitEOF(timer, time.Millisecond) {
+		t.Fatal("waitEOF reported both streams ended with only stdout's")
 	}
-	feed(t, b, stderr, "err\n"+Sentinel+"\n")
-	if !b.wait(false, timer, time.Second) {
-		t.Fatal("wait did not see both sentinels")
+	feed(t, b, stderr, "err\n")
+	if !b.waitEOF(timer, time.Second) {
+		t.Fatal("waitEOF did not see both ends")
 	}
 	got := text(t, b.collect(true))
-	want := []string{"stdout: out", "stderr: err", "stderr: The action did not initialize or run as expected. Log data might be missing."}
+	want := []string{"stdout: out", "stdout: no newline", "stderr: err", "stderr: The action did not initialize or run as expected. Log data might be missing."}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("logs (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"stdout: next"}, text(t, b.collect(false))); diff != "" {
-		t.Errorf("next activation's logs (-want +got):\n%s", diff)
 	}
 }

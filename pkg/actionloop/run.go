@@ -30,6 +30,8 @@ type lineRunner struct {
 	logs  *logBuffer
 	runMu sync.Mutex // serializes run; guards req and the process's line and timer
 	req   []byte     // request line buffer
+	// writeDeadline: the stdin pipe has a write deadline set.
+	writeDeadline bool
 }
 
 func (l *lineRunner) loaded() {}
@@ -53,7 +55,9 @@ func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 
 	stop := l.interruptOn(ctx)
 	line, n, err := l.exchange(limit)
-	stop()
+	if !stop() {
+		l.writeDeadline = true // the interruption's, in the past: the next run clears it
+	}
 	if cap(l.req) > 256<<10 {
 		l.req = nil // do not keep a large payload's buffer around
 	}
@@ -67,7 +71,11 @@ func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 			l.line = nil
 		}
 		devErr := resp.StatusCode == whisk.StatusDeveloperError
-		if !l.logs.wait(false, l.timer, sentinelWait) || devErr {
+		// Everything the activation wrote before its result is in the
+		// pipes or already read: settling takes it, without a wait.
+		l.pipes[stdout].settle()
+		l.pipes[stderr].settle()
+		if devErr {
 			l.ok.Store(false)
 		}
 		return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(devErr)}, nil
@@ -84,14 +92,30 @@ func (l *lineRunner) run(ctx context.Context, r *Request) (*Outcome, error) {
 	}
 	l.ok.Store(false)
 	l.kill()
-	l.logs.wait(true, l.timer, drainWait)
+	l.logs.waitEOF(l.timer, drainWait)
 	return &Outcome{Start: start, End: time.Now(), Response: resp, Logs: l.logs.collect(true), Timeout: timedOut}, nil
 }
 
+// smallRequest is the longest request line written without a deadline:
+// the launcher read the previous line before it answered, so the pipe is
+// empty and a line that fits its smallest capacity (one page, which Linux
+// gives pipes once a user holds too many) cannot block. A deadline costs
+// a timer update per run, which showed in the gateway's profile.
+const smallRequest = 4096
+
 // exchange writes the request line and reads the result line.
 func (l *lineRunner) exchange(limit time.Time) ([]byte, int, error) {
-	if err := l.stdin.SetWriteDeadline(limit); err != nil {
-		return nil, 0, err
+	switch {
+	case len(l.req) > smallRequest:
+		if err := l.stdin.SetWriteDeadline(limit); err != nil {
+			return nil, 0, err
+		}
+		l.writeDeadline = !limit.IsZero()
+	case l.writeDeadline: // a larger request's deadline must not fire on this one
+		if err := l.stdin.SetWriteDeadline(time.Time{}); err != nil {
+			return nil, 0, err
+		}
+		l.writeDeadline = false
 	}
 	if _, err := l.stdin.Write(l.req); err != nil {
 		return nil, 0, err

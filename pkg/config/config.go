@@ -56,6 +56,10 @@ type Config struct {
 	// trace spans go to (http://host:4318; /v1/traces is added to a URL
 	// without a path); "" leaves tracing off.
 	OTLPEndpoint string
+	// DebugAddr, if set, is a loopback host:port serving net/http/pprof
+	// (profiles of a running gateway); never a public address, since
+	// profiles expose the process's internals to whoever connects.
+	DebugAddr string
 
 	// Throttles are the per-namespace limits of namespaces that set none
 	// (serve), or the limits to set (admin namespace limits). A nil field
@@ -134,6 +138,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.EventsSink, "events-sink", getenv("K_SINK"), "URL that receives a CloudEvent per completed activation")
 	fs.Var(logLevel{&c.LogLevel}, "log-level", "least level of the gateway's log events: "+logging.Levels)
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP/HTTP collector URL that receives trace spans (default: no tracing)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "loopback host:port serving net/http/pprof (off when empty)")
 	fs.Var(optInt{&c.Throttles.InvocationsPerMinute}, "invocations-per-minute", "action invokes a namespace may make per calendar minute (default 60)")
 	fs.Var(optInt{&c.Throttles.ConcurrentInvocations}, "concurrent-invocations", "action invokes a namespace may have in flight (default 30)")
 	fs.Var(optInt{&c.Throttles.FiresPerMinute}, "fires-per-minute", "trigger fires a namespace may make per calendar minute (default 60)")
@@ -227,6 +232,9 @@ func (c *Config) Validate() error {
 			return &UsageError{fmt.Sprintf("invalid value %q for flag --otlp-endpoint: want an http(s) URL", c.OTLPEndpoint)}
 		}
 	}
+	if c.DebugAddr != "" && !loopback(c.DebugAddr) {
+		return &UsageError{fmt.Sprintf("invalid value %q for flag --debug-addr: want a loopback host:port (127.0.0.1, ::1 or localhost); profiles are never served on other addresses", c.DebugAddr)}
+	}
 	for _, t := range []struct {
 		flag string
 		v    *int
@@ -268,6 +276,19 @@ func validStoreURL(s string) error {
 		return &UsageError{"invalid value for flag --store-url: the postgres:// URL names no host"}
 	}
 	return nil
+}
+
+// loopback reports whether addr is host:port with a loopback host.
+func loopback(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // HelpRequested is returned for -h/--help; main prints Usage and exits 0.

@@ -164,3 +164,22 @@ func TestLogLevelAndOTLPEndpoint(t *testing.T) {
 		t.Errorf("set = %v, %q, %v; want debug, http://127.0.0.1:4318", c.LogLevel, c.OTLPEndpoint, err)
 	}
 }
+
+func TestDebugAddrIsLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0", "127.0.0.2:1"} {
+		c, err := Parse([]string{"--debug-addr", addr}, env(nil))
+		if err != nil || c.DebugAddr != addr {
+			t.Errorf("--debug-addr %s: %v, %q", addr, err, c.DebugAddr)
+		}
+	}
+	c, err := Parse(nil, env(map[string]string{"KWHISK_DEBUG_ADDR": "127.0.0.1:7070"}))
+	if err != nil || c.DebugAddr != "127.0.0.1:7070" {
+		t.Errorf("KWHISK_DEBUG_ADDR: %v, %q", err, c.DebugAddr)
+	}
+	for _, addr := range []string{"0.0.0.0:6060", ":6060", "[::]:6060", "10.0.0.1:6060", "example.com:6060", "127.0.0.1"} {
+		_, err := Parse([]string{"--debug-addr", addr}, env(nil))
+		if err == nil || !IsUsage(err) || !strings.Contains(err.Error(), "--debug-addr") || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("--debug-addr %s: %v, want a usage error about loopback", addr, err)
+		}
+	}
+}

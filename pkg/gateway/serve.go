@@ -16,6 +16,7 @@ import (
 	"github.com/kwhisk/kwhisk/pkg/auth"
 	"github.com/kwhisk/kwhisk/pkg/config"
 	"github.com/kwhisk/kwhisk/pkg/controlplane"
+	"github.com/kwhisk/kwhisk/pkg/debugserver"
 	"github.com/kwhisk/kwhisk/pkg/events"
 	"github.com/kwhisk/kwhisk/pkg/logging"
 	"github.com/kwhisk/kwhisk/pkg/metrics"
@@ -145,6 +146,13 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 			return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
 		}
 	}
+	var debugLn net.Listener
+	if cfg.DebugAddr != "" {
+		if debugLn, err = debugserver.Listen(cfg.DebugAddr); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 
 	// The long-running parts, in stop order: the background (alarm
 	// scheduler, emitter, knative's watch, reconcile and Service writes);
@@ -163,6 +171,9 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer) (err error) {
 	}, nil)
 	if emitter != nil {
 		g.Add("emitter", emitter.Start, nil)
+	}
+	if debugLn != nil {
+		g.Add("debug", func(ctx context.Context) error { return debugserver.Serve(ctx, debugLn) }, nil)
 	}
 	m.start(g)
 	g.Add("close", nil, func(context.Context) error { ctrl.API.Close(); return nil })

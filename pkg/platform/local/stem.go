@@ -28,7 +28,7 @@ import (
 //     the code directory meanwhile and the request's value is
 //     {"main":"<entry point>","env":{<init parameters>}}; the launcher
 //     sets the environment, loads the code as it would at start and
-//     answers {"ok":true} after the sentinels, or {"error":"<message>"}
+//     answers {"ok":true} once its output is written, or {"error":"<message>"}
 //     and exits.
 //
 // A launcher without stem support loads the placeholder, which defines

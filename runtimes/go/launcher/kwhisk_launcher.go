@@ -30,8 +30,6 @@ import (
 	"time"
 )
 
-const kwhiskSentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n"
-
 var (
 	kwhiskContextType = reflect.TypeFor[context.Context]()
 	kwhiskErrorType   = reflect.TypeFor[error]()
@@ -58,10 +56,9 @@ func main() {
 		if len(line) == 0 && err != nil {
 			return // stdin closed: the instance is being stopped
 		}
-		res := kwhiskRun(fn, withCtx, line, &keys)
-		_, _ = os.Stdout.WriteString(kwhiskSentinel) // a lost sentinel shows as missing logs
-		_, _ = os.Stderr.WriteString(kwhiskSentinel)
-		kwhiskWrite(out, res)
+		// os.Stdout and os.Stderr are not buffered: what the action wrote
+		// is in the pipes before its result.
+		kwhiskWrite(out, kwhiskRun(fn, withCtx, line, &keys))
 	}
 }
 

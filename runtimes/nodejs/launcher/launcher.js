@@ -4,8 +4,10 @@
 // action's code from $__OW_CODE, call its $__OW_MAIN (default "main"), answer
 // {"ok":true} on fd 3 when ready or {"error":...} and exit when loading fails;
 // then read one JSON request per line on stdin and write one JSON result per
-// line on fd 3, right after the end-of-activation sentinel on stdout and
-// stderr. Keep this file free of heavy requires: it is on the cold-start path.
+// line on fd 3 once everything the activation wrote on stdout and stderr is
+// in their pipes (no sentinels: the gateway reads the pipes up to the moment
+// the result came). Keep this file free of heavy requires: it is on the
+// cold-start path.
 'use strict';
 
 const fs = require('fs');
@@ -135,7 +137,7 @@ function load() {
 // started with __OW_STEM=1, the launcher loads no code until its first
 // request, {"value":{"main":"<entry point>","env":{<init parameters>}}},
 // which sets the environment and loads the code as at start, answering
-// {"ok":true} after the sentinels, or failing as at start.
+// {"ok":true} once its output is written, or failing as at start.
 const stem = process.env.__OW_STEM === '1';
 delete process.env.__OW_STEM;
 let main = stem ? null : load();
@@ -150,15 +152,25 @@ function loadStem(req) {
 const concurrent = process.env.__OW_ALLOW_CONCURRENT === 'true';
 let owKeys = [];
 
+const envNames = new Map(); // request key -> __OW_<KEY>
+
 // setEnv exposes every non-value key of the request as __OW_<KEY> and
-// removes those the previous request had and this one lacks.
+// removes those the previous request had and this one lacks. Writing the
+// environment costs twice what reading it does, and most keys (namespace,
+// action name and version) keep their value from one run to the next.
 function setEnv(req) {
+  const env = process.env;
   const keys = [];
   for (const k in req) {
     if (k === 'value') continue;
     const v = req[k];
-    const ek = '__OW_' + k.toUpperCase();
-    process.env[ek] = typeof v === 'string' ? v : JSON.stringify(v);
+    let ek = envNames.get(k);
+    if (ek === undefined) {
+      ek = '__OW_' + k.toUpperCase();
+      envNames.set(k, ek);
+    }
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    if (env[ek] !== s) env[ek] = s;
     keys.push(ek);
   }
   for (const k of owKeys) if (!keys.includes(k)) delete process.env[k];
@@ -179,11 +191,27 @@ function serialize(result) {
   return out === undefined ? '' : out;
 }
 
+// finish writes the result once the activation's output is in the pipes.
+// Writes to a pipe are synchronous in Node.js on Linux unless the pipe is
+// full: then they queue, and the result waits for the queue to drain.
 function finish(result) {
-  const out = serialize(result);
-  process.stdout.write(SENTINEL);
-  process.stderr.write(SENTINEL);
-  writeAll(RESULT_FD, out + '\n');
+  const out = serialize(result) + '\n';
+  const queued = process.stdout.writableLength > 0 || process.stderr.writableLength > 0;
+  if (!queued) {
+    writeAll(RESULT_FD, out);
+    return undefined;
+  }
+  return new Promise((resolve) => {
+    let waiting = 2;
+    const flushed = () => {
+      if (--waiting === 0) {
+        writeAll(RESULT_FD, out);
+        resolve();
+      }
+    };
+    process.stdout.write('', flushed);
+    process.stderr.write('', flushed);
+  });
 }
 
 // call runs main on the request's value and hands what it returns, throws

@@ -17,8 +17,8 @@ const CodeFile = "__main__.py"
 // Command returns the argv that starts the launcher at script with the
 // python3 executable at python. The flags keep start-up fast and output
 // predictable: -s skips the user site directory, -E ignores PYTHON*
-// variables, -u makes stdout and stderr unbuffered so every line precedes
-// the end-of-activation sentinel, -B writes no .pyc files into the code
+// variables, -u makes stdout and stderr unbuffered so every line is in the
+// pipes before the result, -B writes no .pyc files into the code
 // directory and -X utf8 makes UTF-8 the encoding everywhere. The global
 // site-packages stay available.
 func Command(python, script string) []string {

@@ -4,8 +4,9 @@ The protocol is documented in pkg/actionloop/doc.go. In short: load the
 action's __main__.py from $__OW_CODE, find its $__OW_MAIN (default "main"),
 answer {"ok":true} on fd 3 when ready or {"error":...} and exit when loading
 fails; then read one JSON request per line on stdin and write one JSON result
-per line on fd 3, right after the end-of-activation sentinel on stdout and
-stderr. Run it unbuffered (-u) so logs reach the pipes before the sentinel.
+per line on fd 3 once the activation's output is in the stdout and stderr
+pipes (no sentinels: the gateway reads the pipes up to the moment the result
+came). Run it unbuffered (-u) so logs reach the pipes before the result.
 Imports stay minimal: this file is on the cold-start path.
 """
 import json
@@ -13,7 +14,6 @@ import os
 import sys
 
 RESULT_FD = 3
-SENTINEL = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n"
 
 
 def write_all(fd, data):
@@ -107,8 +107,6 @@ def load_stem(line):
     fn = load()
     sys.stdout.flush()
     sys.stderr.flush()
-    write_all(1, SENTINEL)
-    write_all(2, SENTINEL)
     write_all(RESULT_FD, b'{"ok":true}\n')
     return fn
 
@@ -118,7 +116,7 @@ def main():
     # started with __OW_STEM=1, the launcher loads no code until its first
     # request, {"value":{"main":"<entry point>","env":{<init parameters>}}},
     # which sets the environment and loads the code as at start, answering
-    # {"ok":true} after the sentinels, or failing as at start.
+    # {"ok":true} once its output is written, or failing as at start.
     fn = None if os.environ.pop("__OW_STEM", "") == "1" else load()
     write_all(RESULT_FD, b'{"ok":true}\n')
     env = os.environ
@@ -143,7 +141,9 @@ def main():
                 if k == "value":
                     continue
                 ek = "__OW_" + k.upper()
-                env[ek] = v if isinstance(v, str) else json.dumps(v)
+                v = v if isinstance(v, str) else json.dumps(v)
+                if env.get(ek) != v:  # putenv only for what changed
+                    env[ek] = v
                 new.append(ek)
             for k in keys:
                 if k not in new:
@@ -156,8 +156,6 @@ def main():
             out = dumps(developer_error("An error has occurred: " + str(exc)))
         sys.stdout.flush()
         sys.stderr.flush()
-        write_all(1, SENTINEL)
-        write_all(2, SENTINEL)
         write_all(RESULT_FD, out + b"\n")
 
 
