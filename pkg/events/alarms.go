@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kwhisk/kwhisk/pkg/activation"
 	"github.com/kwhisk/kwhisk/pkg/logging"
+	"github.com/kwhisk/kwhisk/pkg/store"
 	"github.com/kwhisk/kwhisk/pkg/whisk"
 )
 
@@ -266,17 +268,27 @@ func (s *Scheduler) fire(ctx context.Context, firer TriggerFirer, a *alarmState,
 	if paused {
 		return
 	}
-	fd, rev, err := s.feeds.Get(ctx, a.trigger)
-	if err != nil {
-		s.log.Error("read alarm", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
-		return
-	}
 	// Record the fire first: a crash between the two skips this fire
-	// instead of repeating it.
-	fd.LastFired = at.UnixMilli()
-	if err := s.feeds.Put(ctx, a.trigger, fd, rev); err != nil {
-		s.log.Error("record alarm fire", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
-		return
+	// instead of repeating it. A lifecycle event that changed the
+	// registration in between makes it read again.
+	for attempt := 0; ; attempt++ {
+		fd, rev, err := s.feeds.Get(ctx, a.trigger)
+		if err != nil {
+			s.log.Error("read alarm", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
+			return
+		}
+		if fd.Paused {
+			return // paused by the lifecycle event that won the race
+		}
+		fd.LastFired = at.UnixMilli()
+		err = s.feeds.Put(ctx, a.trigger, fd, rev)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrStale) || attempt == staleRetries {
+			s.log.Error("record alarm fire", logging.KeyTrigger, a.trigger.String(), logging.Err(err))
+			return
+		}
 	}
 	caller := activation.Caller{Namespace: a.trigger.Namespace, Subject: a.trigger.Namespace}
 	if _, err := firer.Fire(ctx, caller, a.trigger, payload, nil, ""); err != nil {

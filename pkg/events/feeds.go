@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -129,7 +130,24 @@ func (fd *Feed) DateChanged() int64 {
 	return fd.Created
 }
 
+// staleRetries is how often a lifecycle event or an alarm's fire reads the
+// feed again after another writer changed it in between (the scheduler
+// records each fire on the same document a PAUSE or UPDATE changes).
+const staleRetries = 5
+
+// lifecycle handles one lifecycle event. A write that lost a race with
+// another writer of the registration (ErrStale) is done again on the new
+// state: nothing was applied, and the caller's intent still holds.
 func (f *Feeds) lifecycle(ctx context.Context, feed string, r *feedRequest, ops feedOps) (any, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := f.lifecycleOnce(ctx, feed, r, ops)
+		if !errors.Is(err, store.ErrStale) || attempt == staleRetries {
+			return out, err
+		}
+	}
+}
+
+func (f *Feeds) lifecycleOnce(ctx context.Context, feed string, r *feedRequest, ops feedOps) (any, error) {
 	validate, apply := ops.validate, ops.apply
 	now := time.Now
 	if ops.now != nil {
