@@ -8,6 +8,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,19 @@ const FULL = 'The database or disk is full: kwhisk accepts no new activations or
 const root = process.getuid && process.getuid() === 0;
 
 const BIG = `function main() { return { data: 'x'.repeat(300 * 1024) }; }`;
+
+// fillUp writes file until the filesystem refuses more.
+function fillUp(file) {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(64 << 10);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if (err.code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 describe('full disk', { timeout: 180000, skip: root ? false : 'mounting a small tmpfs needs root' }, () => {
   let dir;
@@ -58,14 +72,20 @@ describe('full disk', { timeout: 180000, skip: root ? false : 'mounting a small 
     assert.ok(answered.length > 0, 'some invokes ran before the disk filled');
     assert.ok(refused.length > 0, `the disk never filled: ${answered.length} answered`);
 
-    // writes are refused, reads work
+    // The gateway stopped short of the reserve it keeps; another writer
+    // now takes every block left. Writes are refused, reads work.
+    const brim = path.join(dir, 'brim');
+    fillUp(brim);
     await assert.rejects(ow.actions.create({ name: uniqueName('more'), action: BIG }),
+      err => err.statusCode === 503 && err.error.error === FULL);
+    await assert.rejects(ow.actions.invoke({ name, blocking: true }),
       err => err.statusCode === 503 && err.error.error === FULL);
     assert.equal((await ow.activations.get({ activationId: answered[0] })).activationId, answered[0]);
     assert.ok((await ow.activations.list({ limit: 5 })).length > 0);
+    await unlink(brim);
 
-    // a SIGTERM on a full disk still exits cleanly, and nothing answered
-    // is lost
+    // a SIGTERM on a nearly full disk exits cleanly, and nothing
+    // answered is lost
     const exit = await gw.restart();
     assert.deepEqual(exit, { code: 0, signal: null }, `kwhisk exit after SIGTERM\n${gw.output}`);
     ow = gw.client();
