@@ -34,10 +34,10 @@ import (
 // database is a start-up problem of --store-url: a one-line usage error
 // (exit 2) naming the flag. replica names the gateway replica the store
 // serves (see postgres.Options.Replica), "" for tools; commits, if set,
-// hears of the SQLite store's group commits.
+// hears of the store's group commits.
 func openStore(ctx context.Context, cfg config.Config, replica string, commits sqlite.CommitRecorder) (store.Store, error) {
 	if cfg.StoreURL != "" {
-		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{Replica: replica})
+		st, err := postgres.Open(ctx, cfg.StoreURL, postgres.Options{Replica: replica, Commits: commits})
 		if err != nil {
 			// pgx spreads a connect error's causes over several lines.
 			msg := strings.Join(strings.Fields(err.Error()), " ")

@@ -18,7 +18,16 @@ import (
 )
 
 // Options tune a Store. The zero value is ready to use.
+// CommitRecorder hears of the writer's group commits, for metrics: how
+// many items one transaction wrote, how long it took, and its error. It
+// runs on the writer goroutine: it must be cheap and never block.
+type CommitRecorder interface {
+	Commit(items int, d time.Duration, err error)
+}
+
 type Options struct {
+	// Commits, if set, hears of every group commit of the writer.
+	Commits CommitRecorder
 	// BatchSize is the most queued writes committed in one transaction;
 	// 0 means 1024.
 	BatchSize int

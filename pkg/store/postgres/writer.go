@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,10 +13,15 @@ import (
 // write is the writer goroutine: see commitq.Queue.Write.
 func (s *Store) write() {
 	defer close(s.written)
+	var observe func(int, time.Duration, error)
+	if s.opts.Commits != nil {
+		observe = s.opts.Commits.Commit
+	}
 	s.writeErr = s.q.Write(commitq.WriterOptions{
 		BatchSize: s.opts.BatchSize,
 		Linger:    s.opts.Linger,
 		Commit:    s.commit,
+		Observe:   observe,
 	})
 }
 
