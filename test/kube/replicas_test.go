@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -116,7 +118,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 	for _, key := range []string{"code.key", "events.key"} {
 		m, ok := mounts[filepath.Join(dataDir, key)]
 		v := volume(d, m.Name)
-		if !ok || m.SubPath != key || v == nil || v.Secret == nil || v.Secret.SecretName != "kwhisk-keys" || v.Secret.Optional != nil && *v.Secret.Optional {
+		if !ok || m.SubPath != key || v == nil || v.Secret == nil || v.Secret.SecretName != "kwhisk-keys" || v.Secret.Optional != nil && *v.Secret.Optional ||
+			ptrOr(v.Secret.DefaultMode, 0o644) != 0o440 {
 			t.Errorf("%s in the data dir is not key %s of the Secret kwhisk-keys (mount %+v, volume %+v): replicas would sign with different keys", key, key, m, v)
 		}
 	}
@@ -154,6 +157,61 @@ func TestReplicasOnPostgres(t *testing.T) {
 		if err := load(p); err == nil {
 			t.Errorf("the gateway accepts the example's placeholder %s %q", name, keys[name])
 		}
+	}
+}
+
+// TestReplicasApplyOnTop applies config/optional/postgres/ over the
+// config/ the harness applied, as `ko apply -f config/ -f
+// config/optional/postgres/` does, and back: the API server accepts both
+// switches (PersistentVolumeClaim to emptyDir, Recreate to RollingUpdate)
+// and the applied Deployment is the replicas' one.
+func TestReplicasApplyOnTop(t *testing.T) {
+	h := need(t)
+	ctx := t.Context()
+	load := func(dir string) []*unstructured.Unstructured {
+		objs, err := readYAMLDir(filepath.Join(h.root, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*unstructured.Unstructured
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" {
+				// Not resolved by ko here: a stand-in image.
+				cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+				for _, c := range cs {
+					c.(map[string]any)["image"] = "kwhisk.test/kwhisk"
+				}
+				if err := unstructured.SetNestedSlice(o.Object, cs, "spec", "template", "spec", "containers"); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	a, err := newApplier(h.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := load("config")
+	t.Cleanup(func() {
+		if err := a.apply(context.Background(), base); err != nil {
+			t.Errorf("the API server refuses config/'s gateway over the replicas': %v", err)
+		}
+	})
+	if err := a.apply(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(ctx, load("config/optional/postgres")); err != nil {
+		t.Fatalf("the API server refuses config/optional/postgres/ over config/: %v", err)
+	}
+	dep, err := h.core.AppsV1().Deployments("kwhisk").Get(ctx, "kwhisk", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := volume(dep, "data")
+	if ptrOr(dep.Spec.Replicas, 1) < 2 || dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || v == nil || v.PersistentVolumeClaim != nil || v.EmptyDir == nil {
+		t.Errorf("applied Deployment: replicas %d, strategy %q, data volume %+v", ptrOr(dep.Spec.Replicas, 1), dep.Spec.Strategy.Type, v)
 	}
 }
 
