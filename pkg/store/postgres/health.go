@@ -25,8 +25,9 @@ import (
 //   - While it is down, Writable answers that error, so the activation
 //     service refuses new invokes and fires up front: no activation runs
 //     whose pending entry and record could not be written.
-//   - The watcher pings the database every probeEvery while it is down;
-//     the first ping or group commit that succeeds marks it up. pgxpool
+//   - The watcher pings the database every probeEvery: a failed ping marks
+//     it down, and the first ping or group commit that succeeds marks it
+//     up. pgxpool
 //     drops the broken connections and dials new ones by itself.
 //   - Records already put stay queued: the writer retries their batch
 //     (with backoff up to commitq's retryMax) until it commits.
@@ -67,8 +68,10 @@ func (s *Store) Writable() error {
 	return nil
 }
 
-// watch pings the database every probeEvery while it is down, until
-// Close, and marks it up once a ping succeeds.
+// watch pings the database every probeEvery until Close: a failed ping
+// marks it down, a successful one up. Pinging while it is up too is what
+// lets an idle gateway (its namespaces and actions cached, its records
+// queued) notice an outage within a second rather than at its next commit.
 func (s *Store) watch() {
 	defer close(s.watched)
 	t := time.NewTicker(probeEvery)
@@ -79,14 +82,13 @@ func (s *Store) watch() {
 			return
 		case <-t.C:
 		}
-		if s.down.Load() == nil {
-			continue
-		}
 		ctx, cancel := context.WithTimeout(s.ctx, s.opts.ConnectTimeout)
 		err := s.pool.Ping(ctx)
 		cancel()
 		if err == nil {
 			s.down.Store(nil)
+		} else {
+			s.classify(&err)
 		}
 	}
 }
