@@ -21,7 +21,7 @@ const guestKey = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFp
 // replica is a gateway served in this process on its own port and data dir.
 type replica struct{ api string }
 
-func startReplica(t *testing.T, storeURL string) replica {
+func startReplica(t *testing.T, storeURL string, tune ...func(*config.Config)) replica {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,6 +32,9 @@ func startReplica(t *testing.T, storeURL string) replica {
 	cfg := config.Default()
 	cfg.DataDir, cfg.Listen, cfg.APIHost, cfg.StoreURL = t.TempDir(), addr, "http://"+addr, storeURL
 	cfg.DrainTimeout = 5 * time.Second
+	for _, f := range tune {
+		f(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

@@ -63,6 +63,16 @@ var ErrFull = &whisk.Error{Kind: whisk.KindUnavailable, Message: MsgFull}
 // MsgFull says why writes are refused while the store is full.
 const MsgFull = "The database or disk is full: kwhisk accepts no new activations or changes until space is freed."
 
+// ErrUnavailable is wrapped, together with the driver's error, by every
+// call of a store whose database cannot be reached (a server stopped or
+// restarting, a network cut): a 503, since the same request succeeds once
+// the database is back, and the store reconnects by itself.
+var ErrUnavailable = &whisk.Error{Kind: whisk.KindUnavailable, Message: MsgUnavailable}
+
+// MsgUnavailable says why requests are refused while the database is
+// unreachable.
+const MsgUnavailable = "The database is unreachable: kwhisk cannot read or write its state until it is back."
+
 // IsNotFound reports whether err is a missing-key error.
 func IsNotFound(err error) bool { return whisk.IsKind(err, whisk.KindNotFound) }
 

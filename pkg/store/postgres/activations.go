@@ -26,7 +26,8 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 
 // PutActivation queues the record for the writer and returns once it is
 // readable; it blocks only while the queue is full. Flush makes it durable.
-func (s *Store) PutActivation(ctx context.Context, a *whisk.Activation) error {
+func (s *Store) PutActivation(ctx context.Context, a *whisk.Activation) (err error) {
+	defer s.classify(&err)
 	body, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("put activation %s/%s: %w", a.Namespace, a.ActivationID, err)
@@ -47,12 +48,13 @@ func (s *Store) PutActivation(ctx context.Context, a *whisk.Activation) error {
 
 // GetActivation reads the record from the queue if it is not committed yet,
 // else from the database.
-func (s *Store) GetActivation(ctx context.Context, namespace string, id whisk.ActivationID) (*whisk.Activation, error) {
+func (s *Store) GetActivation(ctx context.Context, namespace string, id whisk.ActivationID) (_ *whisk.Activation, err error) {
+	defer s.classify(&err)
 	if it, ok := s.q.Get(commitq.Key{Namespace: namespace, ID: id}); ok {
 		return decodeActivation(it.Body)
 	}
 	var body []byte
-	err := s.pool.QueryRow(ctx, `SELECT body FROM activations WHERE namespace = $1 AND activation_id = $2`,
+	err = s.pool.QueryRow(ctx, `SELECT body FROM activations WHERE namespace = $1 AND activation_id = $2`,
 		namespace, string(id)).Scan(&body)
 	if isNoRows(err) {
 		return nil, whisk.NotFound()
@@ -77,7 +79,8 @@ func decodeActivation(body []byte) (*whisk.Activation, error) {
 // committed in it: queued records at or below that seq are already in the
 // snapshot, the others are not. Records queued by other replicas are seen
 // once they commit.
-func (s *Store) ListActivations(ctx context.Context, q store.ActivationQuery) ([]*whisk.Activation, int, error) {
+func (s *Store) ListActivations(ctx context.Context, q store.ActivationQuery) (_ []*whisk.Activation, _ int, err error) {
+	defer s.classify(&err)
 	queued := s.q.Queued(q)
 	tx, err := s.pool.BeginTx(ctx, readSnapshot)
 	if err != nil {
@@ -154,7 +157,8 @@ func (s *Store) ListActivations(ctx context.Context, q store.ActivationQuery) ([
 }
 
 // Flush returns once every record put before it is durable.
-func (s *Store) Flush(ctx context.Context) error {
+func (s *Store) Flush(ctx context.Context) (err error) {
+	defer s.classify(&err)
 	if err := s.q.Wait(ctx, s.q.LastSeq()); err != nil {
 		return fmt.Errorf("flush activations: %w", err)
 	}
@@ -165,7 +169,8 @@ func (s *Store) Flush(ctx context.Context) error {
 // before before, oldest first. Rows another replica is expiring at the same
 // moment are skipped, not waited for. PostgreSQL's autovacuum makes the
 // space reusable.
-func (s *Store) ExpireActivations(ctx context.Context, before int64, limit int) (int, error) {
+func (s *Store) ExpireActivations(ctx context.Context, before int64, limit int) (_ int, err error) {
+	defer s.classify(&err)
 	tag, err := s.pool.Exec(ctx,
 		`DELETE FROM activations WHERE (namespace, activation_id) IN (
 			SELECT namespace, activation_id FROM activations WHERE start < $1

@@ -9,9 +9,10 @@ import (
 )
 
 // GetAPI returns the API definition under the key.
-func (s *Store) GetAPI(ctx context.Context, namespace, basePath string) (*store.API, error) {
+func (s *Store) GetAPI(ctx context.Context, namespace, basePath string) (_ *store.API, err error) {
+	defer s.classify(&err)
 	a := &store.API{Namespace: namespace, BasePath: basePath}
-	err := s.pool.QueryRow(ctx,
+	err = s.pool.QueryRow(ctx,
 		`SELECT rev, updated, body FROM apis WHERE namespace = $1 AND base_path = $2`,
 		namespace, basePath).Scan(&a.Rev, &a.Updated, &a.Body)
 	if isNoRows(err) {
@@ -26,7 +27,8 @@ func (s *Store) GetAPI(ctx context.Context, namespace, basePath string) (*store.
 // PutAPI creates (a.Rev 0) or replaces (a.Rev the stored revision) the
 // API and sets a.Rev. Each is one statement, as with entities, so
 // replicas racing on a key get ErrExists or ErrStale.
-func (s *Store) PutAPI(ctx context.Context, a *store.API) error {
+func (s *Store) PutAPI(ctx context.Context, a *store.API) (err error) {
+	defer s.classify(&err)
 	if a.Rev == 0 {
 		tag, err := s.pool.Exec(ctx,
 			`INSERT INTO apis (namespace, base_path, rev, updated, body) VALUES ($1, $2, 1, $3, $4)
@@ -42,7 +44,7 @@ func (s *Store) PutAPI(ctx context.Context, a *store.API) error {
 		return nil
 	}
 	var rev int64
-	err := s.pool.QueryRow(ctx,
+	err = s.pool.QueryRow(ctx,
 		`UPDATE apis SET rev = rev + 1, updated = $1, body = $2
 		 WHERE namespace = $3 AND base_path = $4 AND rev = $5 RETURNING rev`,
 		a.Updated, body(a.Body), a.Namespace, a.BasePath, a.Rev).Scan(&rev)
@@ -57,7 +59,8 @@ func (s *Store) PutAPI(ctx context.Context, a *store.API) error {
 }
 
 // DeleteAPI removes the API if its revision is rev (0: any).
-func (s *Store) DeleteAPI(ctx context.Context, namespace, basePath string, rev int64) error {
+func (s *Store) DeleteAPI(ctx context.Context, namespace, basePath string, rev int64) (err error) {
+	defer s.classify(&err)
 	tag, err := s.pool.Exec(ctx,
 		`DELETE FROM apis WHERE namespace = $1 AND base_path = $2 AND ($3 = 0 OR rev = $3)`,
 		namespace, basePath, rev)
@@ -85,7 +88,8 @@ func (s *Store) apiMissingOrStale(ctx context.Context, namespace, basePath strin
 }
 
 // ListAPIs returns every API of the namespace, ordered by base path.
-func (s *Store) ListAPIs(ctx context.Context, namespace string) ([]*store.API, error) {
+func (s *Store) ListAPIs(ctx context.Context, namespace string) (_ []*store.API, err error) {
+	defer s.classify(&err)
 	rows, err := s.pool.Query(ctx,
 		`SELECT base_path, rev, updated, body FROM apis WHERE namespace = $1 ORDER BY base_path`, namespace)
 	if err != nil {

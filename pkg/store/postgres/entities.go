@@ -10,10 +10,11 @@ import (
 )
 
 // GetEntity returns the document under the key, whatever its collection.
-func (s *Store) GetEntity(ctx context.Context, namespace, name string) (*store.Document, error) {
+func (s *Store) GetEntity(ctx context.Context, namespace, name string) (_ *store.Document, err error) {
+	defer s.classify(&err)
 	d := &store.Document{Namespace: namespace, Name: name}
 	var c string
-	err := s.pool.QueryRow(ctx,
+	err = s.pool.QueryRow(ctx,
 		`SELECT collection, rev, updated, body FROM entities WHERE namespace = $1 AND name = $2`,
 		namespace, name).Scan(&c, &d.Rev, &d.Updated, &d.Body)
 	if isNoRows(err) {
@@ -30,7 +31,8 @@ func (s *Store) GetEntity(ctx context.Context, namespace, name string) (*store.D
 // the document and sets doc.Rev. Replacing a missing document is NotFound.
 // Each is one statement, so replicas racing on a key get ErrExists or
 // ErrStale, never a lost update.
-func (s *Store) PutEntity(ctx context.Context, doc *store.Document) error {
+func (s *Store) PutEntity(ctx context.Context, doc *store.Document) (err error) {
+	defer s.classify(&err)
 	if doc.Rev == 0 {
 		tag, err := s.pool.Exec(ctx,
 			`INSERT INTO entities (namespace, name, root, collection, rev, updated, body)
@@ -46,7 +48,7 @@ func (s *Store) PutEntity(ctx context.Context, doc *store.Document) error {
 		return nil
 	}
 	var rev int64
-	err := s.pool.QueryRow(ctx,
+	err = s.pool.QueryRow(ctx,
 		`UPDATE entities SET collection = $1, rev = rev + 1, updated = $2, body = $3
 		 WHERE namespace = $4 AND name = $5 AND rev = $6 RETURNING rev`,
 		string(doc.Collection), doc.Updated, body(doc.Body), doc.Namespace, doc.Name, doc.Rev).Scan(&rev)
@@ -75,7 +77,8 @@ func (s *Store) missingOrStale(ctx context.Context, namespace, name string) erro
 }
 
 // DeleteEntity removes the document if its revision is rev (0: any).
-func (s *Store) DeleteEntity(ctx context.Context, namespace, name string, rev int64) error {
+func (s *Store) DeleteEntity(ctx context.Context, namespace, name string, rev int64) (err error) {
+	defer s.classify(&err)
 	tag, err := s.pool.Exec(ctx,
 		`DELETE FROM entities WHERE namespace = $1 AND name = $2 AND ($3 = 0 OR rev = $3)`,
 		namespace, name, rev)
@@ -91,7 +94,8 @@ func (s *Store) DeleteEntity(ctx context.Context, namespace, name string, rev in
 // ListEntities returns matching documents, newest Updated first (ties by
 // name), and the number matching, from one snapshot. Keys are compared for
 // equality only, so no character in a name is special.
-func (s *Store) ListEntities(ctx context.Context, q store.ListQuery) ([]*store.Document, int, error) {
+func (s *Store) ListEntities(ctx context.Context, q store.ListQuery) (_ []*store.Document, _ int, err error) {
+	defer s.classify(&err)
 	cond, key := "collection = $1 AND namespace = $2", q.Namespace
 	if q.WithPackages && !strings.Contains(q.Namespace, "/") {
 		cond = "collection = $1 AND root = $2"

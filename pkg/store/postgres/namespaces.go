@@ -11,7 +11,8 @@ import (
 
 // PutNamespace creates or replaces the namespace. A uuid already used by
 // another namespace is ErrExists.
-func (s *Store) PutNamespace(ctx context.Context, ns *whisk.Namespace) error {
+func (s *Store) PutNamespace(ctx context.Context, ns *whisk.Namespace) (err error) {
+	defer s.classify(&err)
 	throttles, err := json.Marshal(ns.Throttles)
 	if err != nil {
 		return fmt.Errorf("put namespace %s: %w", ns.Name, err)
@@ -33,7 +34,8 @@ func (s *Store) PutNamespace(ctx context.Context, ns *whisk.Namespace) error {
 const namespaceColumns = `name, uuid, key_hash, key_salt, throttles, created`
 
 // GetNamespace returns the namespace called name.
-func (s *Store) GetNamespace(ctx context.Context, name string) (*whisk.Namespace, error) {
+func (s *Store) GetNamespace(ctx context.Context, name string) (_ *whisk.Namespace, err error) {
+	defer s.classify(&err)
 	ns, err := scanNamespace(s.pool.QueryRow(ctx, `SELECT `+namespaceColumns+` FROM namespaces WHERE name = $1`, name))
 	if store.IsNotFound(err) {
 		return nil, err
@@ -45,7 +47,8 @@ func (s *Store) GetNamespace(ctx context.Context, name string) (*whisk.Namespace
 }
 
 // NamespaceByUUID returns the namespace whose key has the uuid.
-func (s *Store) NamespaceByUUID(ctx context.Context, uuid string) (*whisk.Namespace, error) {
+func (s *Store) NamespaceByUUID(ctx context.Context, uuid string) (_ *whisk.Namespace, err error) {
+	defer s.classify(&err)
 	ns, err := scanNamespace(s.pool.QueryRow(ctx, `SELECT `+namespaceColumns+` FROM namespaces WHERE uuid = $1`, uuid))
 	if store.IsNotFound(err) {
 		return nil, err
@@ -57,7 +60,8 @@ func (s *Store) NamespaceByUUID(ctx context.Context, uuid string) (*whisk.Namesp
 }
 
 // ListNamespaces returns every namespace ordered by name.
-func (s *Store) ListNamespaces(ctx context.Context) ([]*whisk.Namespace, error) {
+func (s *Store) ListNamespaces(ctx context.Context) (_ []*whisk.Namespace, err error) {
+	defer s.classify(&err)
 	rows, err := s.pool.Query(ctx, `SELECT `+namespaceColumns+` FROM namespaces ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
@@ -78,7 +82,8 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]*whisk.Namespace, error) 
 }
 
 // DeleteNamespace removes the namespace; its entities and activations stay.
-func (s *Store) DeleteNamespace(ctx context.Context, name string) error {
+func (s *Store) DeleteNamespace(ctx context.Context, name string) (err error) {
+	defer s.classify(&err)
 	tag, err := s.pool.Exec(ctx, `DELETE FROM namespaces WHERE name = $1`, name)
 	if err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)

@@ -11,7 +11,8 @@ import (
 
 // AddPending queues the entry with the activation writes and waits for its
 // commit, so concurrent calls share one transaction.
-func (s *Store) AddPending(ctx context.Context, a *whisk.Activation) error {
+func (s *Store) AddPending(ctx context.Context, a *whisk.Activation) (err error) {
+	defer s.classify(&err)
 	p := *a
 	p.Response = whisk.Response{}
 	body, err := json.Marshal(&p)
@@ -32,7 +33,8 @@ func (s *Store) AddPending(ctx context.Context, a *whisk.Activation) error {
 // whose heartbeat is older than the lease) and not completed since, oldest
 // first. It flushes first, so completions put before the call are
 // honoured.
-func (s *Store) TakePending(ctx context.Context) ([]*whisk.Activation, error) {
+func (s *Store) TakePending(ctx context.Context) (_ []*whisk.Activation, err error) {
+	defer s.classify(&err)
 	if err := s.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("take pending: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,7 +42,8 @@ type Options struct {
 	// 0 means 16. The writer holds one connection while it commits.
 	MaxConns int32
 	// ConnectTimeout bounds each connection attempt when the URL sets no
-	// connect_timeout; 0 means 5s.
+	// connect_timeout; 0 means 3s. It is how long a request can wait on a
+	// database host that does not answer before it gets a 503.
 	ConnectTimeout time.Duration
 	// Replica, if set, names the gateway replica this store serves, stable
 	// across its restarts (host name and data dir). Open then ends the
@@ -66,7 +68,7 @@ func (o Options) withDefaults() Options {
 		o.MaxConns = 16
 	}
 	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = 5 * time.Second
+		o.ConnectTimeout = 3 * time.Second
 	}
 	return o
 }
@@ -90,6 +92,11 @@ type Store struct {
 	ctx     context.Context // for the writer goroutines; outlives Open's caller
 	written chan struct{}   // closed when the writer goroutine returns
 	beaten  chan struct{}   // closed when the heartbeat goroutine returns
+	watched chan struct{}   // closed when the watcher goroutine returns
+
+	// down holds the error of the last connection failure while the
+	// database is unreachable, nil while it is up (see health.go).
+	down atomic.Pointer[error]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,6 +131,7 @@ func Open(ctx context.Context, url string, opts Options) (_ *Store, err error) {
 		ctx:     context.WithoutCancel(ctx),
 		written: make(chan struct{}),
 		beaten:  make(chan struct{}),
+		watched: make(chan struct{}),
 	}
 	where := cfg.ConnConfig.Host + "/" + cfg.ConnConfig.Database
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
@@ -156,6 +164,7 @@ func Open(ctx context.Context, url string, opts Options) (_ *Store, err error) {
 	s.q = commitq.New(opts.QueueSize, 0)
 	go s.write()
 	go s.heartbeat()
+	go s.watch()
 	return s, nil
 }
 
@@ -197,8 +206,9 @@ func (s *Store) heartbeat() {
 		// Puts the row back should it be gone (see setSeq); its seq then
 		// reads 0 until the next commit, which only makes lists count a
 		// record committed in between twice.
-		_, _ = s.pool.Exec(ctx, `INSERT INTO writers (id, replica, seq, heartbeat) VALUES ($1, $2, 0, now())
+		_, err := s.pool.Exec(ctx, `INSERT INTO writers (id, replica, seq, heartbeat) VALUES ($1, $2, 0, now())
 			ON CONFLICT (id) DO UPDATE SET heartbeat = now()`, s.id, s.opts.Replica) // retried next tick
+		s.classify(&err) // an outage marks the store down
 		cancel()
 	}
 }
@@ -211,6 +221,7 @@ func (s *Store) Close() error {
 		s.q.Close()
 		<-s.written
 		<-s.beaten
+		<-s.watched
 		var errs []error
 		if s.writeErr != nil {
 			errs = append(errs, s.writeErr)

@@ -13,9 +13,12 @@ import (
 // write is the writer goroutine: see commitq.Queue.Write.
 func (s *Store) write() {
 	defer close(s.written)
-	var observe func(int, time.Duration, error)
-	if s.opts.Commits != nil {
-		observe = s.opts.Commits.Commit
+	observe := func(_ int, _ time.Duration, err error) { s.noteCommit(err) }
+	if c := s.opts.Commits; c != nil {
+		observe = func(items int, d time.Duration, err error) {
+			s.noteCommit(err)
+			c.Commit(items, d, err)
+		}
 	}
 	s.writeErr = s.q.Write(commitq.WriterOptions{
 		BatchSize: s.opts.BatchSize,
