@@ -27,6 +27,18 @@ const (
 	Rules    Collection = "rules"
 )
 
+// Change names a row another process changed in a store shared by
+// several gateway replicas, as its change feed reports it: Table is
+// "entities" or "namespaces"; Namespace and Name are the row's key (an
+// entity's Namespace is "ns" or "ns/pkg"; a namespace row has only Name).
+// The zero Change means anything may have changed (the feed lost
+// notifications), so caches must be flushed whole.
+type Change struct {
+	Table     string
+	Namespace string
+	Name      string
+}
+
 // Document is a stored entity: its key, its collection, an opaque JSON body
 // and the revision used for optimistic concurrency.
 type Document struct {

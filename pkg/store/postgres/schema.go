@@ -79,6 +79,29 @@ CREATE TABLE apis (
 	PRIMARY KEY (namespace, base_path)
 );
 `,
+	// 3: change notifications, so every replica drops what it cached of
+	// a row another one wrote (see changes.go). The payload is
+	// table|namespace|name; names are bounded far below NOTIFY's 8000
+	// bytes. Notifications are sent at commit, and only then.
+	`
+CREATE FUNCTION kwhisk_notify_change() RETURNS trigger AS $$
+DECLARE
+	r record;
+BEGIN
+	IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+	IF TG_TABLE_NAME = 'namespaces' THEN
+		PERFORM pg_notify('kwhisk_changes', 'namespaces||' || r.name);
+	ELSE
+		PERFORM pg_notify('kwhisk_changes', TG_TABLE_NAME || '|' || r.namespace || '|' || r.name);
+	END IF;
+	RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER entities_notify AFTER INSERT OR UPDATE OR DELETE ON entities
+	FOR EACH ROW EXECUTE FUNCTION kwhisk_notify_change();
+CREATE TRIGGER namespaces_notify AFTER INSERT OR UPDATE OR DELETE ON namespaces
+	FOR EACH ROW EXECUTE FUNCTION kwhisk_notify_change();
+`,
 }
 
 // migrateLock is the advisory lock key held while migrating ("kwhisk" in
