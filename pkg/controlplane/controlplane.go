@@ -132,7 +132,34 @@ func New(st store.Store, plat Platform, opts Options) *Plane {
 		Rules: rules, Activations: activations, Records: st, Events: ingress, Namespaces: st, APIs: st, Runtimes: plat,
 		Code: opts.Code, Console: console.New(), Throttles: activations.Throttles(), Log: opts.Log, Metrics: opts.MetricsHandler,
 	})
+	if w, ok := st.(changeWatcher); ok {
+		// Ends when the store is closed.
+		go w.WatchChanges(context.Background(), forget(actions, authn))
+	}
 	return &Plane{API: srv, Activations: activations, Ingress: ingress, Scheduler: sched, Feeds: feeds, store: st, runtimes: plat}
+}
+
+// changeWatcher is a store shared by several gateway replicas that reports
+// the rows others change (the PostgreSQL store).
+type changeWatcher interface {
+	WatchChanges(ctx context.Context, fn func(store.Change))
+}
+
+// forget drops what this replica cached of a changed row: decoded actions,
+// and all verified credentials when a namespace changed (the cache is
+// keyed by credentials, not by namespace).
+func forget(actions *entity.Actions, authn *auth.Authenticator) func(store.Change) {
+	return func(c store.Change) {
+		switch c.Table {
+		case "":
+			actions.ForgetAll()
+			authn.Forget()
+		case store.EntitiesTable:
+			actions.Forget(c.Namespace, c.Name)
+		case store.NamespacesTable:
+			authn.Forget()
+		}
+	}
 }
 
 // Install writes the built-in catalog into the store: the feed packages

@@ -277,9 +277,21 @@ func (s *Actions) unsupported(kind string) string {
 	return platform.UnsupportedKind(s.runtimes, kind)
 }
 
+// Forget drops what the collections cached of the entity namespace/name
+// (namespace "ns" or "ns/pkg"), which another gateway replica sharing the
+// store changed. Writes through this process need no call.
+func (s *Actions) Forget(namespace, name string) {
+	s.cache.drop(namespace + "/" + name)
+}
+
+// ForgetAll drops everything the collections cached, for when changes
+// made by other replicas may have gone unheard.
+func (s *Actions) ForgetAll() { s.cache.dropAll() }
+
 // actionCache keeps decoded actions for the invoke path. Writes through
 // Actions drop entries and bump the generation, so a load that raced a
-// write never caches the old document. One gateway process owns its store.
+// write never caches the old document. Writes by other replicas sharing
+// the store reach it through Forget.
 type actionCache struct {
 	mu  sync.RWMutex
 	gen uint64
@@ -309,5 +321,12 @@ func (c *actionCache) drop(key string) {
 	c.mu.Lock()
 	c.gen++
 	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+func (c *actionCache) dropAll() {
+	c.mu.Lock()
+	c.gen++
+	c.m = map[string]*whisk.Action{}
 	c.mu.Unlock()
 }

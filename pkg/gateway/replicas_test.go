@@ -125,3 +125,81 @@ func TestTwoReplicasShareTheStore(t *testing.T) {
 		}
 	}
 }
+
+// An update made through one replica is served by every other within a
+// second: B caches the action it invoked and the credentials it verified,
+// and drops them when A (or the admin tool) changes them in the store.
+func TestUpdateOnAIsSeenByB(t *testing.T) {
+	url := pgtest.Shared(t).SchemaURL("replica_invalidate")
+	a := startReplica(t, url)
+	b := startReplica(t, url)
+	put := func(version string) time.Time {
+		t.Helper()
+		code := "function main(p) { return { version: p.version }; }"
+		if st, body := a.do(t, "PUT", "/api/v1/namespaces/_/actions/changing?overwrite=true", guestKey, map[string]any{
+			"exec":       map[string]any{"kind": "nodejs:default", "code": code},
+			"parameters": []any{map[string]any{"key": "version", "value": version}},
+		}); st != 200 {
+			t.Fatalf("put %s on A: %d %v", version, st, body)
+		}
+		return time.Now()
+	}
+	invokeB := func() (int, any) {
+		st, out := b.do(t, "POST", "/api/v1/namespaces/_/actions/changing?blocking=true&result=true", guestKey, map[string]any{})
+		return st, out["version"]
+	}
+	// seen invokes on B until it answers want; an invoke started more than
+	// a second after the change on A must.
+	seen := func(changed time.Time, wantStatus int, want any) {
+		t.Helper()
+		for {
+			start := time.Now()
+			st, got := invokeB()
+			if st == wantStatus && got == want {
+				return
+			}
+			if start.Sub(changed) > time.Second {
+				t.Fatalf("invoke on B %v after the change on A = %d %v, want %d %v", start.Sub(changed), st, got, wantStatus, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	put("v1")
+	for range 2 { // the second is served from B's cache
+		if st, got := invokeB(); st != 200 || got != "v1" {
+			t.Fatalf("invoke on B = %d %v, want 200 v1", st, got)
+		}
+	}
+	seen(put("v2"), 200, "v2")
+
+	if st, body := a.do(t, "DELETE", "/api/v1/namespaces/_/actions/changing", guestKey, nil); st != 200 {
+		t.Fatalf("delete on A: %d %v", st, body)
+	}
+	seen(time.Now(), 404, nil)
+
+	var out bytes.Buffer
+	env := func(string) string { return "" }
+	if err := Admin(context.Background(), []string{"namespace", "create", "leaving", "--store-url", url}, env, &out); err != nil {
+		t.Fatalf("admin namespace create: %v", err)
+	}
+	key := strings.TrimSpace(out.String())
+	if st, body := b.do(t, "GET", "/api/v1/namespaces/_/actions", key, nil); st != 200 {
+		t.Fatalf("new namespace's key on B: %d %v", st, body)
+	}
+	if err := Admin(context.Background(), []string{"namespace", "delete", "leaving", "--store-url", url}, env, &out); err != nil {
+		t.Fatalf("admin namespace delete: %v", err)
+	}
+	deleted := time.Now()
+	for {
+		start := time.Now()
+		st, body := b.do(t, "GET", "/api/v1/namespaces/_/actions", key, nil)
+		if st == 401 {
+			break
+		}
+		if start.Sub(deleted) > time.Second {
+			t.Fatalf("deleted namespace's key on B %v after the delete = %d %v, want 401", start.Sub(deleted), st, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -34,10 +34,16 @@ const (
 // The zero Change means anything may have changed (the feed lost
 // notifications), so caches must be flushed whole.
 type Change struct {
-	Table     string
+	Table     string // EntitiesTable, NamespacesTable, or "" for anything
 	Namespace string
 	Name      string
 }
+
+// The tables a Change names.
+const (
+	EntitiesTable   = "entities"
+	NamespacesTable = "namespaces"
+)
 
 // Document is a stored entity: its key, its collection, an opaque JSON body
 // and the revision used for optimistic concurrency.

@@ -58,15 +58,15 @@ func TestWatchChanges(t *testing.T) {
 	if err := a.PutEntity(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
-	next(t, changes, store.Change{Table: "entities", Namespace: "ns/pkg", Name: "act"}, time.Second)
+	next(t, changes, store.Change{Table: store.EntitiesTable, Namespace: "ns/pkg", Name: "act"}, time.Second)
 	if err := a.DeleteEntity(ctx, "ns/pkg", "act", 0); err != nil {
 		t.Fatal(err)
 	}
-	next(t, changes, store.Change{Table: "entities", Namespace: "ns/pkg", Name: "act"}, time.Second)
+	next(t, changes, store.Change{Table: store.EntitiesTable, Namespace: "ns/pkg", Name: "act"}, time.Second)
 	if err := a.PutNamespace(ctx, &whisk.Namespace{Name: "guest", UUID: "u-1"}); err != nil {
 		t.Fatal(err)
 	}
-	next(t, changes, store.Change{Table: "namespaces", Name: "guest"}, time.Second)
+	next(t, changes, store.Change{Table: store.NamespacesTable, Name: "guest"}, time.Second)
 
 	if err := srv.Kill(ctx); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestWatchChanges(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	next(t, changes, store.Change{Table: "entities", Namespace: "ns", Name: "trig"}, time.Second)
+	next(t, changes, store.Change{Table: store.EntitiesTable, Namespace: "ns", Name: "trig"}, time.Second)
 
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
