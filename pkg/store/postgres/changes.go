@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -13,10 +14,13 @@ import (
 // changesChannel is the NOTIFY channel migration 3's triggers send on.
 const changesChannel = "kwhisk_changes"
 
-// Reconnect backoff of WatchChanges.
+// Reconnect backoff of WatchChanges, and how long its connection may be
+// silent before it is pinged: a connection cut without a reset (a host or
+// network gone) would otherwise wait for notifications that never come.
 const (
-	listenRetryMin = 100 * time.Millisecond
-	listenRetryMax = 2 * time.Second
+	listenRetryMin   = 100 * time.Millisecond
+	listenRetryMax   = 2 * time.Second
+	listenCheckEvery = 5 * time.Second
 )
 
 // WatchChanges calls fn for every entity and namespace row written to the
@@ -46,7 +50,7 @@ func (s *Store) WatchChanges(ctx context.Context, fn func(store.Change)) {
 			if _, err = conn.Exec(ctx, `LISTEN `+changesChannel); err == nil {
 				backoff = listenRetryMin
 				fn(store.Change{})
-				err = listen(ctx, conn, fn)
+				err = s.listen(ctx, conn, fn)
 			}
 			// The connection's session is listening, or broken: never
 			// give it back to the pool.
@@ -66,9 +70,22 @@ func (s *Store) WatchChanges(ctx context.Context, fn func(store.Change)) {
 
 // listen passes on conn's notifications until its connection fails or ctx
 // ends.
-func listen(ctx context.Context, conn *pgxpool.Conn, fn func(store.Change)) error {
+func (s *Store) listen(ctx context.Context, conn *pgxpool.Conn, fn func(store.Change)) error {
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		wait, cancel := context.WithTimeout(ctx, listenCheckEvery)
+		n, err := conn.Conn().WaitForNotification(wait)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// Silent for a while: a timed-out wait leaves the connection
+			// usable (pgx's deadline handler), so check it answers.
+			ping, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout)
+			err = conn.Ping(ping)
+			cancel()
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
