@@ -115,7 +115,9 @@ func Admin(ctx context.Context, args []string, getenv func(string) string, out i
 // setLimits sets the limits given (all of them cleared first with reset)
 // on the namespace name and prints the limits it then has of its own, as
 // JSON; limits it does not set are the gateway's (`kwhisk serve` flags).
-// A running gateway applies the change within its credential cache time.
+// A running gateway applies the change within its credential cache time
+// (5 s), or within a second on PostgreSQL, whose change feed drops the
+// cached credentials.
 func setLimits(ctx context.Context, st auth.Namespaces, name string, set whisk.Throttles, reset bool, out io.Writer) error {
 	ns, err := st.GetNamespace(ctx, name)
 	if err != nil {

@@ -15,6 +15,10 @@
 // writer that added them; TakePending returns those of writers that closed
 // or whose heartbeat lapsed.
 //
+// WatchChanges is the replicas' change feed (LISTEN/NOTIFY on triggers of
+// the entities and namespaces tables), by which each drops what it cached
+// of rows another wrote.
+//
 // The schema is versioned: Open applies missing migrations under a
 // PostgreSQL advisory lock, so replicas starting together migrate once. With
 // search_path in the URL the tables live in that schema, created if missing,
